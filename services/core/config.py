@@ -1,0 +1,133 @@
+"""The one typed settings object every process reads.
+
+Values come from a TOML file (``/etc/pullprint/config.toml`` or ``$PULLPRINT_CONFIG``), and any
+key can be overridden by ``PULLPRINT_<KEY>`` in the environment so that supervisord, tests and
+admins can change one value without editing the file. A bad value never reaches a service loop:
+``load_settings`` turns it into a ``ConfigError`` whose one-line message names the key, where it
+came from and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = Path("/etc/pullprint/config.toml")
+ENV_PREFIX = "PULLPRINT_"
+# Printer names become URL path segments and OS queue names: keep them to what both accept.
+PRINTER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who has to fix the file."""
+
+
+class PrinterConfig(BaseModel):
+    """A printer (input port) configured locally, for serverless sites and tests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=PRINTER_NAME_PATTERN)
+    kind: Literal["direct", "pull"] = "direct"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9100, ge=1, le=65535)
+    protocol: Literal["raw", "ipp"] = "raw"
+    path: str = "/ipp/print"
+
+
+class Settings(BaseSettings):
+    """Every configuration key of the client; names are a public interface (DESIGN.md 10)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    mode: Literal["local", "gateway", "hybrid"] = "local"
+    state_dir: Path = Path("/var/lib/pullprint")
+    run_dir: Path = Path("/run/pullprint")
+    log_dir: Path = Path("/var/log/pullprint")
+    spooler_port: int = Field(default=8631, ge=1, le=65535)
+    raw_capture_port: int = Field(default=0, ge=0, le=65535)
+    api_port: int = Field(default=8637, ge=1, le=65535)
+    server_url: str | None = None
+    secondary_server_url: str | None = None
+    gateway: str | None = None
+    secondary_gateway: str | None = None
+    ca_file: Path | None = None
+    login_type: Literal["os", "custom"] = "os"
+    sync_interval: float = Field(default=300, gt=0)
+    retention: float = Field(default=86400, gt=0)
+    reach_timeout: float = Field(default=2.0, gt=0)
+    language: str = "en"
+    max_job_size: int = Field(default=2 * 1024**3, gt=0)
+    # How often every service rescans the store, so a lost bus notification delays work
+    # by at most this long instead of losing it.
+    rescan_interval: float = Field(default=30, gt=0)
+    # Delivery retries back off exponentially from 1 s up to this cap.
+    retry_backoff_max: float = Field(default=60, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    printers: list[PrinterConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (passed in as init values).
+        return (env_settings, init_settings)
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "pullprint.db"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.state_dir / "spool"
+
+
+def config_path() -> Path:
+    """The file in force: ``$PULLPRINT_CONFIG`` or the system default."""
+    return Path(os.environ.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_PATH))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the file (a missing file means all defaults) and the environment overrides."""
+    path = path or config_path()
+    data = _read_toml(path)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    """One line for the first error: the key, its source (file or env var) and what is allowed."""
+    error = exc.errors()[0]
+    loc = error["loc"]
+    key = ".".join(str(part) for part in loc)
+    env_name = ENV_PREFIX + str(loc[0]).upper()
+    source = f"environment variable {env_name}" if env_name in os.environ else str(path)
+    if error["type"] == "extra_forbidden":
+        return f"config error in {source}: unknown key '{key}'"
+    got = error.get("input")
+    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+    return f"config error in {source}: key '{key}': {error['msg']}{shown}"

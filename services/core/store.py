@@ -1,0 +1,134 @@
+"""The store: one SQLite file (WAL) that is the only truth about jobs, printers and reports.
+
+Every process opens it with the same pragmas. ZeroMQ messages only say "look again"; whatever a
+process must do, it finds here, on start and on its rescan timer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Connection, Float, Integer, String, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+# How long a writer waits for another process's transaction before giving up. Commits here are
+# small (one row), so seconds of waiting means something is wrong, not busy.
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Job(Base):
+    """One print job. ``id`` is the IPP job-id; ``uuid`` names the spool file and the job
+    everywhere outside this machine (server, reports)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    printer: Mapped[str] = mapped_column(String(127), index=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    format: Mapped[str] = mapped_column(String(127), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    state: Mapped[int] = mapped_column(Integer, index=True)
+    state_reasons: Mapped[str] = mapped_column(String(255), default="none")
+    state_message: Mapped[str] = mapped_column(String(1024), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    route: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Printer(Base):
+    """An input port this client serves, and for direct ports the printer it delivers to."""
+
+    __tablename__ = "printers"
+
+    name: Mapped[str] = mapped_column(String(127), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # direct | pull
+    host: Mapped[str] = mapped_column(String(255), default="")
+    port: Mapped[int] = mapped_column(Integer, default=9100)
+    protocol: Mapped[str] = mapped_column(String(16), default="raw")  # raw | ipp
+    path: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(16), default="config")  # config | server
+
+
+class Outbox(Base):
+    """A report for the server, written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key
+    type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(String)  # JSON
+    created_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+def _migrate_1(conn: Connection) -> None:
+    Base.metadata.create_all(conn)
+
+
+# Explicit, versioned schema changes. Append only: a released version's step never changes.
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before we acknowledge the job it records.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.close()
+
+
+class Store:
+    """Engine + session factory for one state directory's database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
+        event.listen(self.engine, "connect", _set_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._migrate()
+        os.chmod(path, 0o600)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("PRAGMA user_version")).scalar_one())
+
+    def _migrate(self) -> None:
+        """Apply every step above the file's ``user_version``.
+
+        All processes start together under supervisord; the lock file makes exactly one of
+        them run the steps while the others wait and then find nothing to do.
+        """
+        lock_path = self.path.with_name(self.path.name + ".migrate-lock")
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with self.engine.begin() as conn:
+                current = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[version - 1](conn)
+                    conn.exec_driver_sql(f"PRAGMA user_version={version}")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
