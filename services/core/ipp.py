@@ -181,6 +181,14 @@ class _Cursor:
 def parse(buffer: bytes | bytearray | memoryview) -> tuple[Message, int]:
     """Parse the attributes at the start of ``buffer``; returns the message and its length."""
     cur = _Cursor(buffer)
+    try:
+        return _parse(cur)
+    finally:
+        # Release the view at once, so the caller can append to its bytearray and retry.
+        cur.buf.release()
+
+
+def _parse(cur: _Cursor) -> tuple[Message, int]:
     major, minor = cur.take(1)[0], cur.take(1)[0]
     code, request_id = struct.unpack(">hi", cur.take(6))
     message = Message((major, minor), code & 0xFFFF, request_id)

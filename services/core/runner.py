@@ -104,5 +104,10 @@ async def every(seconds: float, wake: asyncio.Event, work: Callable[[], Coroutin
     while True:
         wake.clear()
         await work()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=seconds)
+        await wait_for_wake(wake, seconds)
+
+
+async def wait_for_wake(wake: asyncio.Event, seconds: float) -> None:
+    """Sleep until ``wake`` is set or ``seconds`` pass, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), timeout=seconds)

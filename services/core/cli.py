@@ -1,0 +1,179 @@
+"""The ``pullprint`` command. Each subcommand is one function; its docstring is its help."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from services.core import ipp
+from services.core.config import ConfigError, Settings, config_path, load_settings
+from services.core.ipp_client import IppRequestFailed, print_file
+from services.core.states import JobState
+from services.core.store import Job, Store
+
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SUPERVISORD_CONF = SOURCE_ROOT / "deploy" / "supervisord.conf"
+
+
+def supervisor_env(settings: Settings) -> dict[str, str]:
+    """The environment ``deploy/supervisord.conf`` expands, from the settings in force."""
+    return os.environ | {
+        "PULLPRINT_CONFIG": str(config_path()),
+        "PULLPRINT_RUN_DIR": str(settings.run_dir),
+        "PULLPRINT_LOG_DIR": str(settings.log_dir),
+        "PULLPRINT_PYTHON": sys.executable,
+        "PULLPRINT_HOME": str(SOURCE_ROOT),
+    }
+
+
+def cmd_service(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the service (supervisord with all five processes) in the foreground."""
+    for directory in (settings.state_dir, settings.run_dir, settings.log_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.state_dir, 0o700)
+    supervisord = shutil.which("supervisord", path=os.path.dirname(sys.executable))
+    argv = [supervisord or "supervisord", "-n", "-c", str(SUPERVISORD_CONF)]
+    os.execvpe(argv[0], argv, supervisor_env(settings))
+    return 0  # not reached
+
+
+def cmd_ctl(args: argparse.Namespace, settings: Settings) -> int:
+    """Operate the running service: supervisorctl on our config (status, restart NAME, ...)."""
+    supervisorctl = shutil.which("supervisorctl", path=os.path.dirname(sys.executable))
+    argv = [supervisorctl or "supervisorctl", "-c", str(SUPERVISORD_CONF), *args.args]
+    os.execvpe(argv[0], argv, supervisor_env(settings))
+    return 0  # not reached
+
+
+def cmd_print(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a file to one of our printers, like lp (IPP Print-Job to the spooler)."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"pullprint: {path}: no such file", file=sys.stderr)
+        return 1
+    uri = f"ipp://127.0.0.1:{settings.spooler_port}/printers/{args.printer}"
+    try:
+        reply = print_file(uri, path, user=args.user, document_format=args.format)
+    except IppRequestFailed as exc:
+        print(f"pullprint: {exc}", file=sys.stderr)
+        return 1
+    status = _status_keyword(reply.code)
+    if reply.code >= 0x0400:
+        message = reply.operation.get("status-message", "")
+        print(f"pullprint: {args.printer} refused the job: {status} {message}", file=sys.stderr)
+        return 1
+    job = reply.group(ipp.Tag.JOB)
+    job_id = job.get("job-id") if job else "?"
+    state = JobState(job.get("job-state")).keyword if job else "?"
+    print(f"job {job_id} stored on {args.printer} ({state})")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    """List jobs from the store, newest last (all states with --all)."""
+    store = Store(settings.db_path)
+    with store.session() as session:
+        query = select(Job).order_by(Job.id)
+        if not args.all:
+            query = query.where(Job.state.not_in([int(JobState.COMPLETED)]))
+        rows = list(session.scalars(query))
+    print(f"{'ID':>5}  {'PRINTER':<16} {'OWNER':<12} {'STATE':<19} {'SIZE':>10}  NAME")
+    for job in rows:
+        line = (
+            f"{job.id:>5}  {job.printer:<16} {job.owner:<12} "
+            f"{JobState(job.state).keyword:<19} {job.size:>10}  {job.name}"
+        )
+        if job.state_message:
+            line += f"  ({job.state_message})"
+        print(line)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Show the health of every service process, from the facade."""
+    url = f"http://127.0.0.1:{settings.api_port}/status"
+    try:
+        status = httpx.get(url, timeout=5).json()
+    except httpx.HTTPError as exc:
+        print(f"pullprint: the service is not reachable at {url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"pullprint {status['version']}  mode={status['mode']}  ok={status['ok']}")
+    for name, answer in status["services"].items():
+        extra = answer.get("reason", "")
+        print(f"  {name:<9} {answer.get('state', '?'):<12} {extra}")
+    return 0 if status["ok"] else 1
+
+
+def cmd_virtual_printer(args: argparse.Namespace, settings: Settings) -> int:
+    """Run a raw TCP (9100-style) virtual printer that stores every job as a file."""
+    from services.core import logs
+    from services.core.virtual_printer import serve
+
+    logs.setup("virtual-printer")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.host, args.port, Path(args.dir), args.rate))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the product end to end on this machine and narrate what happens."""
+    from services.core.demo import run
+
+    return run()
+
+
+def _status_keyword(code: int) -> str:
+    try:
+        return ipp.Status(code).keyword
+    except ValueError:
+        return f"status {code:#06x}"
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pullprint", description="pullprint cloud print client")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Command) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=(func.__doc__ or "").strip().split("\n")[0])
+        sp.set_defaults(func=func)
+        return sp
+
+    add("service", cmd_service)
+    add("ctl", cmd_ctl).add_argument("args", nargs=argparse.REMAINDER)
+    sp = add("print", cmd_print)
+    sp.add_argument("file")
+    sp.add_argument("-P", "--printer", required=True)
+    sp.add_argument("-U", "--user", default=getpass.getuser())
+    sp.add_argument("--format", default=None, help="document-format (default: from the name)")
+    add("jobs", cmd_jobs).add_argument("--all", action="store_true")
+    add("status", cmd_status)
+    sp = add("virtual-printer", cmd_virtual_printer)
+    sp.add_argument("--port", type=int, required=True)
+    sp.add_argument("--dir", required=True)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--rate", type=int, default=0, help="bytes per second (0 = unlimited)")
+    add("demo", cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"pullprint: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(args.func(args, settings))

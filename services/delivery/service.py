@@ -1,0 +1,179 @@
+"""The delivery process: sends ``pending`` jobs of direct ports to their printers.
+
+The store says what to do; bus events only wake the loop early. Each attempt marks the job
+``processing`` with its attempt number before the first byte and ``completed`` right after the
+printer took the last one, so a crash in between means "send again from the start" and a
+completed job is never sent twice. Jobs of one printer go out one at a time, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from services.core import jobs
+from services.core.bus import Subscriber
+from services.core.config import Settings
+from services.core.messages import JobStateChanged, JobStored, PrintersChanged
+from services.core.runner import Service, wait_for_wake
+from services.core.spool import Spool
+from services.core.states import JobState
+from services.core.store import Job, Printer, Store
+from services.delivery.raw import DeliveryError, RawTransport
+
+DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
+
+
+class DeliveryService(Service):
+    name = "delivery"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.store = Store(settings.db_path)
+        self.spool = Spool(settings.spool_dir)
+        self._wake = asyncio.Event()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self.delivered = 0
+        requeued = self._requeue_interrupted()
+        if requeued:
+            self.log.info("jobs.requeued", count=requeued)
+
+    def tasks(self) -> list[Any]:
+        return [self._listen(), self._schedule()]
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "state": "running",
+            "busy_printers": sorted(self._workers),
+            "delivered": self.delivered,
+        }
+
+    def _requeue_interrupted(self) -> int:
+        """A job still ``processing`` when we start was cut off by our own death: send it again.
+
+        Only this process moves jobs into ``processing``, so at start none is really in flight.
+        """
+        count = 0
+        with self.store.session() as session:
+            for job in session.scalars(select(Job).where(Job.state == int(JobState.PROCESSING))):
+                count += jobs.transition(
+                    session, job.id, JobState.PROCESSING, JobState.PENDING, reasons="job-queued",
+                    message=f"attempt {job.attempts} was interrupted; sending again from the start",
+                )  # fmt: skip
+            session.commit()
+        return count
+
+    async def _listen(self) -> None:
+        sub = Subscriber(
+            self.ctx, self.settings.run_dir, ["spooler", "sync"], [JobStored, PrintersChanged]
+        )
+        try:
+            while True:
+                await sub.receive()
+                self._wake.set()
+        finally:
+            sub.close()
+
+    async def _schedule(self) -> None:
+        """Start one worker per printer that has due jobs; sleep until the next due time."""
+        while True:
+            self._wake.clear()
+            due, next_at = await asyncio.to_thread(self._due_printers)
+            for printer in due:
+                if printer not in self._workers:
+                    task = asyncio.create_task(self._work(printer))
+                    self._workers[printer] = task
+            wait = self.settings.rescan_interval
+            if next_at is not None:
+                wait = max(0.05, min(wait, next_at - time.time()))
+            await wait_for_wake(self._wake, wait)
+
+    def _due_printers(self) -> tuple[set[str], float | None]:
+        """Printers with a job due now, and when the next not-yet-due job becomes due."""
+        now = time.time()
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Job.printer, Job.next_attempt_at)
+                .join(Printer, Printer.name == Job.printer)
+                .where(Job.state.in_(DUE_STATES), Printer.kind == "direct")
+            ).all()
+        due = {printer for printer, at in rows if at <= now}
+        later = [at for _printer, at in rows if at > now]
+        return due, min(later) if later else None
+
+    async def _work(self, printer: str) -> None:
+        try:
+            while job := await asyncio.to_thread(self._next_job, printer):
+                await self._deliver(job)
+        except Exception:
+            self.log.exception("worker.failed", printer=printer)
+        finally:
+            del self._workers[printer]
+            self._wake.set()
+
+    def _next_job(self, printer: str) -> tuple[Job, Printer] | None:
+        with self.store.session() as session:
+            row = session.execute(
+                select(Job, Printer)
+                .join(Printer, Printer.name == Job.printer)
+                .where(
+                    Job.printer == printer,
+                    Job.state.in_(DUE_STATES),
+                    Job.next_attempt_at <= time.time(),
+                )
+                .order_by(Job.id)
+                .limit(1)
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    async def _deliver(self, target: tuple[Job, Printer]) -> None:
+        job, printer = target
+        attempt = job.attempts + 1
+        if not await self._move(job, JobState(job.state), JobState.PROCESSING,
+                                reasons="job-printing", attempts=attempt):  # fmt: skip
+            return  # someone else moved it (canceled meanwhile): nothing to send
+        self.log.info("delivery.started", job=job.id, printer=printer.name, attempt=attempt,
+                      target=f"{printer.host}:{printer.port}")  # fmt: skip
+        transport = RawTransport(printer.host, printer.port, self.settings.reach_timeout)
+        try:
+            await transport.open()
+            for chunk in self.spool.read_chunks(job.uuid):
+                await transport.send(chunk)
+            await transport.finish()
+        except DeliveryError as exc:
+            transport.abort()
+            delay = self._backoff(attempt)
+            self.log.warning("delivery.failed", job=job.id, attempt=attempt, reason=exc.message,
+                             retry_in=round(delay, 1))  # fmt: skip
+            await self._move(job, JobState.PROCESSING, JobState.PROCESSING_STOPPED,
+                             reasons=exc.reason, message=exc.message,
+                             next_attempt_at=time.time() + delay)  # fmt: skip
+            return
+        await self._move(job, JobState.PROCESSING, JobState.COMPLETED,
+                         reasons="job-completed-successfully", route="direct")  # fmt: skip
+        self.spool.delete(job.uuid)
+        self.delivered += 1
+        self.log.info("delivery.completed", job=job.id, printer=printer.name, attempt=attempt)
+
+    async def _move(self, job: Job, old: JobState, new: JobState, **columns: Any) -> bool:
+        def write() -> bool:
+            with self.store.session() as session:
+                moved = jobs.transition(session, job.id, old, new, **columns)
+                session.commit()
+                return moved
+
+        moved = await asyncio.to_thread(write)
+        if moved:
+            await self.publisher.publish(
+                JobStateChanged(job.id, int(new), str(columns.get("reasons", "none")))
+            )
+        return moved
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential from 1 s, capped, with jitter so many clients don't retry in step."""
+        base = min(self.settings.retry_backoff_max, 2.0 ** (attempt - 1))
+        return base * random.uniform(0.8, 1.0)

@@ -1,0 +1,159 @@
+"""The spooler's HTTP side: an ASGI app that uvicorn serves (DESIGN.md 11).
+
+uvicorn handles HTTP/1.1, chunked bodies and ``Expect: 100-continue``; this module reads the IPP
+attributes from the front of the body, then hands the rest to the operation as a stream of
+chunks, so a document never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from services.core import ipp
+from services.core.ipp import IppError, NeedMore, Status
+from services.core.logs import get_log
+from services.spooler.operations import Context, dispatch
+from services.spooler.printer import PrinterObject
+
+log = get_log("spooler")
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+PrinterLookup = Callable[[str], Awaitable[PrinterObject | None]]
+
+
+class ClientGone(Exception):
+    """The client disconnected before sending the whole request."""
+
+
+class RequestBody:
+    """The request body as chunks; raises ``ClientGone`` when the client goes away mid-body."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._more = True
+
+    async def next_chunk(self) -> bytes | None:
+        """The next non-empty chunk, or None at the end of the body."""
+        while self._more:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            self._more = message.get("more_body", False)
+            chunk = message.get("body", b"")
+            if chunk:
+                return chunk
+        return None
+
+
+class IppApp:
+    def __init__(self, ctx: Context, lookup: PrinterLookup) -> None:
+        self._ctx = ctx
+        self._lookup = lookup
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await _plain(send, 405, b"IPP requests are POSTed with Content-Type application/ipp\n")
+            return
+        if _content_type(scope) != "application/ipp":
+            await _plain(send, 415, b"Content-Type must be application/ipp\n")
+            return
+        body = RequestBody(receive)
+        try:
+            reply = await self._handle(scope["path"], body)
+        except ClientGone:
+            log.info("request.abandoned", path=scope["path"])
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/ipp")],
+            }
+        )
+        await send({"type": "http.response.body", "body": ipp.encode(reply)})
+
+    async def _handle(self, path: str, body: RequestBody) -> ipp.Message:
+        buffer = bytearray()
+        request: ipp.Message | None = None
+        try:
+            request, used = await _read_attributes(body, buffer)
+            printer = await self._printer(path)
+            return await dispatch(self._ctx, request, printer, _document(body, buffer[used:]))
+        except IppError as exc:
+            log.info("request.refused", path=path, status=exc.status.keyword, reason=exc.message)
+            return ipp.response(request or _placeholder(buffer), exc.status, exc.message)
+        except ClientGone:
+            raise
+        except Exception:
+            log.exception("request.failed", path=path)
+            return ipp.response(
+                request or _placeholder(buffer), Status.SERVER_ERROR_INTERNAL_ERROR, "internal"
+            )
+
+    async def _printer(self, path: str) -> PrinterObject:
+        prefix = "/printers/"
+        name = path[len(prefix) :].rstrip("/") if path.startswith(prefix) else ""
+        printer = await self._lookup(name) if name else None
+        if printer is None:
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no printer at {path}")
+        return printer
+
+
+async def _read_attributes(body: RequestBody, buffer: bytearray) -> tuple[ipp.Message, int]:
+    """Read chunks until the attributes parse; a body ending before them is a bad request."""
+    while True:
+        try:
+            return ipp.parse(buffer)
+        except NeedMore:
+            chunk = await body.next_chunk()
+            if chunk is None:
+                raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "request ends early") from None
+            buffer += chunk
+
+
+async def _document(body: RequestBody, first: bytes | bytearray) -> AsyncIterator[bytes]:
+    if first:
+        yield bytes(first)
+    while (chunk := await body.next_chunk()) is not None:
+        yield chunk
+
+
+def _placeholder(buffer: bytearray) -> ipp.Message:
+    """Something to answer when the request could not be parsed: echo its id if we have it."""
+    request_id = int.from_bytes(buffer[4:8], "big") if len(buffer) >= 8 else 0
+    return ipp.Message((2, 0), 0, request_id & 0x7FFFFFFF)
+
+
+def _content_type(scope: dict[str, Any]) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return ""
+
+
+async def _plain(send: Send, status: int, text: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

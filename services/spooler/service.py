@@ -1,0 +1,102 @@
+"""The spooler process: captures jobs through its IPP endpoint, one printer object per input
+port in the store, and tells the bus about every job it stored."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from sqlalchemy import select
+
+from services.core.bus import Subscriber
+from services.core.config import Settings
+from services.core.messages import PrintersChanged
+from services.core.runner import Service, every
+from services.core.spool import Spool
+from services.core.store import Job, Printer, Store
+from services.spooler.http import IppApp
+from services.spooler.operations import Context
+from services.spooler.printer import PrinterObject
+
+
+class SpoolerService(Service):
+    name = "spooler"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.store = Store(settings.db_path)
+        self.spool = Spool(settings.spool_dir)
+        self.printers: dict[str, PrinterObject] = {}
+        self._wake = asyncio.Event()
+        self._clean_spool()
+        ctx = Context(
+            store=self.store,
+            spool=self.spool,
+            max_job_size=settings.max_job_size,
+            port=settings.spooler_port,
+            publish=self.publisher.publish,
+        )
+        config = uvicorn.Config(
+            IppApp(ctx, self.printer),
+            host="127.0.0.1",  # loopback only: OS queues on this machine are our clients
+            port=settings.spooler_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        self.http = uvicorn.Server(config)
+        self.http.install_signal_handlers = lambda: None  # the runner owns signals
+
+    def _clean_spool(self) -> None:
+        """Remove what a crash left: ``.part`` files and documents whose row never committed.
+
+        Safe only here, before we accept anything: no capture is in flight.
+        """
+        partials = self.spool.remove_partials()
+        with self.store.session() as session:
+            known = set(session.scalars(select(Job.uuid)))
+        orphans = self.spool.documents() - known
+        for orphan in orphans:
+            self.spool.delete(orphan)
+        if partials or orphans:
+            self.log.info("spool.cleaned", partials=partials, orphans=len(orphans))
+
+    async def printer(self, name: str) -> PrinterObject | None:
+        """Look a printer up; a miss re-reads the store, in case sync just added it."""
+        if name not in self.printers:
+            await self._load_printers()
+        return self.printers.get(name)
+
+    async def _load_printers(self) -> None:
+        rows = await asyncio.to_thread(self._read_printers)
+        self.printers = {
+            row.name: PrinterObject(row.name, row.kind, self.settings.spooler_port) for row in rows
+        }
+
+    def _read_printers(self) -> list[Printer]:
+        with self.store.session() as session:
+            return list(session.scalars(select(Printer)))
+
+    async def _watch_printers(self) -> None:
+        sub = Subscriber(self.ctx, self.settings.run_dir, ["sync"], [PrintersChanged])
+        try:
+            while True:
+                await sub.receive()
+                self._wake.set()
+        finally:
+            sub.close()
+
+    def tasks(self) -> list[Any]:
+        return [
+            self.http.serve(),
+            self._watch_printers(),
+            every(self.settings.rescan_interval, self._wake, self._load_printers),
+        ]
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "state": "running" if self.http.started else "starting",
+            "port": self.settings.spooler_port,
+            "printers": sorted(self.printers),
+        }
