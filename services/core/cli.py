@@ -177,3 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"pullprint: {exc}", file=sys.stderr)
         sys.exit(2)
     sys.exit(args.func(args, settings))
+
+
+if __name__ == "__main__":
+    main()
