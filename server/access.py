@@ -1,0 +1,98 @@
+"""Who is calling: bearer tokens (admin, endpoint, user) and session cookies for pages.
+
+Three kinds of caller: the admin (token in DIR/admin.token), an endpoint (token issued once
+after authorization) and a user (token from login). Only hashes of endpoint and user tokens
+are stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import HTTPException, Request
+from sqlalchemy import select
+
+from server import auth
+from server.context import ServerContext
+from server.models import Endpoint, Session
+
+COOKIE = "pullprint_session"
+ADMIN_COOKIE = "pullprint_admin"
+
+
+@dataclass
+class Principal:
+    kind: Literal["admin", "endpoint", "user"]
+    id: int = 0
+    name: str = ""
+
+
+def error(status: int, code: str, message: str) -> HTTPException:
+    return HTTPException(status_code=status, detail={"code": code, "message": message})
+
+
+def context(request: Request) -> ServerContext:
+    return request.app.state.ctx
+
+
+def resolve(ctx: ServerContext, token: str) -> Principal | None:
+    if auth.same_secret(token, ctx.admin_token):
+        return Principal("admin", name="admin")
+    digest = auth.token_hash(token)
+    with ctx.store.session() as session:
+        endpoint = session.scalar(
+            select(Endpoint).where(Endpoint.token_hash == digest, Endpoint.state == "authorized")
+        )
+        if endpoint is not None:
+            return Principal("endpoint", endpoint.id, endpoint.hostname)
+        user_session = session.scalar(select(Session).where(Session.token_hash == digest))
+        if user_session is not None:
+            return Principal("user", user_session.user.id, user_session.user.name)
+    return None
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def caller(request: Request) -> Principal:
+    """Any valid bearer token; 401 otherwise."""
+    token = bearer(request)
+    principal = resolve(context(request), token) if token else None
+    if principal is None:
+        raise error(401, "unauthorized", "a valid bearer token is required")
+    return principal
+
+
+def admin(request: Request) -> Principal:
+    principal = caller(request)
+    if principal.kind != "admin":
+        raise error(403, "forbidden", "admin token required")
+    return principal
+
+
+def endpoint(request: Request) -> Principal:
+    principal = caller(request)
+    if principal.kind != "endpoint":
+        raise error(403, "forbidden", "endpoint token required")
+    return principal
+
+
+def user_or_admin(request: Request) -> Principal:
+    principal = caller(request)
+    if principal.kind == "endpoint":
+        raise error(403, "forbidden", "user or admin token required")
+    return principal
+
+
+def page_user(request: Request) -> Principal | None:
+    token = request.cookies.get(COOKIE)
+    principal = resolve(context(request), token) if token else None
+    return principal if principal is not None and principal.kind == "user" else None
+
+
+def page_admin(request: Request) -> bool:
+    token = request.cookies.get(ADMIN_COOKIE)
+    return bool(token) and auth.same_secret(token or "", context(request).admin_token)

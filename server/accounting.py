@@ -1,0 +1,114 @@
+"""What endpoints tell the server about their jobs, and the job history read back from it.
+
+Endpoints hold pull jobs themselves; the server only keeps a row per job so it knows which
+endpoint holds which held job of which user (for release), and for accounting. Every handler
+here is idempotent: the channel delivers at least once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import jobs
+from server.models import InputPort, Job, now
+from services.core.protocol import TERMINAL_STATES, JobStateChange, JobStored, Report
+
+
+def _port_id(session: Session, port_id: int | None) -> int | None:
+    """Keep a reported port id only when it exists, so a stale client cannot break the FK."""
+    if port_id is None or session.get(InputPort, port_id) is None:
+        return None
+    return port_id
+
+
+def record_stored(session: Session, endpoint_id: int, msg: JobStored) -> str:
+    """A job captured on an endpoint; returns 'ok', 'duplicate' or 'conflict'."""
+    existing = session.get(Job, msg.job_id)
+    if existing is not None:
+        return "duplicate" if existing.endpoint_id == endpoint_id else "conflict"
+    session.add(
+        Job(
+            id=msg.job_id,
+            owner=msg.owner,
+            location="endpoint",
+            endpoint_id=endpoint_id,
+            port_id=_port_id(session, msg.port_id),
+            name=msg.name,
+            format=msg.format,
+            size=msg.size,
+            state=msg.state,
+            reasons="job-hold-until-specified" if msg.state == "pending-held" else "none",
+        )
+    )
+    return "ok"
+
+
+def record_state(session: Session, endpoint_id: int, msg: JobStateChange) -> str:
+    job = session.get(Job, msg.job_id)
+    if job is None or job.endpoint_id != endpoint_id:
+        return "unknown-job"
+    values: dict[str, Any] = {"reasons": ",".join(msg.reasons) or "none"}
+    if msg.printer:
+        values["printer_name"] = msg.printer
+    jobs.follow(session, msg.job_id, msg.state, **values)
+    return "ok"
+
+
+def record_report(session: Session, endpoint_id: int, report: Report) -> str:
+    """Accounting for a finished job; creates the row when the job was never announced."""
+    job = session.get(Job, report.job_id)
+    if job is None:
+        session.add(
+            Job(
+                id=report.job_id,
+                owner=report.owner,
+                location="endpoint",
+                endpoint_id=endpoint_id,
+                port_id=_port_id(session, report.port_id),
+                name=report.name,
+                size=report.size,
+                state=report.state,
+                printer_name=report.printer,
+                created_at=report.created_at or now(),
+                completed_at=report.completed_at if report.state in TERMINAL_STATES else None,
+            )
+        )
+        return "ok"
+    if job.endpoint_id != endpoint_id:
+        return "conflict"
+    if report.printer:
+        job.printer_name = report.printer
+    if report.size:
+        job.size = report.size
+    session.flush()
+    jobs.follow(session, report.job_id, report.state, completed_at=report.completed_at or now())
+    return "ok"
+
+
+def job_info(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "owner": job.owner,
+        "location": job.location,
+        "endpoint_id": job.endpoint_id,
+        "port_id": job.port_id,
+        "name": job.name,
+        "format": job.format,
+        "size": job.size,
+        "state": job.state,
+        "reasons": job.reasons,
+        "printer": job.printer_name,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "completed_at": job.completed_at,
+    }
+
+
+def jobs_of(session: Session, owner: str | None = None, limit: int = 200) -> list[Job]:
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if owner is not None:
+        query = query.where(Job.owner == owner)
+    return list(session.scalars(query))

@@ -1,0 +1,161 @@
+"""Administration: users, printers, input ports, endpoints and settings.
+
+One function per operation, shared by `pullprint-server admin` and the admin REST routes, so
+both behave the same. Functions take an open session and raise AdminError with a stable code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import auth, commands
+from server.models import Endpoint, InputPort, Printer, Setting, User, now
+from services.core import protocol
+
+
+class AdminError(Exception):
+    """`code` is one of not-found, conflict, invalid; the REST layer maps it to 404/409/422."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def add_user(session: Session, name: str, password: str) -> dict[str, Any]:
+    if not name or not password:
+        raise AdminError("invalid", "user name and password are required")
+    if session.scalar(select(User).where(User.name == name)):
+        raise AdminError("conflict", f"user {name!r} exists")
+    user = User(name=name, password_hash=auth.hash_password(password))
+    session.add(user)
+    session.flush()
+    return {"id": user.id, "name": user.name}
+
+
+def list_users(session: Session) -> list[dict[str, Any]]:
+    return [{"id": u.id, "name": u.name} for u in session.scalars(select(User).order_by(User.id))]
+
+
+def add_printer(
+    session: Session, name: str, host: str, port: int, protocol_: str, path: str = ""
+) -> dict[str, Any]:
+    if protocol_ not in ("raw", "ipp"):
+        raise AdminError("invalid", "protocol must be raw or ipp")
+    if not name or not host or not 0 < port < 65536:
+        raise AdminError("invalid", "printer needs a name, a host and a port in 1..65535")
+    if session.scalar(select(Printer).where(Printer.name == name)):
+        raise AdminError("conflict", f"printer {name!r} exists")
+    printer = Printer(name=name, host=host, port=port, protocol=protocol_, path=path)
+    session.add(printer)
+    session.flush()
+    commands.broadcast(session, "printers.changed", {})
+    return commands.printer_info(printer).model_dump()
+
+
+def list_printers(session: Session) -> list[dict[str, Any]]:
+    printers = session.scalars(select(Printer).order_by(Printer.id))
+    return [commands.printer_info(p).model_dump() for p in printers]
+
+
+def _printers_named(session: Session, names: list[str]) -> list[Printer]:
+    found = list(session.scalars(select(Printer).where(Printer.name.in_(names))))
+    missing = set(names) - {p.name for p in found}
+    if missing:
+        raise AdminError("not-found", f"unknown printer(s): {', '.join(sorted(missing))}")
+    return found
+
+
+def add_port(session: Session, name: str, kind: str, printers: list[str]) -> dict[str, Any]:
+    """A pull port lists the printers its jobs may be released at (none = any printer);
+    a direct port names exactly one target printer."""
+    if kind not in ("pull", "direct"):
+        raise AdminError("invalid", "kind must be pull or direct")
+    if kind == "direct" and len(printers) != 1:
+        raise AdminError("invalid", "a direct port needs exactly one target printer")
+    if session.scalar(select(InputPort).where(InputPort.name == name)):
+        raise AdminError("conflict", f"input port {name!r} exists")
+    chosen = _printers_named(session, printers)
+    port = InputPort(name=name, kind=kind)
+    if kind == "direct":
+        port.target = chosen[0]
+    else:
+        port.printers = chosen
+    session.add(port)
+    session.flush()
+    commands.broadcast(session, "printers.changed", {})
+    return port_info(port).model_dump()
+
+
+def port_info(port: InputPort) -> protocol.InputPort:
+    return protocol.InputPort(
+        id=port.id,
+        name=port.name,
+        kind=port.kind,  # type: ignore[arg-type]
+        printers=[commands.printer_info(p) for p in port.printers],
+        target=commands.printer_info(port.target) if port.target else None,
+    )
+
+
+def list_ports(session: Session) -> list[protocol.InputPort]:
+    return [port_info(p) for p in session.scalars(select(InputPort).order_by(InputPort.id))]
+
+
+def endpoint_info(endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "hostname": endpoint.hostname,
+        "os": endpoint.os,
+        "version": endpoint.version,
+        "state": endpoint.state,
+        "token_issued": endpoint.token_hash is not None,
+        "created_at": endpoint.created_at,
+        "last_seen_at": endpoint.last_seen_at,
+    }
+
+
+def list_endpoints(session: Session) -> list[dict[str, Any]]:
+    return [endpoint_info(e) for e in session.scalars(select(Endpoint).order_by(Endpoint.id))]
+
+
+def _endpoint(session: Session, endpoint_id: int) -> Endpoint:
+    endpoint = session.get(Endpoint, endpoint_id)
+    if endpoint is None:
+        raise AdminError("not-found", f"no endpoint {endpoint_id}")
+    return endpoint
+
+
+def authorize_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
+    """Allow the endpoint's next token poll to receive a token. A revoked endpoint stays
+    revoked: it must register again, so a stolen registration secret is not enough."""
+    endpoint = _endpoint(session, endpoint_id)
+    if endpoint.state == "revoked":
+        raise AdminError("conflict", f"endpoint {endpoint_id} was revoked; it must register again")
+    if endpoint.state == "pending":
+        endpoint.state = "authorized"
+        endpoint.authorized_at = now()
+    return endpoint_info(endpoint)
+
+
+def revoke_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
+    endpoint = _endpoint(session, endpoint_id)
+    endpoint.state = "revoked"
+    endpoint.token_hash = None
+    return endpoint_info(endpoint)
+
+
+def get_settings(session: Session) -> dict[str, Any]:
+    return {s.key: s.value for s in session.scalars(select(Setting))}
+
+
+def set_setting(session: Session, key: str, value: Any) -> dict[str, Any]:
+    if not key or len(key) > 64:
+        raise AdminError("invalid", "setting keys are 1..64 characters")
+    session.merge(Setting(key=key, value=value))
+    session.flush()
+    settings = get_settings(session)
+    commands.broadcast(session, "config.changed", {"config": settings})
+    return settings

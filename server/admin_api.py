@@ -1,0 +1,115 @@
+"""Admin REST routes under /api/v1/admin: the same operations as `pullprint-server admin`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from server import access, admin
+from server.access import error
+
+router = APIRouter(prefix="/api/v1/admin", dependencies=[Depends(access.admin)])
+STATUS = {"not-found": 404, "conflict": 409, "invalid": 422}
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class NewPrinter(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["raw", "ipp"]
+    path: str = Field(default="", max_length=255)
+
+
+class NewPort(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    kind: Literal["pull", "direct"]
+    printers: list[str] = Field(default_factory=list)
+
+
+class SettingValue(BaseModel):
+    value: Any
+
+
+def run(request: Request, operation: Callable[..., Any], *args: Any) -> Any:
+    """Run one admin operation in a transaction, mapping AdminError to its HTTP status."""
+    ctx = access.context(request)
+    try:
+        with ctx.store.session() as session:
+            result = operation(session, *args)
+    except admin.AdminError as exc:
+        raise error(STATUS.get(exc.code, 400), exc.code, exc.message) from exc
+    ctx.hub.nudge()  # printers.changed / config.changed may have been queued
+    return result
+
+
+@router.get("/users")
+def users(request: Request) -> list[dict]:
+    return run(request, admin.list_users)
+
+
+@router.post("/users", status_code=201)
+def add_user(body: NewUser, request: Request) -> dict:
+    return run(request, admin.add_user, body.name, body.password)
+
+
+@router.get("/printers")
+def printers(request: Request) -> list[dict]:
+    return run(request, admin.list_printers)
+
+
+@router.post("/printers", status_code=201)
+def add_printer(body: NewPrinter, request: Request) -> dict:
+    return run(
+        request, admin.add_printer, body.name, body.host, body.port, body.protocol, body.path
+    )
+
+
+@router.get("/ports")
+def ports(request: Request) -> list[dict]:
+    return [p.model_dump() for p in run(request, admin.list_ports)]
+
+
+@router.post("/ports", status_code=201)
+def add_port(body: NewPort, request: Request) -> dict:
+    return run(request, admin.add_port, body.name, body.kind, body.printers)
+
+
+@router.get("/endpoints")
+def endpoints(request: Request) -> list[dict]:
+    return run(request, admin.list_endpoints)
+
+
+@router.post("/endpoints/{endpoint_id}/authorize")
+def authorize(endpoint_id: int, request: Request) -> dict:
+    return run(request, admin.authorize_endpoint, endpoint_id)
+
+
+@router.post("/endpoints/{endpoint_id}/revoke")
+async def revoke(endpoint_id: int, request: Request) -> dict:
+    """Async so it can close the endpoint's channel right away on this process's loop."""
+    ctx = access.context(request)
+    try:
+        with ctx.store.session() as session:
+            result = admin.revoke_endpoint(session, endpoint_id)
+    except admin.AdminError as exc:
+        raise error(STATUS.get(exc.code, 400), exc.code, exc.message) from exc
+    await ctx.hub.disconnect(endpoint_id)
+    return result
+
+
+@router.get("/settings")
+def settings(request: Request) -> dict:
+    return run(request, admin.get_settings)
+
+
+@router.put("/settings/{key}")
+def set_setting(key: str, body: SettingValue, request: Request) -> dict:
+    return run(request, admin.set_setting, key, body.value)

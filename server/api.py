@@ -1,0 +1,175 @@
+"""REST routes for endpoints and users under /api/v1 (admin routes are in admin_api.py).
+
+Handlers are plain `def`: FastAPI runs them in its thread pool, where blocking database calls
+belong. Errors are always {"detail": {"code": ..., "message": ...}}.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from server import access, accounting, admin, auth, release
+from server.access import Principal, error
+from server.logs import event
+from server.models import Endpoint, Job, Session, User
+from services.core import protocol
+
+router = APIRouter(prefix="/api/v1")
+Caller = Annotated[Principal, Depends(access.caller)]
+EndpointCaller = Annotated[Principal, Depends(access.endpoint)]
+UserOrAdmin = Annotated[Principal, Depends(access.user_or_admin)]
+
+
+@router.get("/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.post("/endpoints", status_code=201)
+def register(body: protocol.RegisterRequest, request: Request) -> protocol.RegisterResponse:
+    """A client machine asks to join; it gets an id and a secret to poll for its token with."""
+    secret = auth.new_token()
+    with access.context(request).store.session() as session:
+        endpoint = Endpoint(
+            hostname=body.hostname,
+            os=body.os,
+            version=body.version,
+            state="pending",
+            secret_hash=auth.token_hash(secret),
+        )
+        session.add(endpoint)
+        session.flush()
+        endpoint_id = endpoint.id
+    event("endpoint.registered", endpoint=endpoint_id, hostname=body.hostname)
+    return protocol.RegisterResponse(endpoint_id=endpoint_id, secret=secret)
+
+
+@router.post("/endpoints/{endpoint_id}/token")
+def poll_token(
+    endpoint_id: int, body: protocol.TokenRequest, request: Request
+) -> protocol.TokenResponse:
+    """pending until an admin authorizes; then the token, exactly once."""
+    with access.context(request).store.session() as session:
+        endpoint = session.get(Endpoint, endpoint_id)
+        if endpoint is None:
+            raise error(404, "not-found", f"no endpoint {endpoint_id}")
+        if not auth.same_secret(auth.token_hash(body.secret), endpoint.secret_hash):
+            raise error(403, "forbidden", "wrong registration secret")
+        if endpoint.state == "revoked":
+            raise error(403, "revoked", "endpoint revoked; register again")
+        if endpoint.state == "pending":
+            return protocol.TokenResponse(state="pending")
+        if endpoint.token_hash is not None:
+            raise error(409, "token-issued", "the token was already issued; register again")
+        token = auth.new_token()
+        endpoint.token_hash = auth.token_hash(token)
+    event("endpoint.token_issued", endpoint=endpoint_id)
+    return protocol.TokenResponse(state="authorized", token=token)
+
+
+@router.post("/login")
+def login(body: protocol.LoginRequest, request: Request) -> protocol.LoginResponse:
+    token = login_user(access.context(request), body.user, body.password)
+    if token is None:
+        raise error(401, "bad-credentials", "unknown user or wrong password")
+    return protocol.LoginResponse(token=token, user=body.user)
+
+
+def login_user(ctx: Any, name: str, password: str) -> str | None:
+    """Verify the password and open a session; shared with the login page."""
+    with ctx.store.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        # Hash anyway for unknown users, so timing does not tell which names exist.
+        stored = user.password_hash if user else auth.hash_password("-")
+        if not auth.verify_password(stored, password) or user is None:
+            event("user.login_failed", user=name)
+            return None
+        token = auth.new_token()
+        session.add(Session(user_id=user.id, token_hash=auth.token_hash(token)))
+    event("user.login", user=name)
+    return token
+
+
+@router.get("/printers")
+def printers(request: Request, who: Caller) -> protocol.PrintersResponse:
+    """The input ports an endpoint (or user) should have as OS queues."""
+    with access.context(request).store.session() as session:
+        return protocol.PrintersResponse(ports=admin.list_ports(session))
+
+
+@router.get("/config")
+def config(request: Request, who: EndpointCaller) -> protocol.EndpointConfig:
+    ctx = access.context(request)
+    with ctx.store.session() as session:
+        settings = admin.get_settings(session)
+    return protocol.EndpointConfig(
+        heartbeat_interval=ctx.hub.heartbeat_interval,
+        gateway=ctx.gateway_address,
+        retention=int(settings.get("retention", 86400)),
+        settings=settings,
+    )
+
+
+@router.post("/reports")
+def reports(body: protocol.ReportsRequest, request: Request, who: EndpointCaller) -> dict:
+    """Accounting for finished jobs, for endpoints that report over REST instead of the
+    channel. Idempotent per job id."""
+    results: dict[str, str] = {}
+    with access.context(request).store.session() as session:
+        for report in body.reports:
+            results[report.job_id] = accounting.record_report(session, who.id, report)
+    return {"results": results}
+
+
+@router.post("/release")
+def release_jobs(
+    body: protocol.ReleaseRequest, request: Request, who: UserOrAdmin
+) -> protocol.ReleaseResponse:
+    """Stands in for a user authenticating at a printer."""
+    return release_for(access.context(request), who, body.user, body.printer)
+
+
+def release_for(ctx: Any, who: Principal, user: str, printer: str) -> protocol.ReleaseResponse:
+    if who.kind == "user" and who.name != user:
+        raise error(403, "forbidden", "a user may release only their own jobs")
+    try:
+        with ctx.store.session() as session:
+            result = release.release(session, user, printer)
+    except release.ReleaseError as exc:
+        raise error(404, exc.code, exc.message) from exc
+    # Commit first, then wake the workers: they read the committed state.
+    for job_id in result.server_job_ids:
+        ctx.output.submit(job_id)
+    ctx.hub.nudge(result.endpoint_ids)
+    event("jobs.released", user=user, printer=printer, count=len(result.job_ids))
+    return protocol.ReleaseResponse(printer=result.printer, job_ids=result.job_ids)
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, who: UserOrAdmin, user: str | None = None) -> dict:
+    """A user sees their own jobs; the admin sees everyone's (or one user's)."""
+    owner = who.name if who.kind == "user" else user
+    with access.context(request).store.session() as session:
+        return {"jobs": [accounting.job_info(j) for j in accounting.jobs_of(session, owner)]}
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: str, request: Request, who: UserOrAdmin) -> dict:
+    ctx = access.context(request)
+    with ctx.store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or (who.kind == "user" and job.owner != who.name):
+            raise error(404, "not-found", f"no job {job_id!r}")
+        try:
+            job = release.cancel(session, job_id)
+        except release.ReleaseError as exc:
+            raise error(409, exc.code, exc.message) from exc
+    if job.location == "server":
+        (ctx.spool_dir / job_id).unlink(missing_ok=True)
+    elif job.endpoint_id is not None:
+        ctx.hub.nudge({job.endpoint_id})
+    event("job.canceled", job=job_id)
+    return {"job_id": job_id, "state": "canceled"}

@@ -1,0 +1,132 @@
+"""One server process: the HTTPS app (REST, channel, pages) and the TLS gateway on one
+asyncio loop, with Document Output running beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from server import admin_api, api, auth, pages, tls
+from server.channel import ChannelHub
+from server.context import ServerContext
+from server.gateway import Gateway, Limits, clean_spool
+from server.logs import event
+from server.output import DocumentOutput, RetryPolicy
+from server.store import Store, default_url
+
+
+@dataclass
+class RunOptions:
+    data_dir: Path
+    cert: Path
+    key: Path
+    host: str = "127.0.0.1"
+    http_port: int = 8443
+    gateway_port: int = 7300
+    db_url: str | None = None
+    heartbeat: float = 10.0
+    output_poll: float = 1.0
+    limits: Limits = field(default_factory=Limits)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """400 for a body that is not JSON at all, 422 for JSON with wrong fields."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = {"code": "malformed-json", "message": "request body is not valid JSON"}
+        return JSONResponse({"detail": detail}, status_code=400)
+    fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in errors)
+    detail = {"code": "invalid", "message": f"invalid fields: {fields}"}
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def create_app(ctx: ServerContext, opts: RunOptions) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Started and stopped inside uvicorn's lifespan so a SIGTERM shuts them down too.
+        ctx.hub.loop = asyncio.get_running_loop()
+        gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit)
+        listener = await asyncio.start_server(
+            gateway.handle,
+            opts.host,
+            opts.gateway_port,
+            ssl=tls.server_context(opts.cert, opts.key),
+            ssl_handshake_timeout=opts.limits.header_timeout,
+        )
+        output_task = asyncio.create_task(ctx.output.run())
+        event(
+            "server.started",
+            host=opts.host,
+            http_port=opts.http_port,
+            gateway_port=opts.gateway_port,
+            pid=os.getpid(),
+        )
+        try:
+            yield
+        finally:
+            listener.close()
+            output_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await output_task
+            await ctx.output.stop()
+            event("server.stopped")
+
+    app = FastAPI(title="pullprint server", lifespan=lifespan, openapi_url="/api/v1/openapi.json")
+    app.state.ctx = ctx
+    app.include_router(api.router)
+    app.include_router(admin_api.router)
+    app.include_router(pages.router)
+    app.add_api_websocket_route("/api/v1/channel", ctx.hub.serve)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    return app
+
+
+def prepare(opts: RunOptions) -> ServerContext:
+    """Data dir, database (migrated), admin token, spool: everything before listening."""
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    spool_dir = opts.data_dir / "spool"
+    spool_dir.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(spool_dir, 0o700)
+    store = Store(opts.db_url or default_url(opts.data_dir))
+    store.migrate()
+    removed = clean_spool(spool_dir)
+    output = DocumentOutput(store, spool_dir, opts.retry, opts.output_poll)
+    recovered = output.recover()
+    event("server.prepared", removed_parts=removed, recovered_jobs=recovered)
+    return ServerContext(
+        data_dir=opts.data_dir,
+        spool_dir=spool_dir,
+        store=store,
+        admin_token=auth.admin_token(opts.data_dir),
+        hub=ChannelHub(store, opts.heartbeat),
+        output=output,
+        gateway_address=f"{opts.host}:{opts.gateway_port}",
+    )
+
+
+def run(opts: RunOptions) -> None:
+    ctx = prepare(opts)
+    config = uvicorn.Config(
+        create_app(ctx, opts),
+        host=opts.host,
+        port=opts.http_port,
+        ssl_certfile=str(opts.cert),
+        ssl_keyfile=str(opts.key),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        ctx.store.close()

@@ -1,0 +1,226 @@
+"""The channel: one persistent WebSocket per endpoint (`/api/v1/channel`).
+
+Endpoints report their jobs here (hello, job.stored, job.state, report) and the server sends
+commands (release, cancel, printers.changed, config.changed) from the `commands` table. Every
+message except heartbeats and acks is acked by id. A heartbeat goes out every interval; on the
+same tick the server re-checks that the endpoint is still authorized (so a revoke done by the
+admin CLI in another process also closes the channel) and resends unacked commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server import accounting, auth, commands
+from server.logs import event
+from server.models import Endpoint, now
+from server.store import Store
+from services.core import protocol
+from services.core.protocol import ChannelMessage
+
+MAX_MESSAGE = 1024 * 1024
+
+
+class Connection:
+    """One endpoint's socket; sends are serialized because two tasks write to it."""
+
+    def __init__(self, endpoint_id: int, websocket: WebSocket) -> None:
+        self.endpoint_id = endpoint_id
+        self.websocket = websocket
+        self.lock = asyncio.Lock()
+        self.nudged = asyncio.Event()
+        self.sent: set[str] = set()  # command ids sent on this connection, awaiting acks
+
+    async def send(self, message: ChannelMessage) -> None:
+        async with self.lock:
+            await self.websocket.send_text(message.model_dump_json())
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code, reason=reason)
+
+
+class ChannelHub:
+    def __init__(self, store: Store, heartbeat_interval: float) -> None:
+        self.store = store
+        self.heartbeat_interval = heartbeat_interval
+        self.connections: dict[int, Connection] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by the app on start-up
+
+    def bearer_endpoint(self, websocket: WebSocket) -> int | None:
+        header = websocket.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        return self._authorized(token=token)
+
+    def _authorized(self, token: str | None = None, endpoint_id: int | None = None) -> int | None:
+        with self.store.session() as session:
+            query = select(Endpoint).where(Endpoint.state == "authorized")
+            if token is not None:
+                query = query.where(Endpoint.token_hash == auth.token_hash(token))
+            else:
+                query = query.where(Endpoint.id == endpoint_id)
+            endpoint = session.scalar(query)
+            if endpoint is None:
+                return None
+            endpoint.last_seen_at = now()
+            return endpoint.id
+
+    async def serve(self, websocket: WebSocket) -> None:
+        endpoint_id = await asyncio.to_thread(self.bearer_endpoint, websocket)
+        if endpoint_id is None:
+            # Closing before accept answers the handshake with HTTP 403.
+            await websocket.close(code=protocol.CLOSE_UNAUTHORIZED)
+            event("channel.refused", peer=websocket.client)
+            return
+        await websocket.accept()
+        conn = Connection(endpoint_id, websocket)
+        old = self.connections.get(endpoint_id)
+        self.connections[endpoint_id] = conn
+        if old is not None:
+            await old.close(1000, "replaced by a newer connection")
+        event("channel.open", endpoint=endpoint_id)
+        ticker = asyncio.create_task(self._tick(conn))
+        try:
+            await self._receive(conn)
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            if self.connections.get(endpoint_id) is conn:
+                del self.connections[endpoint_id]
+            event("channel.closed", endpoint=endpoint_id)
+
+    def nudge(self, endpoint_ids: set[int] | None = None) -> None:
+        """Send queued commands now instead of on the next heartbeat. Thread-safe: REST
+        handlers call it from the thread pool."""
+        if self.loop is None:
+            return
+        for endpoint_id, conn in list(self.connections.items()):
+            if endpoint_ids is None or endpoint_id in endpoint_ids:
+                self.loop.call_soon_threadsafe(conn.nudged.set)
+
+    async def disconnect(self, endpoint_id: int) -> None:
+        conn = self.connections.get(endpoint_id)
+        if conn is not None:
+            await conn.close(protocol.CLOSE_UNAUTHORIZED, "endpoint revoked")
+
+    async def _tick(self, conn: Connection) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                if await asyncio.to_thread(self._authorized, None, conn.endpoint_id) is None:
+                    event("channel.revoked", endpoint=conn.endpoint_id)
+                    await conn.close(protocol.CLOSE_UNAUTHORIZED, "endpoint revoked")
+                    return
+                await self._flush(conn)
+                await conn.send(ChannelMessage.new("heartbeat", {"ts": now()}))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(conn.nudged.wait(), self.heartbeat_interval)
+                conn.nudged.clear()
+
+    async def _flush(self, conn: Connection) -> None:
+        pending = await asyncio.to_thread(self._unacked, conn.endpoint_id)
+        for command_id, type_, body in pending:
+            if command_id in conn.sent:
+                continue
+            conn.sent.add(command_id)
+            await conn.send(ChannelMessage(type=type_, id=command_id, body=body))  # type: ignore[arg-type]
+            event("channel.command", endpoint=conn.endpoint_id, type=type_, id=command_id)
+
+    def _unacked(self, endpoint_id: int) -> list[tuple[str, str, dict[str, Any]]]:
+        with self.store.session() as session:
+            return [(c.id, c.type, c.body) for c in commands.unacked(session, endpoint_id)]
+
+    async def _receive(self, conn: Connection) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                text = await conn.websocket.receive_text()
+                message = self._parse(text)
+                if message is None:
+                    await conn.close(protocol.CLOSE_PROTOCOL, "not a channel message")
+                    return
+                reply = await asyncio.to_thread(self._handle, conn, message)
+                if reply is not None:
+                    await conn.send(reply)
+
+    @staticmethod
+    def _parse(text: str) -> ChannelMessage | dict[str, Any] | None:
+        """None for garbage; a dict when the envelope is fine but the type is unknown."""
+        if len(text) > MAX_MESSAGE:
+            return None
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+            return None
+        if raw.get("type") not in protocol.CLIENT_MESSAGES:
+            return raw
+        try:
+            return ChannelMessage.model_validate(raw)
+        except ValidationError:
+            return None
+
+    def _handle(self, conn: Connection, message: ChannelMessage | dict[str, Any]) -> Any:
+        if isinstance(message, dict):
+            return ChannelMessage(
+                type="ack",
+                id=message["id"],
+                body={"ok": False, "code": "unknown-type", "message": str(message.get("type"))},
+            )
+        if message.type == "ack":
+            with self.store.session() as session:
+                commands.mark_acked(
+                    session, conn.endpoint_id, message.id, bool(message.body.get("ok", True))
+                )
+            conn.sent.discard(message.id)
+            return None
+        if message.type == "heartbeat":
+            self._authorized(None, conn.endpoint_id)
+            return None
+        handler, model = HANDLERS[message.type]
+        try:
+            body = model.model_validate(message.body)
+        except ValidationError as exc:
+            return message.ack(False, "invalid-body", _fields(exc))
+        with self.store.session() as session:
+            code = handler(session, conn.endpoint_id, body)
+        event(
+            "channel.message",
+            endpoint=conn.endpoint_id,
+            type=message.type,
+            code=code,
+            job=getattr(body, "job_id", None),
+        )
+        return message.ack(code in ("ok", "duplicate"), code)
+
+
+def _fields(exc: ValidationError) -> str:
+    return "invalid fields: " + ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+
+
+def _hello(session: Any, endpoint_id: int, hello: protocol.Hello) -> str:
+    endpoint = session.get(Endpoint, endpoint_id)
+    if hello.hostname:
+        endpoint.hostname = hello.hostname
+    if hello.version:
+        endpoint.version = hello.version
+    endpoint.last_seen_at = now()
+    return "ok"
+
+
+HANDLERS: dict[str, tuple[Callable[[Any, int, Any], str], type[BaseModel]]] = {
+    "hello": (_hello, protocol.Hello),
+    "job.stored": (accounting.record_stored, protocol.JobStored),
+    "job.state": (accounting.record_state, protocol.JobStateChange),
+    "report": (accounting.record_report, protocol.Report),
+}

@@ -1,0 +1,266 @@
+"""The gateway: a TLS TCP listener (port 7300) that stores uploaded jobs durably.
+
+One connection carries one job: a length-prefixed msgpack header, exactly `size` bytes, then
+the server's one reply. The reply is sent only after the document is fsynced, renamed into
+place, the directory fsynced and the row committed, so an `ok` survives a power cut. The body
+is streamed to disk in chunks; memory does not grow with the job size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from server import auth
+from server.logs import event
+from server.models import Endpoint, InputPort, Job, now
+from server.store import Store
+from services.core.protocol import (
+    MAX_HEADER_SIZE,
+    ProtocolError,
+    UploadHeader,
+    decode_header,
+    encode_reply,
+    read_frame,
+)
+
+CHUNK = 256 * 1024
+
+
+@dataclass
+class Limits:
+    """Timeouts that drop slow or stalled peers (slowloris) without hurting real clients."""
+
+    header_timeout: float = 10.0  # the whole header must arrive within this
+    read_timeout: float = 30.0  # no single body read may stall longer than this
+    min_rate: float = 64 * 1024  # bytes/s a body must average (beyond read_timeout of slack)
+    max_header: int = MAX_HEADER_SIZE
+    linger: float = 2.0  # after an early error, read and drop input so the peer sees our reply
+
+
+@dataclass
+class Accepted:
+    endpoint_id: int
+    state: str  # pending (direct port / deliver_to) or pending-held (pull port)
+    target: dict[str, object] | None
+    printer_name: str | None
+    duplicate: bool
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Gateway:
+    def __init__(
+        self, store: Store, spool_dir: Path, limits: Limits, on_ready: Callable[[str], None]
+    ) -> None:
+        self.store = store
+        self.spool_dir = spool_dir
+        self.limits = limits
+        self.on_ready = on_ready
+        self.in_flight: set[str] = set()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection: receive, store, answer once, close."""
+        peer = writer.get_extra_info("peername")
+        try:
+            code, message = await self._receive(reader)
+            status = "ok"
+        except ProtocolError as exc:
+            status, code, message = "error", exc.code, exc.message
+            event("gateway.refused", peer=peer, code=code, reason=message)
+        except Exception as exc:
+            status, code, message = "error", "internal", "internal error"
+            event("gateway.failed", peer=peer, error=repr(exc))
+        try:
+            writer.write(encode_reply(status, code, message))  # type: ignore[arg-type]
+            await asyncio.wait_for(writer.drain(), self.limits.read_timeout)
+            if status == "error":
+                await self._linger(reader)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 2)
+
+    async def _linger(self, reader: asyncio.StreamReader) -> None:
+        """Drop what the peer is still sending for a moment: closing with unread input makes
+        the kernel send a reset, which can destroy our error reply before the peer reads it."""
+        deadline = time.monotonic() + self.limits.linger
+        with contextlib.suppress(TimeoutError, OSError):
+            while (left := deadline - time.monotonic()) > 0:
+                if not await asyncio.wait_for(reader.read(CHUNK), left):
+                    return
+
+    async def _receive(self, reader: asyncio.StreamReader) -> tuple[str, str]:
+        try:
+            raw = await asyncio.wait_for(
+                read_frame(reader, self.limits.max_header), self.limits.header_timeout
+            )
+        except TimeoutError as exc:
+            raise ProtocolError("timeout", "header not received in time") from exc
+        header = decode_header(raw)
+        if header.job_id in self.in_flight:
+            raise ProtocolError("busy", "this job id is being uploaded on another connection")
+        self.in_flight.add(header.job_id)
+        try:
+            accepted = await asyncio.to_thread(self._accept, header)
+            if accepted.duplicate:
+                await self._discard(reader, header.size)
+                event("gateway.duplicate", job=header.job_id, endpoint=accepted.endpoint_id)
+                return "duplicate", "job already stored"
+            await self._store(reader, header, accepted)
+        finally:
+            self.in_flight.discard(header.job_id)
+        if accepted.state == "pending":
+            self.on_ready(header.job_id)
+        return "stored", "job stored"
+
+    def _accept(self, header: UploadHeader) -> Accepted:
+        """Check the token and the port before any body byte is read."""
+        with self.store.session() as session:
+            endpoint = session.scalar(
+                select(Endpoint).where(
+                    Endpoint.token_hash == auth.token_hash(header.token),
+                    Endpoint.state == "authorized",
+                )
+            )
+            if endpoint is None:
+                raise ProtocolError("unauthorized", "unknown, unauthorized or revoked endpoint")
+            endpoint.last_seen_at = now()
+            port = session.get(InputPort, header.port_id)
+            if port is None:
+                raise ProtocolError("unknown-port", f"no input port {header.port_id}")
+            existing = session.get(Job, header.job_id)
+            duplicate = existing is not None and existing.location == "server"
+            if header.deliver_to is not None:
+                target = header.deliver_to.model_dump()
+                return Accepted(endpoint.id, "pending", target, None, duplicate)
+            if port.kind == "direct" and port.target is not None:
+                target = {
+                    "host": port.target.host,
+                    "port": port.target.port,
+                    "protocol": port.target.protocol,
+                    "path": port.target.path,
+                }
+                return Accepted(endpoint.id, "pending", target, port.target.name, duplicate)
+            return Accepted(endpoint.id, "pending-held", None, None, duplicate)
+
+    async def _discard(self, reader: asyncio.StreamReader, size: int) -> None:
+        """A duplicate's body is read and dropped, so the client can read our reply."""
+        remaining = size
+        async with asyncio.timeout(self._body_budget(size)):
+            while remaining:
+                chunk = await asyncio.wait_for(
+                    reader.read(min(CHUNK, remaining)), self.limits.read_timeout
+                )
+                if not chunk:
+                    raise ProtocolError("size-mismatch", "connection closed inside the body")
+                remaining -= len(chunk)
+
+    def _body_budget(self, size: int) -> float:
+        return self.limits.read_timeout + size / self.limits.min_rate
+
+    async def _store(
+        self, reader: asyncio.StreamReader, header: UploadHeader, accepted: Accepted
+    ) -> None:
+        part = self.spool_dir / f"{header.job_id}.part"
+        final = self.spool_dir / header.job_id
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                await self._stream_body(reader, fd, header)
+                # The data must be on disk before the name is: otherwise a crash could leave
+                # a complete-looking file with missing blocks.
+                await asyncio.to_thread(os.fsync, fd)
+            finally:
+                os.close(fd)
+            os.replace(part, final)
+            await asyncio.to_thread(fsync_dir, self.spool_dir)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        try:
+            await asyncio.to_thread(self._commit, header, accepted)
+        except BaseException:
+            # No row, no file: a client that got no `ok` sends again and must find nothing.
+            final.unlink(missing_ok=True)
+            raise
+        event(
+            "gateway.stored",
+            job=header.job_id,
+            endpoint=accepted.endpoint_id,
+            owner=header.owner,
+            size=header.size,
+            state=accepted.state,
+        )
+
+    async def _stream_body(
+        self, reader: asyncio.StreamReader, fd: int, header: UploadHeader
+    ) -> None:
+        digest = hashlib.sha256()
+        remaining = header.size
+        try:
+            async with asyncio.timeout(self._body_budget(header.size)):
+                while remaining:
+                    chunk = await asyncio.wait_for(
+                        reader.read(min(CHUNK, remaining)), self.limits.read_timeout
+                    )
+                    if not chunk:
+                        raise ProtocolError(
+                            "size-mismatch", f"connection closed {remaining} bytes short"
+                        )
+                    digest.update(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    remaining -= len(chunk)
+        except TimeoutError as exc:
+            raise ProtocolError("timeout", f"body stalled {remaining} bytes short") from exc
+        if digest.hexdigest() != header.sha256:
+            raise ProtocolError("sha256-mismatch", "document does not match its sha256")
+
+    def _commit(self, header: UploadHeader, accepted: Accepted) -> None:
+        with self.store.session() as session:
+            job = session.get(Job, header.job_id)
+            if job is None:
+                job = Job(id=header.job_id, attempts=0)
+                session.add(job)
+            # A row may exist already when the endpoint announced the job on the channel and
+            # then fell back to uploading it: the upload takes the job over.
+            job.owner = header.owner
+            job.location = "server"
+            job.endpoint_id = accepted.endpoint_id
+            job.port_id = header.port_id
+            job.name = header.name
+            job.format = header.format
+            job.size = header.size
+            job.sha256 = header.sha256
+            job.state = accepted.state
+            job.reasons = "job-hold-until-specified" if accepted.state == "pending-held" else "none"
+            job.target = accepted.target
+            job.printer_name = accepted.printer_name
+            job.updated_at = now()
+
+
+def clean_spool(spool_dir: Path) -> int:
+    """Remove `.part` files left by a crash mid-upload; their clients never got an ack."""
+    removed = 0
+    for part in spool_dir.glob("*.part"):
+        part.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,155 @@
+"""The server's tables as SQLAlchemy 2.x typed models.
+
+The schema itself is created and changed only by the Alembic migrations in server/alembic/;
+these classes must match them (tests/server/test_store.py compares the two). Times are UTC
+seconds since the epoch as floats, which SQLite and PostgreSQL store the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, String, Table
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def now() -> float:
+    return time.time()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+port_printers = Table(
+    "port_printers",
+    Base.metadata,
+    Column("port_id", ForeignKey("input_ports.id", ondelete="CASCADE"), primary_key=True),
+    Column("printer_id", ForeignKey("printers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Session(Base):
+    """A user token; only its sha256 is stored, so a database dump leaks no usable token."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+    user: Mapped[User] = relationship()
+
+
+class Printer(Base):
+    __tablename__ = "printers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    protocol: Mapped[str] = mapped_column(String(8))  # raw | ipp
+    path: Mapped[str] = mapped_column(String(255), default="")
+
+
+class InputPort(Base):
+    """What a client machine turns into an OS print queue."""
+
+    __tablename__ = "input_ports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # pull | direct
+    target_printer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("printers.id", ondelete="SET NULL"), nullable=True
+    )
+
+    target: Mapped[Printer | None] = relationship(foreign_keys=[target_printer_id])
+    printers: Mapped[list[Printer]] = relationship(secondary=port_printers)
+
+
+class Endpoint(Base):
+    """A client machine. pending -> authorized -> revoked; the token exists only when issued."""
+
+    __tablename__ = "endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    os: Mapped[str] = mapped_column(String(255), default="")
+    version: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    authorized_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_seen_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Job(Base):
+    """One print job the server knows of: stored on the server, or held on an endpoint.
+
+    The row doubles as the accounting record, so it is kept after the document is deleted.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    location: Mapped[str] = mapped_column(String(16))  # server | endpoint
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("endpoints.id", ondelete="SET NULL"), nullable=True
+    )
+    port_id: Mapped[int | None] = mapped_column(
+        ForeignKey("input_ports.id", ondelete="SET NULL"), nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(1024), default="")
+    format: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    reasons: Mapped[str] = mapped_column(String(255), default="none")
+    printer_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    target: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Command(Base):
+    """A server -> endpoint channel command, kept until the endpoint acks it.
+
+    The table is the queue: whichever server process holds the endpoint's channel sends what
+    is unacked, so a command survives a dropped connection or a server restart.
+    """
+
+    __tablename__ = "commands"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    acked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class Setting(Base):
+    """Site configuration handed to endpoints (GET /api/v1/config, config.changed)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)

@@ -1,0 +1,234 @@
+"""Document Output: prints jobs stored on the server, by raw TCP or IPP Print-Job.
+
+Jobs in state `pending` with a target (direct ports, `deliver_to` uploads, released pull jobs)
+are claimed with a compare-and-set to `processing` (attempt number +1), sent from the start,
+and marked `completed` right after the printer accepted them. A failed attempt becomes
+`processing-stopped` with a backoff; after `max_attempts` the job is `aborted`. The database,
+not a queue in memory, says what is due, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import or_, select
+
+from server import ipp, jobs
+from server.logs import event
+from server.models import Job, now
+from server.store import Store
+from services.core.protocol import Destination
+
+CHUNK = 256 * 1024
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass
+class RetryPolicy:
+    initial: float = 1.0  # seconds before the second attempt
+    maximum: float = 60.0
+    max_attempts: int = 10
+    connect_timeout: float = 10.0
+    io_timeout: float = 60.0  # a printer that stops reading for this long has failed
+
+    def delay(self, attempts: int) -> float:
+        """Exponential backoff with jitter, so many jobs for one dead printer spread out."""
+        base = min(self.maximum, self.initial * 2 ** max(0, attempts - 1))
+        return base * random.uniform(0.8, 1.2)
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := await asyncio.to_thread(f.read, CHUNK):
+            yield chunk
+
+
+async def send_raw(dest: Destination, path: Path, policy: RetryPolicy) -> None:
+    """Stream the file, half-close, then wait for the printer to close: raw printers close
+    once they have taken the whole job, which is the only acknowledgement raw TCP gives."""
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(dest.host, dest.port), policy.connect_timeout
+        )
+    except (OSError, TimeoutError) as exc:
+        raise DeliveryError(f"connect {dest.host}:{dest.port}: {exc!r}") from exc
+    try:
+        async for chunk in _chunks(path):
+            writer.write(chunk)
+            await asyncio.wait_for(writer.drain(), policy.io_timeout)
+        writer.write_eof()
+        while await asyncio.wait_for(reader.read(CHUNK), policy.io_timeout):
+            pass  # back-channel bytes (status) are not interpreted
+    except (OSError, TimeoutError) as exc:
+        raise DeliveryError(f"raw send to {dest.host}:{dest.port}: {exc!r}") from exc
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> None:
+    """IPP Print-Job over HTTP with the document streamed (chunked) after the IPP header."""
+    resource = dest.path or "/ipp/print"
+    printer_uri = f"ipp://{dest.host}:{dest.port}{resource}"
+    request = ipp.print_job(printer_uri, job.owner, job.name or job.id, job.format)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield request
+        async for chunk in _chunks(path):
+            yield chunk
+
+    timeout = httpx.Timeout(policy.io_timeout, connect=policy.connect_timeout)
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.post(
+                f"http://{dest.host}:{dest.port}{resource}",
+                content=body(),
+                headers={"Content-Type": "application/ipp"},
+            )
+        if response.status_code != 200:
+            raise DeliveryError(f"IPP HTTP status {response.status_code}")
+        status = ipp.response_status(response.content)
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DeliveryError(f"IPP to {printer_uri}: {exc!r}") from exc
+    if not ipp.is_success(status):
+        raise DeliveryError(f"IPP status 0x{status:04x}", ipp.is_permanent_failure(status))
+
+
+class DocumentOutput:
+    def __init__(
+        self, store: Store, spool_dir: Path, policy: RetryPolicy, poll_interval: float = 5.0
+    ) -> None:
+        self.store = store
+        self.spool_dir = spool_dir
+        self.policy = policy
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, job_id: str) -> None:
+        """Something became due now; saves waiting for the next poll. Callable from the
+        thread pool (REST handlers) as well as from the event loop."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def recover(self) -> int:
+        """Jobs left `processing` by a crash are retried from the start."""
+        with self.store.session() as session:
+            stuck = session.scalars(
+                select(Job.id).where(Job.location == "server", Job.state == "processing")
+            ).all()
+            for job_id in stuck:
+                jobs.transition(
+                    session, job_id, "processing", "processing-stopped", next_attempt_at=now()
+                )
+        return len(stuck)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        while True:
+            for job_id in await asyncio.to_thread(self._due):
+                if job_id not in self._running:
+                    self._running.add(job_id)
+                    task = asyncio.create_task(self._deliver(job_id))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+
+    def _due(self) -> list[str]:
+        with self.store.session() as session:
+            query = select(Job.id).where(
+                Job.location == "server",
+                Job.target.is_not(None),
+                or_(
+                    Job.state == "pending",
+                    (Job.state == "processing-stopped") & (Job.next_attempt_at <= now()),
+                ),
+            )
+            return list(session.scalars(query.order_by(Job.created_at).limit(100)))
+
+    def _claim(self, job_id: str) -> Job | None:
+        with self.store.session() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.state not in ("pending", "processing-stopped"):
+                return None
+            attempt = job.attempts + 1
+            if not jobs.transition(
+                session, job_id, job.state, "processing", attempts=attempt, reasons="none"
+            ):
+                return None
+            job.attempts = attempt
+            return job
+
+    async def _deliver(self, job_id: str) -> None:
+        try:
+            job = await asyncio.to_thread(self._claim, job_id)
+            if job is None or job.target is None:
+                return
+            dest = Destination.model_validate(job.target)
+            event(
+                "output.sending",
+                job=job_id,
+                attempt=job.attempts,
+                host=dest.host,
+                port=dest.port,
+                protocol=dest.protocol,
+            )
+            try:
+                path = self.spool_dir / job_id
+                if dest.protocol == "raw":
+                    await send_raw(dest, path, self.policy)
+                else:
+                    await send_ipp(dest, path, job, self.policy)
+            except DeliveryError as exc:
+                await asyncio.to_thread(self._failed, job, exc)
+                return
+            await asyncio.to_thread(self._finish, job_id, "completed", "job-completed-successfully")
+            event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
+        finally:
+            self._running.discard(job_id)
+
+    def _failed(self, job: Job, exc: DeliveryError) -> None:
+        if exc.permanent or job.attempts >= self.policy.max_attempts:
+            self._finish(job.id, "aborted", "aborted-by-system")
+            event("output.aborted", job=job.id, attempt=job.attempts, error=str(exc))
+            return
+        delay = self.policy.delay(job.attempts)
+        with self.store.session() as session:
+            jobs.transition(
+                session,
+                job.id,
+                "processing",
+                "processing-stopped",
+                reasons="printer-stopped",
+                next_attempt_at=now() + delay,
+            )
+        event(
+            "output.retry", job=job.id, attempt=job.attempts, delay=round(delay, 2), error=str(exc)
+        )
+
+    def _finish(self, job_id: str, state: str, reason: str) -> None:
+        with self.store.session() as session:
+            jobs.transition(session, job_id, "processing", state, reasons=reason)
+        # Finished documents are deleted; the row stays for history and accounting.
+        (self.spool_dir / job_id).unlink(missing_ok=True)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

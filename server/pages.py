@@ -1,0 +1,263 @@
+"""Plain HTML pages: My profile (held jobs, history, Release buttons) and an admin overview.
+
+No JavaScript: forms post back and redirect (303). Sessions are cookies holding the same
+tokens the REST API uses, HttpOnly, Secure and SameSite=Strict, which is what keeps another
+site from posting these forms on a user's behalf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from html import escape
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from server import access, accounting, admin
+from server.access import ADMIN_COOKIE, COOKIE
+from server.api import login_user, release_for
+from server.models import Job
+
+router = APIRouter()
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:60em}"
+    "table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+    "form.inline{display:inline}"
+)
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Cells are escaped here, except ones the caller built as HTML (forms)."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body or ''}</table>" if rows else "<p>None.</p>"
+
+
+def when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(stamp)) if stamp else ""
+
+
+async def form(request: Request) -> dict[str, str]:
+    """Parse an urlencoded form without python-multipart (not a dependency of ours)."""
+    body = (await request.body())[:65536].decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body).items()}
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def set_cookie(response: Response, name: str, value: str) -> Response:
+    response.set_cookie(name, value, httponly=True, secure=True, samesite="strict")
+    return response
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    return redirect("/me")
+
+
+@router.get("/login")
+def login_page(failed: int = 0) -> HTMLResponse:
+    note = "<p><strong>Unknown user or wrong password.</strong></p>" if failed else ""
+    return page(
+        "Sign in",
+        note + "<form method='post' action='/login'>"
+        "<p><label>User <input name='user' required></label></p>"
+        "<p><label>Password <input name='password' type='password' required></label></p>"
+        "<p><button>Sign in</button></p></form>",
+    )
+
+
+@router.post("/login")
+async def login_form(request: Request) -> Response:
+    fields = await form(request)
+    token = await asyncio.to_thread(
+        login_user, access.context(request), fields.get("user", ""), fields.get("password", "")
+    )
+    if token is None:
+        return redirect("/login?failed=1")
+    return set_cookie(redirect("/me"), COOKIE, token)
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = redirect("/login")
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _job_row(job: Job) -> list[str]:
+    return [
+        escape(job.id),
+        escape(job.name),
+        escape(job.state),
+        escape(job.printer_name or ""),
+        str(job.size),
+        when(job.created_at),
+        when(job.completed_at),
+    ]
+
+
+@router.get("/me")
+def my_profile(request: Request) -> Response:
+    who = access.page_user(request)
+    if who is None:
+        return redirect("/login")
+    ctx = access.context(request)
+    with ctx.store.session() as session:
+        mine = accounting.jobs_of(session, who.name)
+        printers = admin.list_printers(session)
+    held = [j for j in mine if j.state == "pending-held"]
+    buttons = "".join(
+        "<form class='inline' method='post' action='/me/release'>"
+        f"<input type='hidden' name='printer' value='{escape(p['name'])}'>"
+        f"<button>Release at {escape(p['name'])}</button></form> "
+        for p in printers
+    )
+    headers = ["Job", "Name", "State", "Printer", "Bytes", "Created", "Finished"]
+    body = (
+        f"<p>Signed in as <strong>{escape(who.name)}</strong>. "
+        "<form class='inline' method='post' action='/logout'><button>Sign out</button></form></p>"
+        f"<h2>Held jobs ({len(held)})</h2>{table(headers, [_job_row(j) for j in held])}"
+        f"<p>{buttons or 'No printers configured.'}</p>"
+        f"<h2>History</h2>{table(headers, [_job_row(j) for j in mine if j not in held])}"
+    )
+    return page("My profile", body)
+
+
+@router.post("/me/release")
+async def release_form(request: Request) -> Response:
+    who = access.page_user(request)
+    if who is None:
+        return redirect("/login")
+    printer = (await form(request)).get("printer", "")
+    await asyncio.to_thread(release_for, access.context(request), who, who.name, printer)
+    return redirect("/me")
+
+
+@router.get("/admin")
+def admin_overview(request: Request) -> Response:
+    if not access.page_admin(request):
+        return page(
+            "Administration",
+            "<form method='post' action='/admin/login'><p><label>Admin token "
+            "<input name='token' type='password' required></label> <button>Open</button></p>"
+            "</form>",
+        )
+    with access.context(request).store.session() as session:
+        endpoints = admin.list_endpoints(session)
+        printers = admin.list_printers(session)
+        ports = admin.list_ports(session)
+        users = admin.list_users(session)
+        recent = accounting.jobs_of(session, None, 50)
+    body = (
+        "<h2>Endpoints</h2>"
+        + table(
+            ["Id", "Host", "OS", "Version", "State", "Last seen", ""],
+            [
+                [
+                    str(e["id"]),
+                    escape(e["hostname"]),
+                    escape(e["os"]),
+                    escape(e["version"]),
+                    escape(e["state"]),
+                    when(e["last_seen_at"]),
+                    _endpoint_actions(e),
+                ]
+                for e in endpoints
+            ],
+        )
+        + "<h2>Printers</h2>"
+        + table(
+            ["Name", "Host", "Port", "Protocol", "Path"],
+            [
+                [
+                    escape(p["name"]),
+                    escape(p["host"]),
+                    str(p["port"]),
+                    p["protocol"],
+                    escape(p["path"]),
+                ]
+                for p in printers
+            ],
+        )
+        + "<h2>Input ports</h2>"
+        + table(
+            ["Name", "Kind", "Printers / target"],
+            [[escape(p.name), p.kind, escape(_port_printers(p))] for p in ports],
+        )
+        + "<h2>Users</h2>"
+        + table(["Id", "Name"], [[str(u["id"]), escape(u["name"])] for u in users])
+        + "<h2>Recent jobs</h2>"
+        + table(
+            ["Job", "Owner", "State", "Printer", "Bytes", "Created", "Finished"],
+            [
+                [
+                    escape(j.id),
+                    escape(j.owner),
+                    j.state,
+                    escape(j.printer_name or ""),
+                    str(j.size),
+                    when(j.created_at),
+                    when(j.completed_at),
+                ]
+                for j in recent
+            ],
+        )
+    )
+    return page("Administration", body)
+
+
+def _port_printers(port: object) -> str:
+    target = getattr(port, "target", None)
+    if target is not None:
+        return target.name
+    return ", ".join(p.name for p in getattr(port, "printers", [])) or "any"
+
+
+def _endpoint_actions(endpoint: dict) -> str:
+    actions = []
+    if endpoint["state"] == "pending":
+        actions.append("authorize")
+    if endpoint["state"] != "revoked":
+        actions.append("revoke")
+    return "".join(
+        f"<form class='inline' method='post' action='/admin/endpoints/{endpoint['id']}/{a}'>"
+        f"<button>{a.capitalize()}</button></form> "
+        for a in actions
+    )
+
+
+@router.post("/admin/login")
+async def admin_login(request: Request) -> Response:
+    return set_cookie(redirect("/admin"), ADMIN_COOKIE, (await form(request)).get("token", ""))
+
+
+@router.post("/admin/endpoints/{endpoint_id}/{action}")
+async def admin_endpoint_action(endpoint_id: int, action: str, request: Request) -> Response:
+    if not access.page_admin(request):
+        return redirect("/admin")
+    ctx = access.context(request)
+    operation = {"authorize": admin.authorize_endpoint, "revoke": admin.revoke_endpoint}.get(action)
+    if operation is None:
+        return page("Administration", "<p>Unknown action.</p>", 404)
+    try:
+        with ctx.store.session() as session:
+            operation(session, endpoint_id)
+    except admin.AdminError as exc:
+        return page("Administration", f"<p>{escape(exc.message)}</p>", 409)
+    if action == "revoke":
+        await ctx.hub.disconnect(endpoint_id)
+    return redirect("/admin")
