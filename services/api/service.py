@@ -49,9 +49,14 @@ class ApiService(Service):
     async def service_status(self, service: str) -> dict[str, Any]:
         try:
             return await request(
-                self.ctx, self.settings.run_dir, service, StatusRequest(), src=self.name,
-                timeout=0.5, retries=1,
-            )  # fmt: skip
+                self.ctx,
+                self.settings.run_dir,
+                service,
+                StatusRequest(),
+                src=self.name,
+                timeout=0.5,
+                retries=1,
+            )
         except RequestFailed as exc:
             return {"service": service, "state": "unreachable", "reason": str(exc)}
 

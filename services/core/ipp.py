@@ -60,9 +60,18 @@ class Tag(IntEnum):
 
 GROUP_TAGS = frozenset(range(0x00, 0x10))
 STRING_TAGS = frozenset(
-    {Tag.TEXT, Tag.NAME, Tag.KEYWORD, Tag.URI, Tag.URI_SCHEME, Tag.CHARSET, Tag.LANGUAGE,
-     Tag.MIME_TYPE, Tag.MEMBER_NAME}
-)  # fmt: skip
+    {
+        Tag.TEXT,
+        Tag.NAME,
+        Tag.KEYWORD,
+        Tag.URI,
+        Tag.URI_SCHEME,
+        Tag.CHARSET,
+        Tag.LANGUAGE,
+        Tag.MIME_TYPE,
+        Tag.MEMBER_NAME,
+    }
+)
 OUT_OF_BAND_TAGS = frozenset(range(0x10, 0x20))
 
 

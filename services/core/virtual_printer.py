@@ -26,11 +26,10 @@ class VirtualPrinter:
         directory.mkdir(parents=True, exist_ok=True)
         start = len(list(directory.glob("job-*.prn"))) + 1
         self._numbers = itertools.count(start)
+        self._connections = itertools.count(1)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        number = next(self._numbers)
-        final = self.directory / f"job-{number:05d}.prn"
-        part = final.with_suffix(".part")
+        part = self.directory / f"incoming-{next(self._connections)}.part"
         size = 0
         started = time.monotonic()
         with part.open("wb") as f:
@@ -46,9 +45,16 @@ class VirtualPrinter:
                 pass  # the sender died: keep what arrived, as a real printer would print it
             f.flush()
             os.fsync(f.fileno())
+        writer.close()
+        if size == 0:
+            # A connect-and-close is a reachability probe, not a job: real printers print
+            # nothing for it either.
+            part.unlink()
+            return
+        # Numbered when complete, so job numbers follow the order jobs finished arriving.
+        final = self.directory / f"job-{next(self._numbers):05d}.prn"
         part.rename(final)
         log.info("job.received", file=final.name, size=size)
-        writer.close()
 
 
 async def serve(host: str, port: int, directory: Path, rate: int = 0) -> None:

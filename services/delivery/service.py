@@ -61,9 +61,13 @@ class DeliveryService(Service):
         with self.store.session() as session:
             for job in session.scalars(select(Job).where(Job.state == int(JobState.PROCESSING))):
                 count += jobs.transition(
-                    session, job.id, JobState.PROCESSING, JobState.PENDING, reasons="job-queued",
+                    session,
+                    job.id,
+                    JobState.PROCESSING,
+                    JobState.PENDING,
+                    reasons="job-queued",
                     message=f"attempt {job.attempts} was interrupted; sending again from the start",
-                )  # fmt: skip
+                )
             session.commit()
         return count
 
@@ -133,11 +137,17 @@ class DeliveryService(Service):
     async def _deliver(self, target: tuple[Job, Printer]) -> None:
         job, printer = target
         attempt = job.attempts + 1
-        if not await self._move(job, JobState(job.state), JobState.PROCESSING,
-                                reasons="job-printing", attempts=attempt):  # fmt: skip
+        if not await self._move(
+            job, JobState(job.state), JobState.PROCESSING, reasons="job-printing", attempts=attempt
+        ):
             return  # someone else moved it (canceled meanwhile): nothing to send
-        self.log.info("delivery.started", job=job.id, printer=printer.name, attempt=attempt,
-                      target=f"{printer.host}:{printer.port}")  # fmt: skip
+        self.log.info(
+            "delivery.started",
+            job=job.id,
+            printer=printer.name,
+            attempt=attempt,
+            target=f"{printer.host}:{printer.port}",
+        )
         transport = RawTransport(printer.host, printer.port, self.settings.reach_timeout)
         try:
             await transport.open()
@@ -147,14 +157,29 @@ class DeliveryService(Service):
         except DeliveryError as exc:
             transport.abort()
             delay = self._backoff(attempt)
-            self.log.warning("delivery.failed", job=job.id, attempt=attempt, reason=exc.message,
-                             retry_in=round(delay, 1))  # fmt: skip
-            await self._move(job, JobState.PROCESSING, JobState.PROCESSING_STOPPED,
-                             reasons=exc.reason, message=exc.message,
-                             next_attempt_at=time.time() + delay)  # fmt: skip
+            self.log.warning(
+                "delivery.failed",
+                job=job.id,
+                attempt=attempt,
+                reason=exc.message,
+                retry_in=round(delay, 1),
+            )
+            await self._move(
+                job,
+                JobState.PROCESSING,
+                JobState.PROCESSING_STOPPED,
+                reasons=exc.reason,
+                message=exc.message,
+                next_attempt_at=time.time() + delay,
+            )
             return
-        await self._move(job, JobState.PROCESSING, JobState.COMPLETED,
-                         reasons="job-completed-successfully", route="direct")  # fmt: skip
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.COMPLETED,
+            reasons="job-completed-successfully",
+            route="direct",
+        )
         self.spool.delete(job.uuid)
         self.delivered += 1
         self.log.info("delivery.completed", job=job.id, printer=printer.name, attempt=attempt)

@@ -111,9 +111,14 @@ async def print_job(ctx: Context, request: Message, printer: PrinterObject, body
         ctx.spool.delete(job_uuid)
         raise
     log.info(
-        "job.stored", job=job.id, uuid=job.uuid, printer=printer.name, owner=job.owner,
-        size=job.size, state=state.keyword,
-    )  # fmt: skip
+        "job.stored",
+        job=job.id,
+        uuid=job.uuid,
+        printer=printer.name,
+        owner=job.owner,
+        size=job.size,
+        state=state.keyword,
+    )
     await ctx.publish(JobStored(job.id, job.uuid, printer.name, int(state)))
     response = ipp.response(request, Status.OK)
     response.groups.append(_job_group(ctx, job))

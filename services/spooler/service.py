@@ -43,7 +43,7 @@ class SpoolerService(Service):
             port=settings.spooler_port,
             log_config=None,
             access_log=False,
-            lifespan="on",
+            lifespan="off",
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # the runner owns signals

@@ -1,0 +1,53 @@
+"""Fixtures for the real peers: a client installation, and the raw virtual printer."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Client, VirtualPrinter
+
+
+@pytest.fixture
+def raw_printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
+    """A raw TCP virtual printer on a free port, storing jobs in ``tmp_path/printed``."""
+    printer = VirtualPrinter(tmp_path / "printed")
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+@pytest.fixture
+def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client]]:
+    """Build client installations; every process they start is stopped after the test, and
+    their logs are printed when the test failed."""
+    clients: list[Client] = []
+
+    def make(printers: list[dict[str, Any]] | None = None, **settings: Any) -> Client:
+        client = Client(printers, **settings)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            print(client.logs())
+        shutil.rmtree(client.root, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report
+
+
+def direct_printer(printer: VirtualPrinter, name: str = "office") -> dict[str, Any]:
+    """The ``[[printers]]`` entry for a direct port delivering to ``printer``."""
+    return {"name": name, "kind": "direct", "host": "127.0.0.1", "port": printer.port}

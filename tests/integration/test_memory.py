@@ -1,0 +1,55 @@
+"""Streams, not blobs: the spooler and delivery stay flat while a 500 MB job passes through."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from services.core.states import JobState
+from tests.conftest import direct_printer
+from tests.helpers import make_document, sha256_file, wait_for
+
+MB = 1024 * 1024
+# Headroom for allocator noise and uvicorn/httpx buffers; a job held in memory would add 500.
+ALLOWED_GROWTH = 64 * MB
+
+
+@pytest.mark.slow
+def test_memory_of_spooler_and_delivery_stays_flat_for_500_mb_job(
+    make_client, raw_printer, tmp_path
+):
+    client = make_client([direct_printer(raw_printer)])
+    client.start("sync", "spooler", "delivery")
+    client.wait_listening(client.spooler_port)
+    # Warm both processes up with a small job so imports and pools are counted in the baseline.
+    small = tmp_path / "small.bin"
+    make_document(small, 1 * MB)
+    assert client.run_cli("print", str(small), "-P", "office").returncode == 0
+    wait_for(lambda: client.job_state(1) == JobState.COMPLETED, what="warm-up job")
+    spooler, delivery = client.processes["spooler"], client.processes["delivery"]
+    baseline = {"spooler": spooler.rss(), "delivery": delivery.rss()}
+    peak = dict(baseline)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak["spooler"] = max(peak["spooler"], spooler.rss())
+            peak["delivery"] = max(peak["delivery"], delivery.rss())
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        document = tmp_path / "big.bin"
+        digest = make_document(document, 500 * MB)
+        assert client.run_cli("print", str(document), "-P", "office").returncode == 0
+        wait_for(lambda: client.job_state(2) == JobState.COMPLETED, timeout=240, what="500 MB")
+    finally:
+        done.set()
+        sampler.join()
+
+    assert sha256_file(raw_printer.jobs()[-1]) == digest
+    for name in ("spooler", "delivery"):
+        growth = peak[name] - baseline[name]
+        assert growth < ALLOWED_GROWTH, f"{name} grew {growth / MB:.0f} MB"
