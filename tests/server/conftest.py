@@ -1,0 +1,135 @@
+"""Fixtures for the server tests: TLS material, the database (SQLite and PostgreSQL), the
+server process and the printers it delivers to. Every process started here is stopped here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.server.support import (
+    DnsSd,
+    IppEvePrinter,
+    PostgresServer,
+    RawSink,
+    ServerProcess,
+    pg_bindir,
+)
+
+
+class Tls:
+    def __init__(self, directory: Path) -> None:
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1", "localhost")
+        self.cert = directory / "server.pem"
+        self.key = directory / "server.key"
+        self.ca_file = directory / "ca.pem"
+        leaf.private_key_pem.write_to_path(str(self.key))
+        leaf.cert_chain_pems[0].write_to_path(str(self.cert))
+        for extra in leaf.cert_chain_pems[1:]:
+            with self.cert.open("ab") as f:
+                f.write(extra.bytes())
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        self.client = ssl.create_default_context(cafile=str(self.ca_file))
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return Tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    bindir = pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries absent (Debian package postgresql; make test installs it)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+    except Exception as exc:
+        server.stop()
+        pytest.skip(f"could not start a private PostgreSQL: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """None means the server's default: a SQLite file under its data dir."""
+    if request.param == "sqlite":
+        return None
+    pg: PostgresServer = request.getfixturevalue("postgres")
+    return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def start_server(
+    tmp_path: Path, tls: Tls, db_url: str | None, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Start `pullprint-server run` with extra arguments; its log is shown on failure."""
+    started: list[ServerProcess] = []
+
+    def start(*extra: str) -> ServerProcess:
+        server = ServerProcess(tmp_path / "data", tls.cert, tls.key, tls.client, db_url,
+                               ["--heartbeat", "0.5", "--retry-initial", "0.2", *extra])  # fmt: skip
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(server.logs())
+
+
+@pytest.fixture
+def server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    return start_server()
+
+
+@pytest.fixture
+def raw_sink(tmp_path: Path) -> Iterator[RawSink]:
+    sink = RawSink(tmp_path / "raw-printed")
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def dns_sd() -> Iterator[DnsSd]:
+    missing = [b for b in ("ippeveprinter", "dbus-daemon", "avahi-daemon") if not shutil.which(b)]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} absent (Debian cups-ipp-utils, dbus, avahi-daemon)")
+    dns = DnsSd()
+    try:
+        dns.ensure()
+    except Exception as exc:
+        dns.stop()
+        pytest.skip(f"cannot start dbus/avahi for ippeveprinter (root needed?): {exc}")
+    yield dns
+    dns.stop()
+
+
+@pytest.fixture
+def ippeveprinter(tmp_path: Path, dns_sd: DnsSd) -> Iterator[IppEvePrinter]:
+    printer = IppEvePrinter(tmp_path / "ipp")
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Remember each phase's report, so fixtures can print server logs of failed tests."""
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report
