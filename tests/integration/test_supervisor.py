@@ -1,0 +1,78 @@
+"""The service as it runs in production: supervisord with the five processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import httpx
+
+from tests.conftest import direct_printer
+from tests.helpers import ROOT, Process, make_document, sha256_file, wait_for
+
+SERVICES = ("api", "channel", "delivery", "spooler", "sync")
+
+
+def ctl(client, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.core.cli", "ctl", *args],
+        env=client.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return result.stdout
+
+
+def pids(client) -> dict[str, int]:
+    found = {}
+    for line in ctl(client, "status").splitlines():
+        match = re.match(r"(\w+)\s+RUNNING\s+pid (\d+)", line)
+        if match:
+            found[match.group(1)] = int(match.group(2))
+    return found
+
+
+def api_status(client) -> dict | None:
+    status = httpx.get(f"http://127.0.0.1:{client.api_port}/status", timeout=5).json()
+    return status if status["ok"] else None
+
+
+def test_service_runs_five_processes_and_restarts_any_killed_one(
+    make_client, raw_printer, tmp_path
+):
+    client = make_client([direct_printer(raw_printer)])
+    service = Process(
+        "supervisord",
+        [sys.executable, "-m", "services.core.cli", "service"],
+        client.env,
+        client.root / "log" / "service.out",
+    )
+    client.processes["supervisord"] = service
+    wait_for(lambda: sorted(pids(client)) == list(SERVICES), what="five services RUNNING")
+
+    client.wait_listening(client.api_port)
+    status = wait_for(lambda: api_status(client), what="all services answering")
+    assert sorted(status["services"]) == sorted(SERVICES)
+    assert status["services"]["channel"]["state"] == "idle"
+
+    for name in SERVICES:
+        old = pids(client)[name]
+        os.kill(old, signal.SIGKILL)
+        wait_for(
+            lambda name=name, old=old: pids(client).get(name, old) != old,
+            what=f"{name} restarted by supervisord",
+        )
+
+    # After all that, the product still prints.
+    document = tmp_path / "doc.bin"
+    digest = make_document(document, 123_456)
+    wait_for(lambda: client.run_cli("print", str(document), "-P", "office").returncode == 0)
+    wait_for(lambda: raw_printer.jobs(), what="job printed")
+    assert sha256_file(raw_printer.jobs()[0]) == digest
+    status = client.run_cli("status")
+    assert status.returncode == 0, status.stdout + status.stderr

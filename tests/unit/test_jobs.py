@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from services.core import jobs
+from services.core.states import TERMINAL, TRANSITIONS, IllegalTransition, JobState
+from services.core.store import SCHEMA_VERSION, Job, Store
+
+
+def test_states_carry_rfc_8011_values_and_keywords():
+    assert [(s.value, s.keyword) for s in JobState] == [
+        (3, "pending"),
+        (4, "pending-held"),
+        (5, "processing"),
+        (6, "processing-stopped"),
+        (7, "canceled"),
+        (8, "aborted"),
+        (9, "completed"),
+    ]
+
+
+def test_terminal_states_have_no_way_out():
+    assert all(TRANSITIONS[state] == frozenset() for state in TERMINAL)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "db" / "pullprint.db")
+    yield s
+    s.dispose()
+
+
+def add_job(store: Store, state: JobState) -> int:
+    now = time.time()
+    with store.session() as session:
+        job = Job(
+            uuid="0" * 8 + "-0000-0000-0000-" + "0" * 12,
+            printer="p",
+            owner="o",
+            size=1,
+            sha256="0" * 64,
+            state=int(state),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(job)
+        session.commit()
+        return job.id
+
+
+def test_transition_is_compare_and_set(store):
+    job_id = add_job(store, JobState.PENDING)
+    with store.session() as session:
+        assert jobs.transition(session, job_id, JobState.PENDING, JobState.PROCESSING, attempts=1)
+        # A replayed message expecting the old state changes nothing.
+        assert not jobs.transition(session, job_id, JobState.PENDING, JobState.PROCESSING)
+        assert jobs.transition(session, job_id, JobState.PROCESSING, JobState.COMPLETED)
+        session.commit()
+        job = session.get(Job, job_id)
+        assert job.state == JobState.COMPLETED and job.attempts == 1 and job.completed_at
+
+
+def test_illegal_transitions_are_refused(store):
+    job_id = add_job(store, JobState.COMPLETED)
+    with store.session() as session, pytest.raises(IllegalTransition):
+        jobs.transition(session, job_id, JobState.COMPLETED, JobState.PENDING)
+
+
+def test_store_uses_wal_full_sync_and_records_schema_version(store):
+    assert store.schema_version() == SCHEMA_VERSION
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert (store.path.stat().st_mode & 0o777) == 0o600
