@@ -61,7 +61,7 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> str | None:
     """None means the server's default: a SQLite file under its data dir."""
     if request.param == "sqlite":
@@ -70,16 +70,47 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
     return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
+# Short timeouts so slow-peer and retry tests finish quickly; production defaults are longer.
+TEST_OPTIONS = ("--heartbeat", "0.5", "--retry-initial", "0.2", "--header-timeout", "2",
+                "--read-timeout", "2")  # fmt: skip
+
+
+def _show_logs_if_failed(
+    request: pytest.FixtureRequest, before: int, server: ServerProcess
+) -> None:
+    if request.session.testsfailed > before:
+        print(f"--- server log ({server.data_dir}) ---\n{server.logs()}")
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    tls: Tls,
+    db_url: str | None,
+    request: pytest.FixtureRequest,
+) -> Iterator[ServerProcess]:
+    """One server per test module and database: tests use their own names and ids, which is
+    also how a real shared server is used, and it keeps the suite within its time budget."""
+    root = tmp_path_factory.mktemp("server")
+    server = ServerProcess(root / "data", tls.cert, tls.key, tls.client, db_url, [*TEST_OPTIONS])
+    before = request.session.testsfailed
+    server.start()
+    yield server
+    server.stop()
+    _show_logs_if_failed(request, before, server)
+
+
 @pytest.fixture
 def start_server(
     tmp_path: Path, tls: Tls, db_url: str | None, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """Start `pullprint-server run` with extra arguments; its log is shown on failure."""
+    """A fresh server of the test's own (for restarts and special options)."""
     started: list[ServerProcess] = []
+    before = request.session.testsfailed
 
     def start(*extra: str) -> ServerProcess:
         server = ServerProcess(tmp_path / "data", tls.cert, tls.key, tls.client, db_url,
-                               ["--heartbeat", "0.5", "--retry-initial", "0.2", *extra])  # fmt: skip
+                               [*TEST_OPTIONS, *extra])  # fmt: skip
         started.append(server)
         server.start()
         return server
@@ -87,14 +118,7 @@ def start_server(
     yield start
     for server in started:
         server.stop()
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print(server.logs())
-
-
-@pytest.fixture
-def server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
-    return start_server()
+        _show_logs_if_failed(request, before, server)
 
 
 @pytest.fixture
@@ -125,11 +149,3 @@ def ippeveprinter(tmp_path: Path, dns_sd: DnsSd) -> Iterator[IppEvePrinter]:
     printer.start()
     yield printer
     printer.stop()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
-    """Remember each phase's report, so fixtures can print server logs of failed tests."""
-    report = yield
-    setattr(item, "rep_" + report.when, report)
-    return report

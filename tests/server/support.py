@@ -16,11 +16,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from websockets.sync.client import ClientConnection, connect
 
 from services.core.protocol import (
     LENGTH_PREFIX,
@@ -462,3 +464,20 @@ class IppEvePrinter:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def unique(prefix: str) -> str:
+    """A name no other test on the shared module server uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def open_channel(
+    server: ServerProcess, token: str, ca: ssl.SSLContext | None = None
+) -> ClientConnection:
+    """A WebSocket to /api/v1/channel with a bearer token, verified against the test CA."""
+    return connect(
+        f"wss://127.0.0.1:{server.http_port}/api/v1/channel",
+        ssl=ca or server.ca,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        open_timeout=10,
+    )

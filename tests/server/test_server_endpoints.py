@@ -6,7 +6,6 @@ import ssl
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import connect
 
 from services.core.protocol import CLOSE_UNAUTHORIZED
 from tests.server.support import (
@@ -14,18 +13,11 @@ from tests.server.support import (
     add_printer_and_port,
     authorized_endpoint,
     header,
+    open_channel,
+    unique,
     upload,
     wait_for,
 )
-
-
-def channel(server: ServerProcess, token: str, ca: ssl.SSLContext):  # noqa: ANN201
-    return connect(
-        f"wss://127.0.0.1:{server.http_port}/api/v1/channel",
-        ssl=ca,
-        additional_headers={"Authorization": f"Bearer {token}"},
-        open_timeout=10,
-    )
 
 
 def assert_refused_everywhere(server: ServerProcess, token: str, ca: ssl.SSLContext) -> None:
@@ -34,13 +26,14 @@ def assert_refused_everywhere(server: ServerProcess, token: str, ca: ssl.SSLCont
         assert response.status_code == 401
         assert response.json()["detail"]["code"] == "unauthorized"
     with pytest.raises(InvalidStatus) as refused:
-        channel(server, token, ca)
+        open_channel(server, token, ca)
     assert refused.value.response.status_code == 403
-    port_id = add_printer_and_port(server, f"p-{token[:6]}", 9)
-    reply = upload(server.gateway_port, ca, header(token, "job-refused", port_id, b"x"), b"x")
+    port_id = add_printer_and_port(server, unique("printer"), 9)
+    job_id = unique("job")
+    reply = upload(server.gateway_port, ca, header(token, job_id, port_id, b"x"), b"x")
     assert reply is not None and reply.status == "error" and reply.code == "unauthorized"
-    assert server.job("job-refused") is None
-    assert "job-refused" not in server.spool_files()
+    assert server.job(job_id) is None
+    assert not [name for name in server.spool_files() if name.startswith(job_id)]
 
 
 def test_registration_then_authorization_then_token_once(server: ServerProcess) -> None:
@@ -51,8 +44,11 @@ def test_registration_then_authorization_then_token_once(server: ServerProcess) 
         poll = client.post(f"/api/v1/endpoints/{endpoint_id}/token", json={"secret": secret})
         assert poll.json() == {"state": "pending", "token": None}
         with server.admin() as admin:
-            listed = admin.get("/api/v1/admin/endpoints").json()
-            assert [(e["hostname"], e["state"]) for e in listed] == [("pc-7", "pending")]
+            listed = {e["id"]: e for e in admin.get("/api/v1/admin/endpoints").json()}
+            assert (listed[endpoint_id]["hostname"], listed[endpoint_id]["state"]) == (
+                "pc-7",
+                "pending",
+            )
             admin.post(f"/api/v1/admin/endpoints/{endpoint_id}/authorize").raise_for_status()
         poll = client.post(f"/api/v1/endpoints/{endpoint_id}/token", json={"secret": secret})
         assert poll.json()["state"] == "authorized"
@@ -86,13 +82,13 @@ def test_pending_endpoint_refused_everywhere(server: ServerProcess, tls: object)
         client.post("/api/v1/endpoints", json={"hostname": "pc"}).raise_for_status()
     # A pending endpoint has no token at all; the admin token is not an endpoint token either.
     with pytest.raises(InvalidStatus):
-        channel(server, server.admin_token, tls.client)  # type: ignore[attr-defined]
+        open_channel(server, server.admin_token, tls.client)  # type: ignore[attr-defined]
 
 
 def test_revoked_endpoint_is_disconnected_and_refused(server: ServerProcess, tls: object) -> None:
     ca: ssl.SSLContext = tls.client  # type: ignore[attr-defined]
     endpoint_id, token = authorized_endpoint(server)
-    with channel(server, token, ca) as ws:
+    with open_channel(server, token, ca) as ws:
         with server.admin() as admin:
             admin.post(f"/api/v1/admin/endpoints/{endpoint_id}/revoke").raise_for_status()
         with pytest.raises(ConnectionClosed) as closed:
@@ -105,7 +101,7 @@ def test_revoked_endpoint_is_disconnected_and_refused(server: ServerProcess, tls
 def test_revoke_by_admin_cli_closes_the_channel(server: ServerProcess, tls: object) -> None:
     """The CLI is another process: the server notices on its next heartbeat tick."""
     endpoint_id, token = authorized_endpoint(server)
-    with channel(server, token, tls.client) as ws:  # type: ignore[attr-defined]
+    with open_channel(server, token, tls.client) as ws:  # type: ignore[attr-defined]
         result = server.cli("endpoint", "revoke", str(endpoint_id))
         assert result.returncode == 0, result.stderr
 
