@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import Command, Endpoint, Printer, now
-from services.core.protocol import PrinterInfo
+from services.core.protocol import Destination, PrinterInfo
 
 
 def printer_info(printer: Printer) -> PrinterInfo:
@@ -27,6 +27,16 @@ def printer_info(printer: Printer) -> PrinterInfo:
         protocol=printer.protocol,  # type: ignore[arg-type]
         path=printer.path,
     )
+
+
+def destination(printer: Printer) -> dict[str, Any]:
+    """Where Document Output sends a job, as stored in the job row's `target`."""
+    return Destination(
+        host=printer.host,
+        port=printer.port,
+        protocol=printer.protocol,  # type: ignore[arg-type]
+        path=printer.path,
+    ).model_dump()
 
 
 def queue(session: Session, endpoint_id: int, type_: str, body: dict[str, Any]) -> Command:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server import auth
+from server import auth, commands
 from server.logs import event
 from server.models import Endpoint, InputPort, Job, now
 from server.store import Store
@@ -151,12 +151,7 @@ class Gateway:
                 target = header.deliver_to.model_dump()
                 return Accepted(endpoint.id, "pending", target, None, duplicate)
             if port.kind == "direct" and port.target is not None:
-                target = {
-                    "host": port.target.host,
-                    "port": port.target.port,
-                    "protocol": port.target.protocol,
-                    "path": port.target.path,
-                }
+                target = commands.destination(port.target)
                 return Accepted(endpoint.id, "pending", target, port.target.name, duplicate)
             return Accepted(endpoint.id, "pending-held", None, None, duplicate)
 

@@ -178,30 +178,33 @@ class DocumentOutput:
     async def _deliver(self, job_id: str) -> None:
         try:
             job = await asyncio.to_thread(self._claim, job_id)
-            if job is None or job.target is None:
+            if job is None:
                 return
-            dest = Destination.model_validate(job.target)
-            event(
-                "output.sending",
-                job=job_id,
-                attempt=job.attempts,
-                host=dest.host,
-                port=dest.port,
-                protocol=dest.protocol,
-            )
             try:
-                path = self.spool_dir / job_id
-                if dest.protocol == "raw":
-                    await send_raw(dest, path, self.policy)
-                else:
-                    await send_ipp(dest, path, job, self.policy)
+                await self._send(job)
             except DeliveryError as exc:
                 await asyncio.to_thread(self._failed, job, exc)
+                return
+            except Exception as exc:
+                # A bug or a bad row must not leave the job `processing` forever.
+                await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
                 return
             await asyncio.to_thread(self._finish, job_id, "completed", "job-completed-successfully")
             event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
         finally:
             self._running.discard(job_id)
+
+    async def _send(self, job: Job) -> None:
+        dest = Destination.model_validate(job.target)
+        event(
+            "output.sending", job=job.id, attempt=job.attempts, host=dest.host, port=dest.port,
+            protocol=dest.protocol,
+        )  # fmt: skip
+        path = self.spool_dir / job.id
+        if dest.protocol == "raw":
+            await send_raw(dest, path, self.policy)
+        else:
+            await send_ipp(dest, path, job, self.policy)
 
     def _failed(self, job: Job, exc: DeliveryError) -> None:
         if exc.permanent or job.attempts >= self.policy.max_attempts:

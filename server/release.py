@@ -58,7 +58,7 @@ def release(session: Session, user: str, printer_name: str) -> Released:
             "pending-held",
             "pending",
             printer_name=printer.name,
-            target=info.model_dump(),
+            target=commands.destination(printer),
             reasons="none",
         )
         if not moved:
