@@ -15,9 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 from sqlalchemy import select
 
+from services.core import ipp, ipp_client
 from services.core.states import JobState
 from services.core.store import Job, Store
 
@@ -183,6 +185,24 @@ class Client:
                 return s.connect_ex(("127.0.0.1", port)) == 0
 
         wait_for(listening, timeout, f"port {port} to listen")
+
+    def wait_printer(self, name: str = "office", timeout: float = 30) -> None:
+        """Wait until the spooler serves ``name`` (sync may not have written it yet)."""
+        self.wait_listening(self.spooler_port, timeout)
+        uri = f"ipp://127.0.0.1:{self.spooler_port}/printers/{name}"
+        request = ipp.request(ipp.Operation.GET_PRINTER_ATTRIBUTES)
+        request.operation.add("printer-uri", ipp.Tag.URI, uri)
+        body = ipp.encode(request)
+
+        def served() -> bool:
+            reply = httpx.post(
+                ipp_client.http_url(uri),
+                content=body,
+                headers={"Content-Type": "application/ipp"},
+            )
+            return ipp.parse(reply.content)[0].code == ipp.Status.OK
+
+        wait_for(served, timeout, f"printer {name} to be served")
 
     def logs(self) -> str:
         return "\n".join(

@@ -24,7 +24,7 @@ def print_job_header(uri: str) -> bytes:
 def start_spooler(make_client, raw_printer):
     client = make_client([direct_printer(raw_printer)])
     client.start("sync", "spooler")
-    client.wait_listening(client.spooler_port)
+    client.wait_printer()
     return client
 
 
@@ -67,7 +67,7 @@ def test_spooler_killed_mid_upload_leaves_nothing_after_restart(make_client, raw
         )
         client.processes["spooler"].kill9()
     client.start("spooler")
-    client.wait_listening(client.spooler_port)
+    client.wait_printer()
 
     assert client.spool_files() == []
     assert client.jobs() == []

@@ -16,7 +16,7 @@ def test_killed_delivery_resends_interrupted_job_once_and_completes(make_client,
     try:
         client = make_client([direct_printer(printer)])
         client.start("sync", "spooler", "delivery")
-        client.wait_listening(client.spooler_port)
+        client.wait_printer()
         document = tmp_path / "big.bin"
         digest = make_document(document, 50 * MB)
         assert client.run_cli("print", str(document), "-P", "office").returncode == 0
@@ -47,7 +47,7 @@ def test_killed_delivery_resends_interrupted_job_once_and_completes(make_client,
 def test_killed_delivery_between_jobs_loses_none(make_client, raw_printer, tmp_path):
     client = make_client([direct_printer(raw_printer)])
     client.start("sync", "spooler")
-    client.wait_listening(client.spooler_port)
+    client.wait_printer()
     digests = []
     for i in range(5):
         document = tmp_path / f"doc{i}.bin"

@@ -21,7 +21,7 @@ def test_memory_of_spooler_and_delivery_stays_flat_for_500_mb_job(
 ):
     client = make_client([direct_printer(raw_printer)])
     client.start("sync", "spooler", "delivery")
-    client.wait_listening(client.spooler_port)
+    client.wait_printer()
     # Warm both processes up with a small job so imports and pools are counted in the baseline.
     small = tmp_path / "small.bin"
     make_document(small, 1 * MB)

@@ -13,7 +13,7 @@ from tests.helpers import make_document, sha256_file, wait_for
 def start_client(make_client, raw_printer, **settings):
     client = make_client([direct_printer(raw_printer)], **settings)
     client.start("sync", "spooler", "delivery")
-    client.wait_listening(client.spooler_port)
+    client.wait_printer()
     return client
 
 
@@ -72,7 +72,7 @@ def test_jobs_of_unknown_printer_are_refused_and_leave_nothing(make_client, raw_
 def test_pending_job_survives_delivery_being_down(make_client, raw_printer, tmp_path: Path):
     client = make_client([direct_printer(raw_printer)])
     client.start("sync", "spooler")
-    client.wait_listening(client.spooler_port)
+    client.wait_printer()
     document = tmp_path / "doc.bin"
     digest = make_document(document, 100_000)
     assert client.run_cli("print", str(document), "-P", "office").returncode == 0
