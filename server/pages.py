@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from server import access, accounting, admin
 from server.access import ADMIN_COOKIE, COOKIE
@@ -157,67 +158,48 @@ def admin_overview(request: Request) -> Response:
             "</form>",
         )
     with access.context(request).store.session() as session:
-        endpoints = admin.list_endpoints(session)
-        printers = admin.list_printers(session)
-        ports = admin.list_ports(session)
-        users = admin.list_users(session)
-        recent = accounting.jobs_of(session, None, 50)
-    body = (
-        "<h2>Endpoints</h2>"
-        + table(
-            ["Id", "Host", "OS", "Version", "State", "Last seen", ""],
-            [
-                [
-                    str(e["id"]),
-                    escape(e["hostname"]),
-                    escape(e["os"]),
-                    escape(e["version"]),
-                    escape(e["state"]),
-                    when(e["last_seen_at"]),
-                    _endpoint_actions(e),
-                ]
-                for e in endpoints
-            ],
-        )
-        + "<h2>Printers</h2>"
-        + table(
-            ["Name", "Host", "Port", "Protocol", "Path"],
-            [
-                [
-                    escape(p["name"]),
-                    escape(p["host"]),
-                    str(p["port"]),
-                    p["protocol"],
-                    escape(p["path"]),
-                ]
-                for p in printers
-            ],
-        )
-        + "<h2>Input ports</h2>"
-        + table(
-            ["Name", "Kind", "Printers / target"],
-            [[escape(p.name), p.kind, escape(_port_printers(p))] for p in ports],
-        )
-        + "<h2>Users</h2>"
-        + table(["Id", "Name"], [[str(u["id"]), escape(u["name"])] for u in users])
-        + "<h2>Recent jobs</h2>"
-        + table(
-            ["Job", "Owner", "State", "Printer", "Bytes", "Created", "Finished"],
-            [
-                [
-                    escape(j.id),
-                    escape(j.owner),
-                    j.state,
-                    escape(j.printer_name or ""),
-                    str(j.size),
-                    when(j.created_at),
-                    when(j.completed_at),
-                ]
-                for j in recent
-            ],
-        )
-    )
+        body = _endpoints_section(session) + _printers_section(session) + _people_section(session)
     return page("Administration", body)
+
+
+def _endpoints_section(session: Session) -> str:
+    rows = [
+        [str(e["id"]), escape(e["hostname"]), escape(e["os"]), escape(e["version"]),
+         escape(e["state"]), when(e["last_seen_at"]), _endpoint_actions(e)]
+        for e in admin.list_endpoints(session)
+    ]  # fmt: skip
+    return "<h2>Endpoints</h2>" + table(
+        ["Id", "Host", "OS", "Version", "State", "Last seen", ""], rows
+    )
+
+
+def _printers_section(session: Session) -> str:
+    printers = [
+        [escape(p["name"]), escape(p["host"]), str(p["port"]), p["protocol"], escape(p["path"])]
+        for p in admin.list_printers(session)
+    ]
+    ports = [[escape(p.name), p.kind, escape(_port_printers(p))] for p in admin.list_ports(session)]
+    return (
+        "<h2>Printers</h2>"
+        + table(["Name", "Host", "Port", "Protocol", "Path"], printers)
+        + "<h2>Input ports</h2>"
+        + table(["Name", "Kind", "Printers / target"], ports)
+    )
+
+
+def _people_section(session: Session) -> str:
+    users = [[str(u["id"]), escape(u["name"])] for u in admin.list_users(session)]
+    jobs = [
+        [escape(j.id), escape(j.owner), j.state, escape(j.printer_name or ""), str(j.size),
+         when(j.created_at), when(j.completed_at)]
+        for j in accounting.jobs_of(session, None, 50)
+    ]  # fmt: skip
+    return (
+        "<h2>Users</h2>"
+        + table(["Id", "Name"], users)
+        + "<h2>Recent jobs</h2>"
+        + table(["Job", "Owner", "State", "Printer", "Bytes", "Created", "Finished"], jobs)
+    )
 
 
 def _port_printers(port: object) -> str:

@@ -13,14 +13,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.server.support import (
-    DnsSd,
-    IppEvePrinter,
-    PostgresServer,
-    RawSink,
-    ServerProcess,
-    pg_bindir,
-)
+from tests.server.peers import DnsSd, IppEvePrinter, PostgresServer, RawSink, pg_bindir
+from tests.server.support import ServerProcess
 
 
 class Tls:

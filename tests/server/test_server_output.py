@@ -7,9 +7,8 @@ import os
 
 import pytest
 
+from tests.server.peers import IppEvePrinter, RawSink
 from tests.server.support import (
-    IppEvePrinter,
-    RawSink,
     ServerProcess,
     add_printer_and_port,
     authorized_endpoint,

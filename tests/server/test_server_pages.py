@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.server.peers import RawSink
 from tests.server.support import (
-    RawSink,
     ServerProcess,
     add_printer_and_port,
     authorized_endpoint,

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 
 from server.models import Base
 from server.store import Store, default_url
+from tests.server.peers import RawSink
 from tests.server.support import (
-    RawSink,
     ServerProcess,
     add_printer_and_port,
     authorized_endpoint,

@@ -14,6 +14,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _accounts()
+    _printers()
+    _endpoints()
+    _jobs_and_commands()
+
+
+def _accounts() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -30,6 +37,9 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("created_at", sa.Float(), nullable=False),
     )
+
+
+def _printers() -> None:
     op.create_table(
         "printers",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -66,6 +76,9 @@ def upgrade() -> None:
             primary_key=True,
         ),
     )
+
+
+def _endpoints() -> None:
     op.create_table(
         "endpoints",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -79,6 +92,9 @@ def upgrade() -> None:
         sa.Column("authorized_at", sa.Float(), nullable=True),
         sa.Column("last_seen_at", sa.Float(), nullable=True),
     )
+
+
+def _jobs_and_commands() -> None:
     op.create_table(
         "jobs",
         sa.Column("id", sa.String(64), primary_key=True),

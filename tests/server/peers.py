@@ -1,0 +1,205 @@
+"""Real printers and databases for the server tests: a raw TCP sink, ippeveprinter (with
+the dbus + avahi it needs) and a throwaway PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from tests.server.support import free_port, wait_for
+
+
+class RawSink:
+    """A raw TCP (port 9100 style) printer: each connection's bytes become one file."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self.listener.settimeout(0.2)
+        self.count = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.count += 1
+            threading.Thread(target=self._receive, args=(conn, self.count), daemon=True).start()
+
+    def _receive(self, conn: socket.socket, number: int) -> None:
+        part = self.directory / f".job-{number}.part"
+        with conn, part.open("wb") as f:
+            while chunk := conn.recv(256 * 1024):
+                f.write(chunk)
+        part.rename(self.directory / f"job-{number}.bin")  # complete only after the peer's EOF
+
+    def documents(self) -> list[bytes]:
+        return [p.read_bytes() for p in sorted(self.directory.glob("job-*.bin"))]
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+def pg_bindir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) in a temp dir, on loopback TCP."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        # Not under pytest's tmp dir: that is 0700 root, and postgres refuses to run as root.
+        self.root = Path(os.path.realpath(tempfile.mkdtemp(prefix="pp-pg-")))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.root, "postgres")
+
+    def run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self.run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        # fsync=off: only this throwaway test cluster; the server's own code is unchanged.
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "pg.log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+        return True
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+class DnsSd:
+    """dbus + avahi, which ippeveprinter needs; started only when absent, and only what we
+    started is stopped (TESTING.md)."""
+
+    DBUS_PID = Path("/run/dbus/pid")
+    AVAHI_PID = Path("/run/avahi-daemon/pid")
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+
+    def ensure(self) -> None:
+        if not _alive(self.DBUS_PID):
+            self.DBUS_PID.parent.mkdir(parents=True, exist_ok=True)
+            self.DBUS_PID.unlink(missing_ok=True)
+            out = subprocess.run(
+                ["dbus-daemon", "--system", "--fork", "--print-pid"],
+                capture_output=True, text=True, check=True, timeout=30,
+            )  # fmt: skip
+            self.started.append(int(out.stdout.split()[0]))
+        if not _alive(self.AVAHI_PID):
+            self.AVAHI_PID.unlink(missing_ok=True)
+            subprocess.run(["avahi-daemon", "--no-chroot", "-D", "--no-drop-root"],
+                           check=True, capture_output=True, timeout=30)  # fmt: skip
+            wait_for(lambda: _alive(self.AVAHI_PID), 30, "avahi pid")
+            self.started.append(int(self.AVAHI_PID.read_text().split()[0]))
+
+    def stop(self) -> None:
+        for pid in reversed(self.started):
+            with contextlib.suppress(OSError):
+                os.kill(pid, 15)
+
+
+class IppEvePrinter:
+    """ippeveprinter keeping each printed document in `printed/` via a tiny command."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.spool = root / "ipp-spool"
+        self.printed = root / "printed"
+        self.spool.mkdir(parents=True)
+        self.printed.mkdir()
+        self.script = root / "keep.sh"
+        self.script.write_text(f'#!/bin/sh\ncp "$1" "{self.printed}/"\n')
+        self.script.chmod(0o755)
+        self.log = root / "ippeveprinter.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                ["ippeveprinter", "-p", str(self.port), "-d", str(self.spool), "-k",
+                 "-c", str(self.script), "-f", "application/pdf,application/octet-stream",
+                 "-n", "localhost", f"pullprint-test-{self.port}"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_for(self._listening, 30, "ippeveprinter port")
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"ippeveprinter exited: {self.log.read_text(errors='replace')}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            return True
+        return False
+
+    def documents(self) -> list[bytes]:
+        return [p.read_bytes() for p in sorted(self.printed.iterdir())]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
