@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     reach_timeout: float = Field(default=2.0, gt=0)
     language: str = "en"
     max_job_size: int = Field(default=2 * 1024**3, gt=0)
+    # The spooler refuses new jobs (server-error-busy) when the spool's disk has less free.
+    min_free_disk: int = Field(default=100 * 1024**2, ge=0)
+    # raw_capture_port jobs go to this printer (default: the first configured printer).
+    raw_capture_printer: str | None = None
     # How often every service rescans the store, so a lost bus notification delays work
     # by at most this long instead of losing it.
     rescan_interval: float = Field(default=30, gt=0)

@@ -12,7 +12,7 @@ import time
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from services.core.states import TERMINAL, JobState, check
+from services.core.states import TERMINAL, IllegalTransition, JobState, check
 from services.core.store import Job
 
 
@@ -46,5 +46,30 @@ def transition(
         values["completed_at"] = now
     result = session.execute(
         update(Job).where(Job.id == job_id, Job.state == int(expected)).values(**values)
+    )
+    return result.rowcount == 1
+
+
+INCOMING = "job-incoming"
+
+
+def attach_document(
+    session: Session, job_id: int, new: JobState, *, reasons: str, **columns: object
+) -> bool:
+    """Give a Create-Job job its document: it leaves ``pending-held``/``job-incoming`` for
+    ``new`` (``pending``, or still ``pending-held`` on a pull port, now waiting for release).
+
+    False when the job was no longer incoming (canceled or timed out meanwhile).
+    """
+    if new not in (JobState.PENDING, JobState.PENDING_HELD):
+        raise IllegalTransition(f"incoming -> {new.keyword}")
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.state == int(JobState.PENDING_HELD),
+            Job.state_reasons == INCOMING,
+        )
+        .values(state=int(new), state_reasons=reasons, updated_at=time.time(), **columns)
     )
     return result.rowcount == 1

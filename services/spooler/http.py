@@ -13,7 +13,8 @@ from typing import Any
 from services.core import ipp
 from services.core.ipp import IppError, NeedMore, Status
 from services.core.logs import get_log
-from services.spooler.operations import Context, dispatch
+from services.spooler.context import Context
+from services.spooler.operations import dispatch
 from services.spooler.printer import PrinterObject
 
 log = get_log("spooler")
@@ -58,6 +59,9 @@ class IppApp:
             return
         if scope["type"] != "http":
             return
+        if scope["method"] == "GET":
+            await self._describe(scope["path"], send)
+            return
         if scope["method"] != "POST":
             await _plain(send, 405, b"IPP requests are POSTed with Content-Type application/ipp\n")
             return
@@ -96,6 +100,20 @@ class IppApp:
             return ipp.response(
                 request or _placeholder(buffer), Status.SERVER_ERROR_INTERNAL_ERROR, "internal"
             )
+
+    async def _describe(self, path: str, send: Send) -> None:
+        """printer-more-info: a plain page saying what this printer object is."""
+        try:
+            printer = await self._printer(path)
+        except IppError:
+            await _plain(send, 404, b"no such printer\n")
+            return
+        text = (
+            f"pullprint printer '{printer.name}' ({printer.kind} port)\n"
+            f"IPP URI: {printer.uri}\n"
+            + ("Jobs are held until you release them at a printer.\n" if printer.held else "")
+        )
+        await _plain(send, 200, text.encode())
 
     async def _printer(self, path: str) -> PrinterObject:
         prefix = "/printers/"

@@ -1,44 +1,26 @@
-"""IPP operations of our printer objects (RFC 8011 section 4), one function each.
-
-Print-Job is where the "nothing is lost" rule lives: the document is streamed to the spool,
-made durable, the row committed, and only then does the client get ``successful-ok``. Any
-failure before that leaves nothing behind and answers an IPP error.
-"""
+"""IPP operations of our printer objects (RFC 8011 section 4), one function each, and the
+dispatch table. The operations that bring documents in live in ``capture.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
-from services.core import ipp
-from services.core.ipp import Group, IppError, Message, Operation, Status, Tag
+from services.core import ipp, jobs
+from services.core.ipp import IppError, Message, Operation, Status, Tag
 from services.core.logs import get_log
-from services.core.messages import JobStored
-from services.core.messages import Message as BusMessage
-from services.core.spool import DocumentTooLarge, Spool
-from services.core.states import TERMINAL, JobState
-from services.core.store import Job, Store
-from services.spooler.printer import DOCUMENT_FORMATS, PrinterObject, select_attributes
+from services.core.messages import JobStateChanged
+from services.core.states import TERMINAL, TRANSITIONS, JobState
+from services.core.store import Job
+from services.spooler import job as job_attrs
+from services.spooler.capture import create_job, job_template, print_job, send_document
+from services.spooler.context import Body, Context, requesting_user
+from services.spooler.printer import PrinterObject, select_attributes
 
 log = get_log("spooler")
-
-Body = AsyncIterator[bytes]
-
-
-@dataclass
-class Context:
-    """What operations need from the running spooler."""
-
-    store: Store
-    spool: Spool
-    max_job_size: int
-    port: int
-    publish: Callable[[BusMessage], Awaitable[None]]
+TERMINAL_VALUES = [int(s) for s in TERMINAL]
 
 
 async def dispatch(ctx: Context, request: Message, printer: PrinterObject, body: Body) -> Message:
@@ -52,26 +34,31 @@ async def dispatch(ctx: Context, request: Message, printer: PrinterObject, body:
 
 
 def check_request(request: Message) -> None:
-    """RFC 8011 4.1.4: version, request-id, and charset/language first, in that order."""
+    """RFC 8011 4.1: version, request-id, charset/language first, and a target."""
     if request.version[0] not in (1, 2):
         raise IppError(Status.SERVER_ERROR_VERSION_NOT_SUPPORTED, "IPP/1.x and 2.x only")
     if request.request_id <= 0:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "request-id must be positive")
     if not request.groups or request.groups[0].tag != Tag.OPERATION:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "operation attributes must come first")
-    names = list(request.groups[0].attributes)
-    if names[:2] != ["attributes-charset", "attributes-natural-language"]:
+    op = request.groups[0]
+    if list(op.attributes)[:2] != ["attributes-charset", "attributes-natural-language"]:
         raise IppError(
             Status.CLIENT_ERROR_BAD_REQUEST,
             "attributes-charset and attributes-natural-language must come first",
         )
+    charset = str(op.get("attributes-charset", "")).lower()
+    if charset not in ("utf-8", "us-ascii"):
+        raise IppError(Status.CLIENT_ERROR_CHARSET_NOT_SUPPORTED, f"charset {charset!r}")
+    if "printer-uri" not in op.attributes and "job-uri" not in op.attributes:
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "printer-uri or job-uri is required")
 
 
 async def get_printer_attributes(
     ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
     requested = request.operation.attributes.get("requested-attributes")
-    queued = await asyncio.to_thread(_queued_jobs, ctx.store, printer.name)
+    queued = await asyncio.to_thread(_queued_jobs, ctx, printer.name)
     response = ipp.response(request, Status.OK)
     response.groups.append(
         select_attributes(printer.attributes(queued), requested.values if requested else None)
@@ -82,116 +69,151 @@ async def get_printer_attributes(
 async def validate_job(
     _ctx: Context, request: Message, _printer: PrinterObject, _body: Body
 ) -> Message:
-    _job_template(request)
+    job_template(request)
     return ipp.response(request, Status.OK)
 
 
-async def print_job(ctx: Context, request: Message, printer: PrinterObject, body: Body) -> Message:
-    template = _job_template(request)
-    job_uuid = str(uuid.uuid4())
-    writer = ctx.spool.writer(job_uuid, ctx.max_job_size)
-    try:
-        async for chunk in body:
-            writer.write(chunk)
-        await asyncio.to_thread(writer.commit)
-    except DocumentTooLarge:
-        raise IppError(
-            Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE,
-            f"document larger than max_job_size ({ctx.max_job_size} bytes)",
-        ) from None
-    except BaseException:
-        writer.abort()  # client gone, disk full, cancelled: nothing of the job stays
-        raise
-    state = JobState.PENDING_HELD if printer.held else JobState.PENDING
-    try:
-        job = await asyncio.to_thread(
-            _insert_job, ctx.store, job_uuid, printer, template, writer.size, writer.sha256, state
-        )
-    except BaseException:
-        ctx.spool.delete(job_uuid)
-        raise
-    log.info(
-        "job.stored",
-        job=job.id,
-        uuid=job.uuid,
-        printer=printer.name,
-        owner=job.owner,
-        size=job.size,
-        state=state.keyword,
+async def get_jobs(ctx: Context, request: Message, printer: PrinterObject, _body: Body) -> Message:
+    """Only the requesting user's jobs, whatever my-jobs says: on a shared machine (VDI,
+    terminal server) nobody lists another user's documents."""
+    op = request.operation
+    which = op.get("which-jobs", "not-completed")
+    if which not in ("not-completed", "completed", "all"):
+        raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED, f"{which!r}")
+    limit = op.get("limit")
+    rows = await asyncio.to_thread(
+        _list_jobs,
+        ctx,
+        printer.name,
+        requesting_user(request),
+        which,
+        limit if isinstance(limit, int) and limit > 0 else None,
     )
-    await ctx.publish(JobStored(job.id, job.uuid, printer.name, int(state)))
+    requested = op.attributes.get("requested-attributes")
     response = ipp.response(request, Status.OK)
-    response.groups.append(_job_group(ctx, job))
+    for row in rows:
+        group = job_attrs.attributes(row, ctx.port)
+        response.groups.append(
+            job_attrs.select(
+                group, requested.values if requested else None, job_attrs.DEFAULT_GET_JOBS
+            )
+        )
     return response
 
 
-def _job_template(request: Message) -> dict[str, object]:
-    """The job attributes we keep, checked before a single document byte is read."""
+async def get_job_attributes(
+    ctx: Context, request: Message, printer: PrinterObject, _body: Body
+) -> Message:
+    job = await _own_job(ctx, request, printer)
+    requested = request.operation.attributes.get("requested-attributes")
+    response = ipp.response(request, Status.OK)
+    group = job_attrs.attributes(job, ctx.port)
+    response.groups.append(job_attrs.select(group, requested.values if requested else None))
+    return response
+
+
+async def cancel_job(
+    ctx: Context, request: Message, printer: PrinterObject, _body: Body
+) -> Message:
+    job = await _own_job(ctx, request, printer)
+    await _move(ctx, job, JobState.CANCELED, "job-canceled-by-user", "canceled by its owner")
+    ctx.spool.delete(job.uuid)
+    return ipp.response(request, Status.OK)
+
+
+async def hold_job(ctx: Context, request: Message, printer: PrinterObject, _body: Body) -> Message:
+    job = await _own_job(ctx, request, printer)
+    if job.state != JobState.PENDING:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, "only pending jobs can be held")
+    await _move(ctx, job, JobState.PENDING_HELD, "job-hold-until-specified", "held by owner")
+    return ipp.response(request, Status.OK)
+
+
+async def release_job(
+    ctx: Context, request: Message, printer: PrinterObject, _body: Body
+) -> Message:
+    job = await _own_job(ctx, request, printer)
+    if job.state != JobState.PENDING_HELD or jobs.INCOMING in job.state_reasons:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, "job is not held")
+    if printer.held:
+        raise IppError(
+            Status.CLIENT_ERROR_NOT_POSSIBLE, "jobs of a pull port are released at a printer"
+        )
+    await _move(ctx, job, JobState.PENDING, "none", "released by owner")
+    return ipp.response(request, Status.OK)
+
+
+async def _own_job(ctx: Context, request: Message, printer: PrinterObject) -> Job:
+    """The job the request names, if it is on this printer and the requester owns it."""
     op = request.operation
-    charset = str(op.get("attributes-charset", "")).lower()
-    if charset not in ("utf-8", "us-ascii"):
-        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, f"charset {charset!r} not supported")
-    fmt = op.get("document-format", "application/octet-stream")
-    if fmt not in DOCUMENT_FORMATS:
-        raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, f"format {fmt!r}")
-    job = request.group(Tag.JOB) or Group(Tag.JOB)
-    impressions = job.get("job-impressions", op.get("job-impressions"))
-    return {
-        "owner": str(op.get("requesting-user-name") or "anonymous")[:255],
-        "name": str(op.get("job-name") or op.get("document-name") or "untitled")[:255],
-        "format": fmt,
-        "impressions": impressions if isinstance(impressions, int) else None,
-    }
-
-
-def _insert_job(
-    store: Store,
-    job_uuid: str,
-    printer: PrinterObject,
-    template: dict[str, object],
-    size: int,
-    sha256: str,
-    state: JobState,
-) -> Job:
-    now = time.time()
-    job = Job(
-        uuid=job_uuid,
-        printer=printer.name,
-        size=size,
-        sha256=sha256,
-        state=int(state),
-        state_reasons="job-hold-until-specified" if printer.held else "none",
-        created_at=now,
-        updated_at=now,
-        **template,
-    )
-    with store.session() as session:
-        session.add(job)
-        session.commit()
+    job_id = op.get("job-id")
+    if job_id is None and isinstance(op.get("job-uri"), str):
+        tail = op.get("job-uri").rsplit("/", 1)[-1]
+        job_id = int(tail) if tail.isdigit() else None
+    if not isinstance(job_id, int):
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id or job-uri is required")
+    job = await asyncio.to_thread(ctx.get_job, job_id)
+    if job is None or job.printer != printer.name:
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id} on {printer.name}")
+    if job.owner != requesting_user(request):
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, "not your job")
     return job
 
 
-def _queued_jobs(store: Store, printer: str) -> int:
-    with store.session() as session:
+async def _move(ctx: Context, job: Job, new: JobState, reasons: str, message: str) -> None:
+    """Change a job's state for its owner; the job may move under us (delivery), so the
+    compare-and-set is retried against the state it has now."""
+    for _attempt in range(3):
+        old = JobState(job.state)
+        if new not in TRANSITIONS[old]:
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job is {old.keyword}")
+        if await asyncio.to_thread(_transition, ctx, job.id, old, new, reasons, message):
+            log.info("job.state", job=job.id, state=new.keyword, reasons=reasons)
+            await ctx.publish(JobStateChanged(job.id, int(new), reasons))
+            return
+        fresh = await asyncio.to_thread(ctx.get_job, job.id)
+        assert fresh is not None
+        job = fresh
+    raise IppError(Status.SERVER_ERROR_BUSY, "job is changing state; try again")
+
+
+def _transition(
+    ctx: Context, job_id: int, old: JobState, new: JobState, reasons: str, message: str
+) -> bool:
+    with ctx.store.session() as session:
+        moved = jobs.transition(session, job_id, old, new, reasons=reasons, message=message)
+        session.commit()
+        return moved
+
+
+def _queued_jobs(ctx: Context, printer: str) -> int:
+    with ctx.store.session() as session:
         query = select(func.count(Job.id)).where(
-            Job.printer == printer, Job.state.not_in([int(s) for s in TERMINAL])
+            Job.printer == printer, Job.state.not_in(TERMINAL_VALUES)
         )
         return int(session.execute(query).scalar_one())
 
 
-def _job_group(ctx: Context, job: Job) -> Group:
-    g = Group(Tag.JOB)
-    g.add("job-id", Tag.INTEGER, job.id)
-    g.add("job-uri", Tag.URI, f"ipp://127.0.0.1:{ctx.port}/jobs/{job.id}")
-    g.add("job-uuid", Tag.URI, f"urn:uuid:{job.uuid}")
-    g.add("job-state", Tag.ENUM, job.state)
-    g.add("job-state-reasons", Tag.KEYWORD, *job.state_reasons.split(","))
-    return g
+def _list_jobs(ctx: Context, printer: str, owner: str, which: str, limit: int | None) -> list[Job]:
+    query = select(Job).where(Job.printer == printer, Job.owner == owner).order_by(Job.id)
+    if which == "not-completed":
+        query = query.where(Job.state.not_in(TERMINAL_VALUES))
+    elif which == "completed":
+        query = query.where(Job.state.in_(TERMINAL_VALUES))
+    with ctx.store.session() as session:
+        return list(session.scalars(query.limit(limit)))
 
 
 Handler = Callable[[Context, Message, PrinterObject, Body], Awaitable[Message]]
 HANDLERS: dict[int, Handler] = {
     Operation.PRINT_JOB: print_job,
     Operation.VALIDATE_JOB: validate_job,
+    Operation.CREATE_JOB: create_job,
+    Operation.SEND_DOCUMENT: send_document,
+    Operation.CANCEL_JOB: cancel_job,
+    Operation.GET_JOB_ATTRIBUTES: get_job_attributes,
+    Operation.GET_JOBS: get_jobs,
     Operation.GET_PRINTER_ATTRIBUTES: get_printer_attributes,
+    Operation.HOLD_JOB: hold_job,
+    Operation.RELEASE_JOB: release_job,
 }

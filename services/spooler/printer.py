@@ -20,13 +20,17 @@ DOCUMENT_FORMATS = (
     "application/vnd.hp-PCL",
     "image/pwg-raster",
     "image/urf",
+    "image/jpeg",
 )
-OPERATIONS = (
-    Operation.PRINT_JOB,
-    Operation.VALIDATE_JOB,
-    Operation.GET_PRINTER_ATTRIBUTES,
-)
+OPERATIONS = tuple(Operation)
 STARTED_AT = time.time()
+# How long a Create-Job waits for its Send-Document before the job is aborted.
+MULTIPLE_OPERATION_TIMEOUT = 120
+MEDIA = ("iso_a4_210x297mm", "na_letter_8.5x11in", "iso_a3_297x420mm", "na_legal_8.5x14in")
+
+
+def printer_uri(port: int, name: str) -> str:
+    return f"ipp://127.0.0.1:{port}/printers/{name}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class PrinterObject:
 
     @property
     def uri(self) -> str:
-        return f"ipp://127.0.0.1:{self.port}/printers/{self.name}"
+        return printer_uri(self.port, self.name)
 
     @property
     def uuid(self) -> str:
@@ -69,14 +73,68 @@ class PrinterObject:
         g.add("pdl-override-supported", Tag.KEYWORD, "not-attempted")
         g.add("compression-supported", Tag.KEYWORD, "none")
         g.add("job-hold-until-default", Tag.KEYWORD, "indefinite" if self.held else "no-hold")
-        hold = ("indefinite", "no-hold") if self.held else ("no-hold",)
-        g.add("job-hold-until-supported", Tag.KEYWORD, *hold)
+        g.add("job-hold-until-supported", Tag.KEYWORD, "no-hold", "indefinite")
+        g.add("printer-location", Tag.TEXT, "")
+        g.add("printer-more-info", Tag.URI, "http" + self.uri[3:])
+        g.add("multiple-document-jobs-supported", Tag.BOOLEAN, False)
+        g.add("multiple-operation-time-out", Tag.INTEGER, MULTIPLE_OPERATION_TIMEOUT)
+        g.add("which-jobs-supported", Tag.KEYWORD, "completed", "not-completed", "all")
+        g.add("job-ids-supported", Tag.BOOLEAN, False)
+        _add_job_template_defaults(g)
         return g
 
     @property
     def held(self) -> bool:
         """Pull ports keep every job until the user releases it at a printer."""
         return self.kind == "pull"
+
+
+def _add_job_template_defaults(g: Group) -> None:
+    """Job template attributes IPP/2.0 requires. We pass documents through unchanged, so
+    these describe the one way we handle every job: the printer behind us does the rest."""
+    g.add("copies-default", Tag.INTEGER, 1)
+    g.add("copies-supported", Tag.RANGE, (1, 1))
+    g.add("finishings-default", Tag.ENUM, 3)  # none
+    g.add("finishings-supported", Tag.ENUM, 3)
+    g.add("media-default", Tag.KEYWORD, MEDIA[0])
+    g.add("media-supported", Tag.KEYWORD, *MEDIA)
+    g.add("media-ready", Tag.KEYWORD, MEDIA[0])
+    g.add("orientation-requested-default", Tag.ENUM, 3)  # portrait
+    g.add("orientation-requested-supported", Tag.ENUM, 3, 4, 5, 6)
+    g.add("output-bin-default", Tag.KEYWORD, "auto")
+    g.add("output-bin-supported", Tag.KEYWORD, "auto")
+    g.add("print-quality-default", Tag.ENUM, 4)  # normal
+    g.add("print-quality-supported", Tag.ENUM, 4)
+    g.add("printer-resolution-default", Tag.RESOLUTION, (600, 600, 3))
+    g.add("printer-resolution-supported", Tag.RESOLUTION, (600, 600, 3))
+    g.add("sides-default", Tag.KEYWORD, "one-sided")
+    g.add(
+        "sides-supported", Tag.KEYWORD, "one-sided", "two-sided-long-edge", "two-sided-short-edge"
+    )
+    g.add("color-supported", Tag.BOOLEAN, True)
+    # A spooler has no engine speed; 1 is the smallest value the attribute allows.
+    g.add("pages-per-minute", Tag.INTEGER, 1)
+    g.add("pages-per-minute-color", Tag.INTEGER, 1)
+    g.add("job-priority-default", Tag.INTEGER, 50)
+    g.add("job-priority-supported", Tag.INTEGER, 1)
+    g.add("job-sheets-default", Tag.KEYWORD, "none")
+    g.add("job-sheets-supported", Tag.KEYWORD, "none")
+    g.add("multiple-document-handling-default", Tag.KEYWORD, "separate-documents-uncollated-copies")
+    g.add(
+        "multiple-document-handling-supported", Tag.KEYWORD, "separate-documents-uncollated-copies"
+    )
+    g.add("number-up-default", Tag.INTEGER, 1)
+    g.add("number-up-supported", Tag.INTEGER, 1)
+    g.add("page-ranges-supported", Tag.BOOLEAN, False)
+    g.add(
+        "job-creation-attributes-supported",
+        Tag.KEYWORD,
+        "copies",
+        "media",
+        "sides",
+        "job-hold-until",
+        "job-name",
+    )
 
 
 def select_attributes(group: Group, requested: list[str] | None) -> Group:

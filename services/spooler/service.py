@@ -4,20 +4,24 @@ port in the store, and tells the bus about every job it stored."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import uvicorn
 from sqlalchemy import select
 
+from services.core import jobs
 from services.core.bus import Subscriber
 from services.core.config import Settings
-from services.core.messages import PrintersChanged
+from services.core.messages import JobStateChanged, PrintersChanged
 from services.core.runner import Service, every
 from services.core.spool import Spool
+from services.core.states import JobState
 from services.core.store import Job, Printer, Store
+from services.spooler.context import Context
 from services.spooler.http import IppApp
-from services.spooler.operations import Context
-from services.spooler.printer import PrinterObject
+from services.spooler.printer import MULTIPLE_OPERATION_TIMEOUT, PrinterObject
+from services.spooler.raw import RawCapture
 
 
 class SpoolerService(Service):
@@ -30,10 +34,11 @@ class SpoolerService(Service):
         self.printers: dict[str, PrinterObject] = {}
         self._wake = asyncio.Event()
         self._clean_spool()
-        ctx = Context(
+        self.ipp_ctx = ctx = Context(
             store=self.store,
             spool=self.spool,
             max_job_size=settings.max_job_size,
+            min_free_disk=settings.min_free_disk,
             port=settings.spooler_port,
             publish=self.publisher.publish,
         )
@@ -88,11 +93,58 @@ class SpoolerService(Service):
             sub.close()
 
     def tasks(self) -> list[Any]:
-        return [
+        tasks = [
             self.http.serve(),
             self._watch_printers(),
             every(self.settings.rescan_interval, self._wake, self._load_printers),
+            every(self.settings.rescan_interval, asyncio.Event(), self._abort_abandoned),
         ]
+        if self.settings.raw_capture_port:
+            raw = RawCapture(
+                self.ipp_ctx, self.settings.raw_capture_port, self._raw_printer, self.printer
+            )
+            tasks.append(raw.serve())
+        return tasks
+
+    def _raw_printer(self) -> str | None:
+        if self.settings.raw_capture_printer:
+            return self.settings.raw_capture_printer
+        if self.settings.printers:
+            return self.settings.printers[0].name
+        return min(self.printers, default=None)
+
+    async def _abort_abandoned(self) -> None:
+        """Create-Job jobs whose Send-Document never came: abort them, nothing to deliver."""
+        aborted = await asyncio.to_thread(self._abort_incoming, time.time())
+        for job_id in aborted:
+            self.log.info("job.aborted", job=job_id, reason="no document arrived")
+            await self.publisher.publish(
+                JobStateChanged(job_id, int(JobState.ABORTED), "aborted-by-system")
+            )
+
+    def _abort_incoming(self, now: float) -> list[int]:
+        cutoff = now - MULTIPLE_OPERATION_TIMEOUT
+        aborted = []
+        with self.store.session() as session:
+            stale = session.scalars(
+                select(Job.id).where(
+                    Job.state == int(JobState.PENDING_HELD),
+                    Job.state_reasons == jobs.INCOMING,
+                    Job.created_at < cutoff,
+                )
+            ).all()
+            for job_id in stale:
+                if jobs.transition(
+                    session,
+                    job_id,
+                    JobState.PENDING_HELD,
+                    JobState.ABORTED,
+                    reasons="aborted-by-system",
+                    message=f"no document arrived within {MULTIPLE_OPERATION_TIMEOUT} s",
+                ):
+                    aborted.append(job_id)
+            session.commit()
+        return aborted
 
     async def status(self) -> dict[str, Any]:
         return {

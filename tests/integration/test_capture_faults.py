@@ -117,7 +117,9 @@ def test_malformed_requests_get_ipp_errors_and_store_nothing(make_client, raw_pr
         ).status_code
         == 415
     )
-    assert httpx.get(f"http://127.0.0.1:{client.spooler_port}/printers/office").status_code == 405
+    url = f"http://127.0.0.1:{client.spooler_port}/printers/office"
+    assert httpx.get(url).status_code == 200  # printer-more-info page
+    assert httpx.put(url).status_code == 405
 
     assert client.jobs() == []
     assert client.spool_files() == []

@@ -1,0 +1,233 @@
+"""The operations that bring a document in: Print-Job, Create-Job and Send-Document.
+
+This is where "nothing is lost" lives: the document is streamed to the spool, made durable,
+the row committed, and only then does the client get ``successful-ok``. Any failure before
+that leaves nothing behind and answers an IPP error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import time
+import uuid
+
+from services.core import ipp, jobs
+from services.core.ipp import Group, IppError, Message, Status, Tag
+from services.core.logs import get_log
+from services.core.messages import JobStored
+from services.core.spool import DocumentTooLarge
+from services.core.states import TERMINAL, JobState
+from services.core.store import Job
+from services.spooler import job as job_attrs
+from services.spooler.context import Body, Context, requesting_user
+from services.spooler.printer import DOCUMENT_FORMATS, PrinterObject
+
+log = get_log("spooler")
+INCOMING = jobs.INCOMING
+# Check free disk every this many bytes while a document streams in.
+DISK_CHECK_EVERY = 8 * 1024 * 1024
+
+
+def job_template(request: Message) -> dict[str, object]:
+    """The job attributes we keep, checked before a single document byte is read."""
+    op = request.operation
+    fmt = op.get("document-format", "application/octet-stream")
+    if fmt not in DOCUMENT_FORMATS:
+        raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, f"format {fmt!r}")
+    compression = op.get("compression", "none")
+    if compression != "none":
+        raise IppError(Status.CLIENT_ERROR_COMPRESSION_NOT_SUPPORTED, f"{compression!r}")
+    job = request.group(Tag.JOB) or Group(Tag.JOB)
+    impressions = job.get("job-impressions", op.get("job-impressions"))
+    return {
+        "owner": requesting_user(request),
+        "name": str(op.get("job-name") or op.get("document-name") or "untitled")[:255],
+        "format": fmt,
+        "impressions": impressions if isinstance(impressions, int) else None,
+    }
+
+
+async def print_job(ctx: Context, request: Message, printer: PrinterObject, body: Body) -> Message:
+    template = job_template(request)
+    job = await capture_job(ctx, printer, template, body)
+    return job_response(ctx, request, job)
+
+
+async def capture_job(
+    ctx: Context, printer: PrinterObject, template: dict[str, object], body: Body
+) -> Job:
+    """Store a whole job (document, then row) and announce it; shared with raw capture."""
+    ctx.check_free_disk()
+    job_uuid = str(uuid.uuid4())
+    size, sha256 = await store_document(ctx, job_uuid, body)
+    state = JobState.PENDING_HELD if printer.held else JobState.PENDING
+    now = time.time()
+    job = Job(
+        uuid=job_uuid,
+        printer=printer.name,
+        size=size,
+        sha256=sha256,
+        state=int(state),
+        state_reasons=_waiting_reason(printer),
+        created_at=now,
+        updated_at=now,
+        **template,
+    )
+    try:
+        await asyncio.to_thread(_insert, ctx, job)
+    except BaseException:
+        ctx.spool.delete(job_uuid)
+        raise
+    await _announce(ctx, job)
+    return job
+
+
+async def create_job(
+    ctx: Context, request: Message, printer: PrinterObject, _body: Body
+) -> Message:
+    """A job without its document yet: held as ``job-incoming`` so nothing delivers it, and
+    aborted if Send-Document does not follow within multiple-operation-time-out."""
+    template = job_template(request)
+    ctx.check_free_disk()
+    now = time.time()
+    job = Job(
+        uuid=str(uuid.uuid4()),
+        printer=printer.name,
+        size=0,
+        sha256="",
+        state=int(JobState.PENDING_HELD),
+        state_reasons=INCOMING,
+        created_at=now,
+        updated_at=now,
+        **template,
+    )
+    await asyncio.to_thread(_insert, ctx, job)
+    log.info("job.created", job=job.id, printer=printer.name, owner=job.owner)
+    return job_response(ctx, request, job)
+
+
+async def send_document(
+    ctx: Context, request: Message, printer: PrinterObject, body: Body
+) -> Message:
+    op = request.operation
+    job = await asyncio.to_thread(ctx.get_job, int(op.get("job-id") or 0))
+    if job is None or job.printer != printer.name:
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "no such job")
+    if job.owner != requesting_user(request):
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, "not your job")
+    if "last-document" not in op.attributes:
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "last-document is required")
+    if JobState(job.state) in TERMINAL:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job is {JobState(job.state).keyword}")
+    if INCOMING not in job.state_reasons:
+        raise IppError(
+            Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED, "job has its document"
+        )
+    if op.get("last-document") is not True:
+        raise IppError(
+            Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED, "one document per job"
+        )
+    fmt = op.get("document-format", job.format)
+    if fmt not in DOCUMENT_FORMATS:
+        raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, f"format {fmt!r}")
+    ctx.check_free_disk()
+    size, sha256 = await store_document(ctx, job.uuid, body)
+    state = JobState.PENDING_HELD if printer.held else JobState.PENDING
+    try:
+        attached = await asyncio.to_thread(_attach, ctx, job, state, printer, size, sha256, fmt)
+    except BaseException:
+        ctx.spool.delete(job.uuid)
+        raise
+    if not attached:  # canceled or timed out while the document was arriving
+        ctx.spool.delete(job.uuid)
+        raise IppError(Status.SERVER_ERROR_JOB_CANCELED, "job was canceled meanwhile")
+    job = await asyncio.to_thread(ctx.get_job, job.id)
+    assert job is not None
+    await _announce(ctx, job)
+    return job_response(ctx, request, job)
+
+
+async def store_document(ctx: Context, job_uuid: str, body: Body) -> tuple[int, str]:
+    """Stream ``body`` into the spool and make it durable; returns (size, sha256)."""
+    writer = ctx.spool.writer(job_uuid, ctx.max_job_size)
+    next_check = DISK_CHECK_EVERY
+    try:
+        async for chunk in body:
+            writer.write(chunk)
+            if writer.size >= next_check:
+                ctx.check_free_disk()
+                next_check += DISK_CHECK_EVERY
+        await asyncio.to_thread(writer.commit)
+    except DocumentTooLarge:
+        raise IppError(
+            Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE,
+            f"document larger than max_job_size ({ctx.max_job_size} bytes)",
+        ) from None
+    except OSError as exc:
+        writer.abort()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise IppError(Status.SERVER_ERROR_BUSY, "spool disk full; try again later") from None
+        raise
+    except BaseException:
+        writer.abort()  # client gone, disk nearly full, cancelled: nothing of the job stays
+        raise
+    return writer.size, writer.sha256
+
+
+def job_response(ctx: Context, request: Message, job: Job) -> Message:
+    response = ipp.response(request, Status.OK)
+    response.groups.append(
+        job_attrs.select(
+            job_attrs.attributes(job, ctx.port),
+            [
+                "job-id",
+                "job-uri",
+                "job-uuid",
+                "job-state",
+                "job-state-reasons",
+                "job-state-message",
+            ],
+        )
+    )
+    return response
+
+
+def _waiting_reason(printer: PrinterObject) -> str:
+    return "job-hold-until-specified" if printer.held else "none"
+
+
+def _insert(ctx: Context, job: Job) -> None:
+    with ctx.store.session() as session:
+        session.add(job)
+        session.commit()
+
+
+def _attach(
+    ctx: Context, job: Job, state: JobState, printer: PrinterObject, size: int, sha: str, fmt: str
+) -> bool:
+    with ctx.store.session() as session:
+        attached = jobs.attach_document(
+            session,
+            job.id,
+            state,
+            reasons=_waiting_reason(printer),
+            size=size,
+            sha256=sha,
+            format=fmt,
+        )
+        session.commit()
+        return attached
+
+
+async def _announce(ctx: Context, job: Job) -> None:
+    log.info(
+        "job.stored",
+        job=job.id,
+        uuid=job.uuid,
+        printer=job.printer,
+        owner=job.owner,
+        size=job.size,
+        state=JobState(job.state).keyword,
+    )
+    await ctx.publish(JobStored(job.id, job.uuid, job.printer, job.state))

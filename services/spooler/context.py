@@ -1,0 +1,42 @@
+"""What the IPP operations need from the running spooler, and the store reads they share."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from services.core.ipp import IppError, Message, Status
+from services.core.messages import Message as BusMessage
+from services.core.spool import Spool
+from services.core.store import Job, Store
+
+Body = AsyncIterator[bytes]
+
+
+@dataclass
+class Context:
+    store: Store
+    spool: Spool
+    max_job_size: int
+    # Below this many free bytes in the spool's file system we answer server-error-busy
+    # rather than fill the disk that holds every user's held jobs.
+    min_free_disk: int
+    port: int
+    publish: Callable[[BusMessage], Awaitable[None]]
+
+    def check_free_disk(self) -> None:
+        free = shutil.disk_usage(self.spool.directory).free
+        if free < self.min_free_disk:
+            raise IppError(
+                Status.SERVER_ERROR_BUSY,
+                f"spool disk nearly full ({free // 2**20} MiB free); try again later",
+            )
+
+    def get_job(self, job_id: int) -> Job | None:
+        with self.store.session() as session:
+            return session.get(Job, job_id)
+
+
+def requesting_user(request: Message) -> str:
+    return str(request.operation.get("requesting-user-name") or "anonymous")[:255]

@@ -1,0 +1,79 @@
+"""Raw capture (port 9100 style) on ``raw_capture_port``, for applications and systems that can
+only print to a socket. Everything the sender writes until it closes is one job for one
+configured printer.
+
+Raw has no attributes, so owner and job name come from a PJL header when the driver wrote one
+(``@PJL SET USERNAME="..."``, ``@PJL JOB NAME="..."``), else "anonymous" and "raw job". A
+connection that ends with an error (reset) is an interrupted upload and leaves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from services.core.ipp import IppError
+from services.core.logs import get_log
+from services.spooler.capture import capture_job
+from services.spooler.context import Context
+from services.spooler.printer import PrinterObject
+
+log = get_log("spooler")
+CHUNK = 256 * 1024
+_PJL_USER = re.compile(rb'@PJL\s+SET\s+USERNAME\s*=\s*"([^"\r\n]{1,255})"', re.IGNORECASE)
+_PJL_JOB = re.compile(rb'@PJL\s+JOB\s+NAME\s*=\s*"([^"\r\n]{1,255})"', re.IGNORECASE)
+
+
+def pjl_template(head: bytes) -> dict[str, object]:
+    """Owner and job name from a PJL header in the first bytes, if any."""
+    user, name = _PJL_USER.search(head), _PJL_JOB.search(head)
+    return {
+        "owner": user.group(1).decode("utf-8", "replace") if user else "anonymous",
+        "name": name.group(1).decode("utf-8", "replace") if name else "raw job",
+        "format": "application/octet-stream",
+        "impressions": None,
+    }
+
+
+class RawCapture:
+    def __init__(
+        self,
+        ctx: Context,
+        port: int,
+        printer_name: Callable[[], str | None],
+        lookup: Callable[[str], Awaitable[PrinterObject | None]],
+    ) -> None:
+        self._ctx = ctx
+        self._port = port
+        self._printer_name = printer_name
+        self._lookup = lookup
+
+    async def serve(self) -> None:
+        server = await asyncio.start_server(self._handle, "127.0.0.1", self._port)
+        log.info("raw-capture.listening", port=self._port)
+        async with server:
+            await server.serve_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = await reader.read(CHUNK)
+            if not first:
+                return  # a connect-and-close probe, not a job
+            name = self._printer_name()
+            printer = await self._lookup(name) if name else None
+            if printer is None:
+                log.warning("raw-capture.refused", reason="no printer configured for raw capture")
+                return
+            job = await capture_job(self._ctx, printer, pjl_template(first), _chunks(first, reader))
+            log.info("raw-capture.stored", job=job.id, printer=printer.name)
+        except (ConnectionError, IppError) as exc:
+            log.warning("raw-capture.abandoned", reason=str(exc))
+        finally:
+            writer.close()
+
+
+async def _chunks(first: bytes, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    yield first
+    while chunk := await reader.read(CHUNK):
+        yield chunk
