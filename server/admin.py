@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import auth, commands
+from server import auth, commands, notify
 from server.models import Endpoint, InputPort, Printer, Setting, User, now
 from services.core import protocol
 
@@ -23,6 +23,9 @@ class AdminError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+ONLINE_WINDOW = 60.0  # seconds since the channel's last tick; ticks run every <= 10 s
 
 
 def add_user(session: Session, name: str, password: str) -> dict[str, Any]:
@@ -114,6 +117,9 @@ def endpoint_info(endpoint: Endpoint) -> dict[str, Any]:
         "token_issued": endpoint.token_hash is not None,
         "created_at": endpoint.created_at,
         "last_seen_at": endpoint.last_seen_at,
+        # A holder row outlives a crashed process; a recent heartbeat tick proves it is live.
+        "online": endpoint.channel_holder is not None
+        and (endpoint.last_seen_at or 0) > now() - ONLINE_WINDOW,
     }
 
 
@@ -144,6 +150,7 @@ def revoke_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
     endpoint = _endpoint(session, endpoint_id)
     endpoint.state = "revoked"
     endpoint.token_hash = None
+    notify.endpoint_changed(session, endpoint_id)  # closes its channel in whichever process
     return endpoint_info(endpoint)
 
 

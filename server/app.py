@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from server import admin_api, api, auth, pages, tls
+from server import admin_api, api, auth, notify, pages, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext
 from server.gateway import Gateway, Limits, clean_spool
@@ -35,6 +35,7 @@ class RunOptions:
     db_url: str | None = None
     heartbeat: float = 10.0
     output_poll: float = 1.0
+    expiry_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -54,32 +55,12 @@ def create_app(ctx: ServerContext, opts: RunOptions) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Started and stopped inside uvicorn's lifespan so a SIGTERM shuts them down too.
-        ctx.hub.loop = asyncio.get_running_loop()
-        gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit)
-        listener = await asyncio.start_server(
-            gateway.handle,
-            opts.host,
-            opts.gateway_port,
-            ssl=tls.server_context(opts.cert, opts.key),
-            ssl_handshake_timeout=opts.limits.header_timeout,
-        )
-        output_task = asyncio.create_task(ctx.output.run())
-        event(
-            "server.started",
-            host=opts.host,
-            http_port=opts.http_port,
-            gateway_port=opts.gateway_port,
-            pid=os.getpid(),
-        )
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            await _start_background(ctx, opts, stack)
+            event("server.started", host=opts.host, http_port=opts.http_port,
+                  gateway_port=opts.gateway_port, pid=os.getpid())  # fmt: skip
             yield
-        finally:
-            listener.close()
-            output_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await output_task
-            await ctx.output.stop()
-            event("server.stopped")
+        event("server.stopped")
 
     app = FastAPI(title="pullprint server", lifespan=lifespan, openapi_url="/api/v1/openapi.json")
     app.state.ctx = ctx
@@ -89,6 +70,39 @@ def create_app(ctx: ServerContext, opts: RunOptions) -> FastAPI:
     app.add_api_websocket_route("/api/v1/channel", ctx.hub.serve)
     app.add_exception_handler(RequestValidationError, validation_error)
     return app
+
+
+async def _start_background(
+    ctx: ServerContext, opts: RunOptions, stack: contextlib.AsyncExitStack
+) -> None:
+    """The gateway listener, Document Output, retention and (PostgreSQL) the NOTIFY listener,
+    each registered on `stack` to be stopped in reverse order."""
+    ctx.hub.loop = asyncio.get_running_loop()
+    gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit)
+    listener = await asyncio.start_server(
+        gateway.handle,
+        opts.host,
+        opts.gateway_port,
+        ssl=tls.server_context(opts.cert, opts.key),
+        ssl_handshake_timeout=opts.limits.header_timeout,
+    )
+    stack.callback(listener.close)
+    for coroutine in (
+        ctx.output.run(),
+        retention.run(ctx.store, ctx.spool_dir, opts.expiry_interval),
+    ):
+        stack.push_async_callback(_cancel, asyncio.create_task(coroutine))
+    stack.push_async_callback(ctx.output.stop)
+    if ctx.store.engine.dialect.name == "postgresql":
+        notes = notify.Listener(ctx.store.url, lambda endpoint: ctx.hub.nudge({endpoint}))
+        notes.start()
+        stack.callback(notes.stop)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def prepare(opts: RunOptions) -> ServerContext:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,7 @@ from services.core import protocol
 from services.core.protocol import ChannelMessage
 
 MAX_MESSAGE = 1024 * 1024
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Connection:
@@ -88,6 +91,7 @@ class ChannelHub:
         self.connections[endpoint_id] = conn
         if old is not None:
             await old.close(1000, "replaced by a newer connection")
+        await asyncio.to_thread(self._hold, endpoint_id, HOLDER, None)
         event("channel.open", endpoint=endpoint_id)
         ticker = asyncio.create_task(self._tick(conn))
         try:
@@ -98,7 +102,15 @@ class ChannelHub:
                 await ticker
             if self.connections.get(endpoint_id) is conn:
                 del self.connections[endpoint_id]
+                await asyncio.to_thread(self._hold, endpoint_id, None, HOLDER)
             event("channel.closed", endpoint=endpoint_id)
+
+    def _hold(self, endpoint_id: int, holder: str | None, only_if: str | None) -> None:
+        """Record which process holds the channel (a row, so every process can see it)."""
+        with self.store.session() as session:
+            endpoint = session.get(Endpoint, endpoint_id)
+            if endpoint is not None and (only_if is None or endpoint.channel_holder == only_if):
+                endpoint.channel_holder = holder
 
     def nudge(self, endpoint_ids: set[int] | None = None) -> None:
         """Send queued commands now instead of on the next heartbeat. Thread-safe: REST

@@ -42,6 +42,7 @@ def _run(args: argparse.Namespace) -> int:
         db_url=args.db,
         heartbeat=args.heartbeat,
         output_poll=args.output_poll,
+        expiry_interval=args.expiry_interval,
         limits=Limits(header_timeout=args.header_timeout, read_timeout=args.read_timeout),
         retry=RetryPolicy(initial=args.retry_initial, max_attempts=args.retry_attempts),
     )
@@ -111,6 +112,7 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     tuning.add_argument("--retry-initial", type=float, default=1.0, help="output backoff, s")
     tuning.add_argument("--retry-attempts", type=int, default=10, help="output attempts")
     tuning.add_argument("--output-poll", type=float, default=1.0, help="output rescan, s")
+    tuning.add_argument("--expiry-interval", type=float, default=60.0, help="held-job expiry, s")
     run.set_defaults(func=_run)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server import notify
 from server.models import Command, Endpoint, Printer, now
 from services.core.protocol import Destination, PrinterInfo
 
@@ -42,6 +43,7 @@ def destination(printer: Printer) -> dict[str, Any]:
 def queue(session: Session, endpoint_id: int, type_: str, body: dict[str, Any]) -> Command:
     command = Command(id=uuid.uuid4().hex, endpoint_id=endpoint_id, type=type_, body=body)
     session.add(command)
+    notify.endpoint_changed(session, endpoint_id)
     return command
 
 

@@ -94,6 +94,8 @@ class Endpoint(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     authorized_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seen_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # "host:pid" of the server process holding this endpoint's channel; None when offline.
+    channel_holder: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class Job(Base):

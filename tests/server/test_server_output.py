@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -177,3 +178,17 @@ def next_message(ws: object, type_: str) -> dict:
         if message["type"] == type_:
             return message
     raise AssertionError(f"no {type_} message")
+
+
+def test_held_jobs_expire_after_the_retention_setting(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server("--expiry-interval", "0.2")
+    _, endpoint_token = authorized_endpoint(server)
+    port_id = add_printer_and_port(server, unique("raw"), 9)
+    job_id = store(server, endpoint_token, port_id, unique("hank"), b"forgotten")
+    assert job_id in server.spool_files()
+    with server.admin() as admin:
+        admin.put("/api/v1/admin/settings/retention", json={"value": 0}).raise_for_status()
+    wait_for(lambda: state_of(server, job_id) == "canceled", 30, "held job expired")
+    assert job_id not in server.spool_files()
