@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server import auth
 from server.context import ServerContext
-from server.models import Endpoint, Session
+from server.models import Endpoint, UserSession
 
 COOKIE = "pullprint_session"
 ADMIN_COOKIE = "pullprint_admin"
@@ -46,7 +46,7 @@ def resolve(ctx: ServerContext, token: str) -> Principal | None:
         )
         if endpoint is not None:
             return Principal("endpoint", endpoint.id, endpoint.hostname)
-        user_session = session.scalar(select(Session).where(Session.token_hash == digest))
+        user_session = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
         if user_session is not None:
             return Principal("user", user_session.user.id, user_session.user.name)
     return None

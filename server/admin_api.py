@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -95,13 +96,8 @@ def authorize(endpoint_id: int, request: Request) -> dict:
 @router.post("/endpoints/{endpoint_id}/revoke")
 async def revoke(endpoint_id: int, request: Request) -> dict:
     """Async so it can close the endpoint's channel right away on this process's loop."""
-    ctx = access.context(request)
-    try:
-        with ctx.store.session() as session:
-            result = admin.revoke_endpoint(session, endpoint_id)
-    except admin.AdminError as exc:
-        raise error(STATUS.get(exc.code, 400), exc.code, exc.message) from exc
-    await ctx.hub.disconnect(endpoint_id)
+    result = await asyncio.to_thread(run, request, admin.revoke_endpoint, endpoint_id)
+    await access.context(request).hub.disconnect(endpoint_id)
     return result
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from server import access, accounting, admin, auth, release
 from server.access import Principal, error
 from server.logs import event
-from server.models import Endpoint, Job, Session, User
+from server.models import Endpoint, Job, User, UserSession
 from services.core import protocol
 
 router = APIRouter(prefix="/api/v1")
@@ -88,7 +88,7 @@ def login_user(ctx: Any, name: str, password: str) -> str | None:
             event("user.login_failed", user=name)
             return None
         token = auth.new_token()
-        session.add(Session(user_id=user.id, token_hash=auth.token_hash(token)))
+        session.add(UserSession(user_id=user.id, token_hash=auth.token_hash(token)))
     event("user.login", user=name)
     return token
 

@@ -147,6 +147,8 @@ class Gateway:
                 raise ProtocolError("unknown-port", f"no input port {header.port_id}")
             existing = session.get(Job, header.job_id)
             duplicate = existing is not None and existing.location == "server"
+            if duplicate and existing is not None and existing.sha256 != header.sha256:
+                raise ProtocolError("conflict", "this job id was stored with other content")
             if header.deliver_to is not None:
                 target = header.deliver_to.model_dump()
                 return Accepted(endpoint.id, "pending", target, None, duplicate)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -39,7 +39,7 @@ class User(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
 
 
-class Session(Base):
+class UserSession(Base):
     """A user token; only its sha256 is stored, so a database dump leaks no usable token."""
 
     __tablename__ = "sessions"
@@ -117,7 +117,7 @@ class Job(Base):
     )
     name: Mapped[str] = mapped_column(String(1024), default="")
     format: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
-    size: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # jobs can exceed 2 GiB
     sha256: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(32), index=True)
     reasons: Mapped[str] = mapped_column(String(255), default="none")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from html import escape
 from urllib.parse import parse_qs
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from server import access, accounting, admin
 from server.access import ADMIN_COOKIE, COOKIE
 from server.api import login_user, release_for
+from server.context import ServerContext
 from server.models import Job
 
 router = APIRouter()
@@ -236,10 +238,14 @@ async def admin_endpoint_action(endpoint_id: int, action: str, request: Request)
     if operation is None:
         return page("Administration", "<p>Unknown action.</p>", 404)
     try:
-        with ctx.store.session() as session:
-            operation(session, endpoint_id)
+        await asyncio.to_thread(_in_session, ctx, operation, endpoint_id)
     except admin.AdminError as exc:
         return page("Administration", f"<p>{escape(exc.message)}</p>", 409)
     if action == "revoke":
         await ctx.hub.disconnect(endpoint_id)
     return redirect("/admin")
+
+
+def _in_session(ctx: ServerContext, operation: Callable[[Session, int], object], arg: int) -> None:
+    with ctx.store.session() as session:
+        operation(session, arg)

@@ -65,6 +65,7 @@ GatewayCode = Literal[
     "unknown-port",
     "size-mismatch",  # the connection ended before `size` bytes arrived
     "sha256-mismatch",
+    "conflict",  # this job id was stored before with a different sha256
     "busy",  # the same job id is being uploaded on another connection; retry later
     "timeout",
     "internal",

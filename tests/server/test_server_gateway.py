@@ -84,6 +84,9 @@ def test_100mb_upload_is_stored_once_when_sent_twice(
 
     second = upload(server.gateway_port, ca(server), head, doc.chunks())
     assert second is not None and (second.status, second.code) == ("ok", "duplicate")
+    other = header(token, job_id, port_id, b"different")
+    third = upload(server.gateway_port, ca(server), other, b"different")
+    assert third is not None and (third.status, third.code) == ("error", "conflict")
     assert stored.stat().st_mtime_ns == mtime
     assert leftovers(server, job_id) == [job_id]
     assert [j["id"] for j in server.jobs()].count(job_id) == 1
