@@ -1,0 +1,52 @@
+"""`pullprint-server run` options that the shared test server does not exercise."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.server.support import REPO, free_port, server_command, wait_for
+
+
+def test_dev_tls_serves_with_a_self_signed_pair(tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    args = [*server_command(), "run", "--data", str(data), "--dev-tls",
+            "--http-port", str(port), "--gateway-port", str(free_port())]  # fmt: skip
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        cert = data / "tls" / "dev-cert.pem"
+        wait_for(cert.exists, 60, "dev certificate")
+        assert (data / "tls" / "dev-key.pem").stat().st_mode & 0o777 == 0o600
+        trust = ssl.create_default_context(cafile=str(cert))
+
+        def healthy() -> bool:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                response = httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=trust)
+                return response.status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(healthy, 60, "server over dev TLS")
+        # A client that does not trust the dev certificate is refused by its own TLS check.
+        try:
+            httpx.get(f"https://127.0.0.1:{port}/api/v1/health")
+            raise AssertionError("an untrusted self-signed certificate was accepted")
+        except httpx.ConnectError:
+            pass
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()
+
+
+def test_run_needs_certificates_or_dev_tls(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*server_command(), "run", "--data", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and "--dev-tls" in result.stderr
