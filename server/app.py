@@ -19,6 +19,7 @@ from server import admin_api, api, auth, notify, pages, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext
 from server.gateway import Gateway, Limits, clean_spool
+from server.limits import BodyLimit
 from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
 from server.store import Store, default_url
@@ -69,6 +70,7 @@ def create_app(ctx: ServerContext, opts: RunOptions) -> FastAPI:
     app.include_router(pages.router)
     app.add_api_websocket_route("/api/v1/channel", ctx.hub.serve)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodyLimit)
     return app
 
 

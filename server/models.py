@@ -122,7 +122,8 @@ class Job(Base):
     state: Mapped[str] = mapped_column(String(32), index=True)
     reasons: Mapped[str] = mapped_column(String(255), default="none")
     printer_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    target: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # none_as_null: "no target" must be SQL NULL, not the JSON value null, for IS NULL tests.
+    target: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)

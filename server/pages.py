@@ -24,6 +24,7 @@ from server.context import ServerContext
 from server.models import Job
 
 router = APIRouter()
+MAX_FORM = 64 * 1024
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:60em}"
     "table{border-collapse:collapse;margin-bottom:1.5em}"
@@ -53,7 +54,12 @@ def when(stamp: float | None) -> str:
 
 async def form(request: Request) -> dict[str, str]:
     """Parse an urlencoded form without python-multipart (not a dependency of ours)."""
-    body = (await request.body())[:65536].decode("utf-8", "replace")
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_FORM:
+            break  # forms here are a few fields; anything longer is cut, not buffered
+    body = data[:MAX_FORM].decode("utf-8", "replace")
     return {k: v[0] for k, v in parse_qs(body).items()}
 
 

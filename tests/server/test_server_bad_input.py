@@ -95,3 +95,13 @@ def test_channel_invalid_body_and_unknown_type_are_nacked(server: ServerProcess)
     assert (acks["a2"]["ok"], acks["a2"]["code"]) == (False, "unknown-type")
     assert (acks["a3"]["ok"], acks["a3"]["code"]) == (False, "unknown-job")
     assert server.job(job_id) is None
+
+
+def test_oversized_and_unsized_bodies_are_refused(server: ServerProcess) -> None:
+    with server.http() as client:
+        huge = client.post("/api/v1/login", content=b"x" * (2 * 1024 * 1024),
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+        assert huge.status_code == 413
+        assert huge.json()["detail"]["code"] == "too-large"
+        chunked = client.post("/api/v1/login", content=iter([b'{"user": "a"}']))
+        assert chunked.status_code == 411
