@@ -204,6 +204,32 @@ class Client:
 
         wait_for(served, timeout, f"printer {name} to be served")
 
+    def ipp(
+        self,
+        operation: ipp.Operation,
+        *,
+        user: str = "alice",
+        printer: str = "office",
+        document: bytes | None = None,
+        **attributes: tuple[int, object],
+    ) -> ipp.Message:
+        """One IPP request to our spooler; ``attributes`` are operation attributes given as
+        ``name=(tag, value)`` with ``_`` for ``-`` in the name."""
+        uri = f"ipp://127.0.0.1:{self.spooler_port}/printers/{printer}"
+        request = ipp.request(operation)
+        request.operation.add("printer-uri", ipp.Tag.URI, uri)
+        request.operation.add("requesting-user-name", ipp.Tag.NAME, user)
+        for name, (tag, value) in attributes.items():
+            request.operation.add(name.replace("_", "-"), tag, value)
+        reply = httpx.post(
+            ipp_client.http_url(uri),
+            content=ipp.encode(request) + (document or b""),
+            headers={"Content-Type": "application/ipp"},
+            timeout=30,
+        )
+        assert reply.status_code == 200, reply.text
+        return ipp.parse(reply.content)[0]
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"

@@ -303,7 +303,7 @@ def _text(raw: bytes) -> str:
 
 
 def encode(message: Message) -> bytes:
-    out = bytearray(struct.pack(">bbhi", *message.version, message.code, message.request_id))
+    out = bytearray(struct.pack(">BBHi", *message.version, message.code, message.request_id))
     for group in message.groups:
         out.append(group.tag)
         for attr in group.attributes.values():

@@ -12,15 +12,17 @@ import errno
 import time
 import uuid
 
+from sqlalchemy import select
+
 from services.core import ipp, jobs
 from services.core.ipp import Group, IppError, Message, Status, Tag
 from services.core.logs import get_log
 from services.core.messages import JobStored
 from services.core.spool import DocumentTooLarge
 from services.core.states import TERMINAL, JobState
-from services.core.store import Job
+from services.core.store import Job, Store
 from services.spooler import job as job_attrs
-from services.spooler.context import Body, Context, requesting_user
+from services.spooler.context import Body, Context, own_job, requesting_user
 from services.spooler.printer import DOCUMENT_FORMATS, PrinterObject
 
 log = get_log("spooler")
@@ -111,11 +113,7 @@ async def send_document(
     ctx: Context, request: Message, printer: PrinterObject, body: Body
 ) -> Message:
     op = request.operation
-    job = await asyncio.to_thread(ctx.get_job, int(op.get("job-id") or 0))
-    if job is None or job.printer != printer.name:
-        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "no such job")
-    if job.owner != requesting_user(request):
-        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, "not your job")
+    job = await own_job(ctx, request, printer)
     if "last-document" not in op.attributes:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "last-document is required")
     if JobState(job.state) in TERMINAL:
@@ -231,3 +229,28 @@ async def _announce(ctx: Context, job: Job) -> None:
         state=JobState(job.state).keyword,
     )
     await ctx.publish(JobStored(job.id, job.uuid, job.printer, job.state))
+
+
+def abort_abandoned(store: Store, cutoff: float) -> list[int]:
+    """Abort Create-Job jobs created before ``cutoff`` whose Send-Document never came."""
+    aborted = []
+    with store.session() as session:
+        stale = session.scalars(
+            select(Job.id).where(
+                Job.state == int(JobState.PENDING_HELD),
+                Job.state_reasons == INCOMING,
+                Job.created_at < cutoff,
+            )
+        ).all()
+        for job_id in stale:
+            if jobs.transition(
+                session,
+                job_id,
+                JobState.PENDING_HELD,
+                JobState.ABORTED,
+                reasons="aborted-by-system",
+                message="no document arrived in time",
+            ):
+                aborted.append(job_id)
+        session.commit()
+    return aborted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from services.core.ipp import IppError, Message, Status
 from services.core.messages import Message as BusMessage
 from services.core.spool import Spool
 from services.core.store import Job, Store
+from services.spooler.printer import PrinterObject
 
 Body = AsyncIterator[bytes]
 
@@ -40,3 +42,20 @@ class Context:
 
 def requesting_user(request: Message) -> str:
     return str(request.operation.get("requesting-user-name") or "anonymous")[:255]
+
+
+async def own_job(ctx: Context, request: Message, printer: PrinterObject) -> Job:
+    """The job the request names, if it is on this printer and the requester owns it."""
+    op = request.operation
+    job_id = op.get("job-id")
+    if not isinstance(job_id, int) and isinstance(op.get("job-uri"), str):
+        tail = op.get("job-uri").rsplit("/", 1)[-1]
+        job_id = int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 9 else None
+    if not isinstance(job_id, int) or isinstance(job_id, bool):
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id or job-uri is required")
+    job = await asyncio.to_thread(ctx.get_job, job_id)
+    if job is None or job.printer != printer.name:
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id} on {printer.name}")
+    if job.owner != requesting_user(request):
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, "not your job")
+    return job

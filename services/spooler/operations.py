@@ -16,7 +16,7 @@ from services.core.states import TERMINAL, TRANSITIONS, JobState
 from services.core.store import Job
 from services.spooler import job as job_attrs
 from services.spooler.capture import create_job, job_template, print_job, send_document
-from services.spooler.context import Body, Context, requesting_user
+from services.spooler.context import Body, Context, own_job, requesting_user
 from services.spooler.printer import PrinterObject, select_attributes
 
 log = get_log("spooler")
@@ -104,7 +104,7 @@ async def get_jobs(ctx: Context, request: Message, printer: PrinterObject, _body
 async def get_job_attributes(
     ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
-    job = await _own_job(ctx, request, printer)
+    job = await own_job(ctx, request, printer)
     requested = request.operation.attributes.get("requested-attributes")
     response = ipp.response(request, Status.OK)
     group = job_attrs.attributes(job, ctx.port)
@@ -115,14 +115,14 @@ async def get_job_attributes(
 async def cancel_job(
     ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
-    job = await _own_job(ctx, request, printer)
+    job = await own_job(ctx, request, printer)
     await _move(ctx, job, JobState.CANCELED, "job-canceled-by-user", "canceled by its owner")
     ctx.spool.delete(job.uuid)
     return ipp.response(request, Status.OK)
 
 
 async def hold_job(ctx: Context, request: Message, printer: PrinterObject, _body: Body) -> Message:
-    job = await _own_job(ctx, request, printer)
+    job = await own_job(ctx, request, printer)
     if job.state != JobState.PENDING:
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, "only pending jobs can be held")
     await _move(ctx, job, JobState.PENDING_HELD, "job-hold-until-specified", "held by owner")
@@ -132,7 +132,7 @@ async def hold_job(ctx: Context, request: Message, printer: PrinterObject, _body
 async def release_job(
     ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
-    job = await _own_job(ctx, request, printer)
+    job = await own_job(ctx, request, printer)
     if job.state != JobState.PENDING_HELD or jobs.INCOMING in job.state_reasons:
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, "job is not held")
     if printer.held:
@@ -141,23 +141,6 @@ async def release_job(
         )
     await _move(ctx, job, JobState.PENDING, "none", "released by owner")
     return ipp.response(request, Status.OK)
-
-
-async def _own_job(ctx: Context, request: Message, printer: PrinterObject) -> Job:
-    """The job the request names, if it is on this printer and the requester owns it."""
-    op = request.operation
-    job_id = op.get("job-id")
-    if job_id is None and isinstance(op.get("job-uri"), str):
-        tail = op.get("job-uri").rsplit("/", 1)[-1]
-        job_id = int(tail) if tail.isdigit() else None
-    if not isinstance(job_id, int):
-        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id or job-uri is required")
-    job = await asyncio.to_thread(ctx.get_job, job_id)
-    if job is None or job.printer != printer.name:
-        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id} on {printer.name}")
-    if job.owner != requesting_user(request):
-        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, "not your job")
-    return job
 
 
 async def _move(ctx: Context, job: Job, new: JobState, reasons: str, message: str) -> None:

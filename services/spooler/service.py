@@ -10,7 +10,6 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
-from services.core import jobs
 from services.core.bus import Subscriber
 from services.core.config import Settings
 from services.core.messages import JobStateChanged, PrintersChanged
@@ -18,6 +17,7 @@ from services.core.runner import Service, every
 from services.core.spool import Spool
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
+from services.spooler.capture import abort_abandoned
 from services.spooler.context import Context
 from services.spooler.http import IppApp
 from services.spooler.printer import MULTIPLE_OPERATION_TIMEOUT, PrinterObject
@@ -115,36 +115,13 @@ class SpoolerService(Service):
 
     async def _abort_abandoned(self) -> None:
         """Create-Job jobs whose Send-Document never came: abort them, nothing to deliver."""
-        aborted = await asyncio.to_thread(self._abort_incoming, time.time())
+        cutoff = time.time() - MULTIPLE_OPERATION_TIMEOUT
+        aborted = await asyncio.to_thread(abort_abandoned, self.store, cutoff)
         for job_id in aborted:
             self.log.info("job.aborted", job=job_id, reason="no document arrived")
             await self.publisher.publish(
                 JobStateChanged(job_id, int(JobState.ABORTED), "aborted-by-system")
             )
-
-    def _abort_incoming(self, now: float) -> list[int]:
-        cutoff = now - MULTIPLE_OPERATION_TIMEOUT
-        aborted = []
-        with self.store.session() as session:
-            stale = session.scalars(
-                select(Job.id).where(
-                    Job.state == int(JobState.PENDING_HELD),
-                    Job.state_reasons == jobs.INCOMING,
-                    Job.created_at < cutoff,
-                )
-            ).all()
-            for job_id in stale:
-                if jobs.transition(
-                    session,
-                    job_id,
-                    JobState.PENDING_HELD,
-                    JobState.ABORTED,
-                    reasons="aborted-by-system",
-                    message=f"no document arrived within {MULTIPLE_OPERATION_TIMEOUT} s",
-                ):
-                    aborted.append(job_id)
-            session.commit()
-        return aborted
 
     async def status(self) -> dict[str, Any]:
         return {
