@@ -19,7 +19,7 @@ from typing import Any
 import zmq.asyncio
 
 from services.core import logs
-from services.core.bus import Publisher, RpcServer
+from services.core.bus import Publisher, RpcServer, Subscriber
 from services.core.config import ConfigError, Settings, load_settings
 from services.core.messages import Message, StatusRequest
 
@@ -55,6 +55,18 @@ class Service:
     def tasks(self) -> list[Coroutine[Any, Any, None]]:
         """The service's own loops, run beside the request server."""
         return []
+
+    async def wake_on(
+        self, services: list[str], types: list[type[Message]], wake: asyncio.Event
+    ) -> None:
+        """Set ``wake`` on every matching notification: the work itself reads the store."""
+        sub = Subscriber(self.ctx, self.settings.run_dir, services, types)
+        try:
+            while True:
+                await sub.receive()
+                wake.set()
+        finally:
+            sub.close()
 
     async def run(self) -> None:
         self.log.info("service.started", pid=os.getpid())

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import select
 
 from services.core import jobs
-from services.core.bus import Subscriber
 from services.core.config import Settings
 from services.core.messages import JobStateChanged, JobStored, PrintersChanged
 from services.core.runner import Service, wait_for_wake
@@ -43,7 +42,10 @@ class DeliveryService(Service):
             self.log.info("jobs.requeued", count=requeued)
 
     def tasks(self) -> list[Any]:
-        return [self._listen(), self._schedule()]
+        return [
+            self.wake_on(["spooler", "sync"], [JobStored, PrintersChanged], self._wake),
+            self._schedule(),
+        ]
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -70,17 +72,6 @@ class DeliveryService(Service):
                 )
             session.commit()
         return count
-
-    async def _listen(self) -> None:
-        sub = Subscriber(
-            self.ctx, self.settings.run_dir, ["spooler", "sync"], [JobStored, PrintersChanged]
-        )
-        try:
-            while True:
-                await sub.receive()
-                self._wake.set()
-        finally:
-            sub.close()
 
     async def _schedule(self) -> None:
         """Start one worker per printer that has due jobs; sleep until the next due time."""

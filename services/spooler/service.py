@@ -10,7 +10,6 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
-from services.core.bus import Subscriber
 from services.core.config import Settings
 from services.core.messages import JobStateChanged, PrintersChanged
 from services.core.runner import Service, every
@@ -83,19 +82,10 @@ class SpoolerService(Service):
         with self.store.session() as session:
             return list(session.scalars(select(Printer)))
 
-    async def _watch_printers(self) -> None:
-        sub = Subscriber(self.ctx, self.settings.run_dir, ["sync"], [PrintersChanged])
-        try:
-            while True:
-                await sub.receive()
-                self._wake.set()
-        finally:
-            sub.close()
-
     def tasks(self) -> list[Any]:
         tasks = [
             self.http.serve(),
-            self._watch_printers(),
+            self.wake_on(["sync"], [PrintersChanged], self._wake),
             every(self.settings.rescan_interval, self._wake, self._load_printers),
             every(self.settings.rescan_interval, asyncio.Event(), self._abort_abandoned),
         ]
