@@ -10,18 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from services.delivery.transport import DeliveryError
+
 # After our half-close, how long the printer may take to close its side. Printers that never
 # close are still counted as delivered once this passes: every byte was written and flushed.
 FINISH_TIMEOUT = 30.0
-
-
-class DeliveryError(Exception):
-    """The printer could not be reached or broke off; ``reason`` is an RFC job-state-reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class RawTransport:

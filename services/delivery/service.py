@@ -22,7 +22,10 @@ from services.core.runner import Service, wait_for_wake
 from services.core.spool import Spool
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
-from services.delivery.raw import DeliveryError, RawTransport
+from services.delivery.ipp import IppTransport
+from services.delivery.raw import RawTransport
+from services.delivery.router import Route, choose
+from services.delivery.transport import DeliveryError, Transport, reachable
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
 
@@ -94,7 +97,7 @@ class DeliveryService(Service):
             rows = session.execute(
                 select(Job.printer, Job.next_attempt_at)
                 .join(Printer, Printer.name == Job.printer)
-                .where(Job.state.in_(DUE_STATES), Printer.kind == "direct")
+                .where(Job.state.in_(DUE_STATES))
             ).all()
         due = {printer for printer, at in rows if at <= now}
         later = [at for _printer, at in rows if at > now]
@@ -132,48 +135,104 @@ class DeliveryService(Service):
             job, JobState(job.state), JobState.PROCESSING, reasons="job-printing", attempts=attempt
         ):
             return  # someone else moved it (canceled meanwhile): nothing to send
+        route = await self._route(printer)
         self.log.info(
             "delivery.started",
             job=job.id,
             printer=printer.name,
             attempt=attempt,
+            route=route.value,
             target=f"{printer.host}:{printer.port}",
         )
-        transport = RawTransport(printer.host, printer.port, self.settings.reach_timeout)
         try:
-            await transport.open()
-            for chunk in self.spool.read_chunks(job.uuid):
-                await transport.send(chunk)
-            await transport.finish()
+            await self._send(self._transport(route, job, printer), job)
         except DeliveryError as exc:
-            transport.abort()
-            delay = self._backoff(attempt)
-            self.log.warning(
-                "delivery.failed",
-                job=job.id,
-                attempt=attempt,
-                reason=exc.message,
-                retry_in=round(delay, 1),
-            )
-            await self._move(
-                job,
-                JobState.PROCESSING,
-                JobState.PROCESSING_STOPPED,
-                reasons=exc.reason,
-                message=exc.message,
-                next_attempt_at=time.time() + delay,
-            )
+            await self._failed(job, attempt, exc)
             return
         await self._move(
             job,
             JobState.PROCESSING,
             JobState.COMPLETED,
             reasons="job-completed-successfully",
-            route="direct",
+            route=route.value,
         )
         self.spool.delete(job.uuid)
         self.delivered += 1
-        self.log.info("delivery.completed", job=job.id, printer=printer.name, attempt=attempt)
+        self.log.info(
+            "delivery.completed",
+            job=job.id,
+            printer=printer.name,
+            attempt=attempt,
+            route=route.value,
+        )
+
+    async def _send(self, transport: Transport, job: Job) -> None:
+        """Stream the document from the spool; read no faster than the printer takes it."""
+        try:
+            await transport.open()
+            for chunk in self.spool.read_chunks(job.uuid):
+                await transport.send(chunk)
+            await transport.finish()
+        except BaseException:
+            transport.abort()
+            raise
+
+    async def _route(self, printer: Printer) -> Route:
+        # The reachability check costs a connect; only the routes that depend on it pay it.
+        mode = self.settings.mode
+        needs_check = mode != "gateway" and not (mode == "hybrid" and printer.kind == "pull")
+        answered = needs_check and await reachable(
+            printer.host, printer.port, self.settings.reach_timeout
+        )
+        return choose(mode, "local", printer.kind, answered, bool(self.settings.server_url))
+
+    def _transport(self, route: Route, job: Job, printer: Printer) -> Transport:
+        if route == Route.WAIT:
+            raise DeliveryError(
+                "printer-stopped", f"{printer.host}:{printer.port} does not answer; will retry"
+            )
+        if route != Route.DIRECT:
+            raise DeliveryError(
+                "printer-stopped", f"route {route.value} is not available in this version"
+            )
+        if printer.protocol == "ipp":
+            return IppTransport(
+                printer.host,
+                printer.port,
+                printer.path,
+                self.settings.reach_timeout,
+                owner=job.owner,
+                name=job.name,
+                document_format=job.format,
+                size=job.size,
+            )
+        return RawTransport(printer.host, printer.port, self.settings.reach_timeout)
+
+    async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
+        """A final error aborts the job; anything else waits for the next attempt."""
+        if exc.final:
+            self.log.warning("delivery.aborted", job=job.id, attempt=attempt, reason=exc.message)
+            await self._move(
+                job, JobState.PROCESSING, JobState.ABORTED, reasons=exc.reason, message=exc.message
+            )
+            self.spool.delete(job.uuid)
+            return
+        delay = self._backoff(attempt)
+        self.log.warning(
+            "delivery.failed",
+            job=job.id,
+            attempt=attempt,
+            reason=exc.message,
+            retry_in=round(delay, 1),
+        )
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            reasons=exc.reason,
+            message=exc.message,
+            next_attempt_at=time.time() + delay,
+        )
 
     async def _move(self, job: Job, old: JobState, new: JobState, **columns: Any) -> bool:
         def write() -> bool:

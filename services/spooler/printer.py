@@ -38,6 +38,7 @@ class PrinterObject:
     name: str
     kind: str  # direct | pull
     port: int  # the spooler's TCP port, for printer-uri-supported
+    mode: str = "local"  # local | gateway | hybrid
 
     @property
     def uri(self) -> str:
@@ -85,8 +86,9 @@ class PrinterObject:
 
     @property
     def held(self) -> bool:
-        """Pull ports keep every job until the user releases it at a printer."""
-        return self.kind == "pull"
+        """In local storage mode pull ports keep every job here until the user releases it at
+        a printer; in gateway and hybrid modes the server holds them, so they go out at once."""
+        return self.kind == "pull" and self.mode == "local"
 
 
 def _add_job_template_defaults(g: Group) -> None:

@@ -75,7 +75,10 @@ class SpoolerService(Service):
     async def _load_printers(self) -> None:
         rows = await asyncio.to_thread(self._read_printers)
         self.printers = {
-            row.name: PrinterObject(row.name, row.kind, self.settings.spooler_port) for row in rows
+            row.name: PrinterObject(
+                row.name, row.kind, self.settings.spooler_port, self.settings.mode
+            )
+            for row in rows
         }
 
     def _read_printers(self) -> list[Printer]:

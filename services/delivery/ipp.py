@@ -1,0 +1,137 @@
+"""IPP delivery: Print-Job to a printer's IPP endpoint, the document streamed from the spool.
+
+The same four steps as every transport (``open``, ``send``, ``finish``, ``abort``). HTTP wants
+the body as one iterator, so ``send`` feeds a small bounded queue that the request body reads
+from: the queue is the back-pressure that keeps memory flat however large the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+
+from services.core import ipp
+from services.core.ipp import NeedMore, Operation, Status, Tag
+from services.delivery.transport import DeliveryError
+
+QUEUE_CHUNKS = 4
+# IPP statuses after which sending the same job again cannot succeed.
+FINAL_STATUSES = {
+    Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED: "unsupported-document-format",
+    Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE: "aborted-by-system",
+    Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED: "aborted-by-system",
+    Status.CLIENT_ERROR_BAD_REQUEST: "aborted-by-system",
+}
+
+
+class IppTransport:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        connect_timeout: float,
+        *,
+        owner: str,
+        name: str,
+        document_format: str,
+        size: int,
+    ) -> None:
+        self.uri = f"ipp://{host}:{port}{path or '/ipp/print'}"
+        self._url = f"http://{host}:{port}{path or '/ipp/print'}"
+        self._timeout = httpx.Timeout(60.0, connect=connect_timeout)
+        request = ipp.request(Operation.PRINT_JOB)
+        op = request.operation
+        op.add("printer-uri", Tag.URI, self.uri)
+        op.add("requesting-user-name", Tag.NAME, owner)
+        op.add("job-name", Tag.NAME, name)
+        op.add("document-format", Tag.MIME_TYPE, document_format)
+        self._header = ipp.encode(request)
+        self._length = len(self._header) + size
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
+        self._task: asyncio.Task[httpx.Response] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def open(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self._timeout)
+        self._task = asyncio.create_task(
+            self._client.post(
+                self._url,
+                content=self._body(),
+                headers={"Content-Type": "application/ipp", "Content-Length": str(self._length)},
+            )
+        )
+
+    async def _body(self) -> AsyncIterator[bytes]:
+        yield self._header
+        while (chunk := await self._queue.get()) is not None:
+            yield chunk
+
+    async def send(self, chunk: bytes) -> None:
+        assert self._task is not None
+        if self._task.done():  # the printer answered (or failed) before taking everything
+            await self._result()
+            raise DeliveryError("printer-stopped", f"{self.uri}: closed before the end")
+        put = asyncio.ensure_future(self._queue.put(chunk))
+        await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            await self._result()
+            raise DeliveryError("printer-stopped", f"{self.uri}: closed before the end")
+
+    async def finish(self) -> None:
+        assert self._task is not None
+        if not self._task.done():
+            await self._queue.put(None)
+        try:
+            reply = await self._result()
+        finally:
+            await self._close()
+        _check(self.uri, reply.content)
+
+    async def _result(self) -> httpx.Response:
+        assert self._task is not None
+        try:
+            reply = await self._task
+        except httpx.TimeoutException:
+            raise DeliveryError("printer-stopped", f"{self.uri}: timed out") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError("printer-stopped", f"{self.uri}: {exc}") from None
+        if reply.status_code != 200:
+            raise DeliveryError("printer-stopped", f"{self.uri}: HTTP {reply.status_code}")
+        return reply
+
+    def abort(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._client is not None:
+            client, self._client = self._client, None
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().create_task(client.aclose())
+
+    async def _close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
+def _check(uri: str, content: bytes) -> None:
+    """Turn the printer's IPP status into success, a retry, or a final failure."""
+    try:
+        reply, _ = ipp.parse(content)
+    except (NeedMore, ipp.IppError):
+        raise DeliveryError("printer-stopped", f"{uri}: not an IPP response") from None
+    if reply.code < 0x0100:
+        return
+    message = reply.operation.get("status-message", "")
+    try:
+        status = Status(reply.code)
+        keyword = status.keyword
+    except ValueError:
+        status, keyword = None, f"status {reply.code:#06x}"
+    if status in FINAL_STATUSES:
+        raise DeliveryError(FINAL_STATUSES[status], f"{uri}: {keyword} {message}", final=True)
+    raise DeliveryError("printer-stopped", f"{uri}: {keyword} {message}".strip())
