@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from server import admin_api, api, auth, notify, pages, retention, tls
 from server.channel import ChannelHub
-from server.context import ServerContext
+from server.context import ServerContext, instance_id
 from server.gateway import Gateway, Limits, clean_spool
 from server.limits import BodyLimit
 from server.logs import event
@@ -80,7 +80,7 @@ async def _start_background(
     """The gateway listener, Document Output, retention and (PostgreSQL) the NOTIFY listener,
     each registered on `stack` to be stopped in reverse order."""
     ctx.hub.loop = asyncio.get_running_loop()
-    gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit)
+    gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit, ctx.instance)
     listener = await asyncio.start_server(
         gateway.handle,
         opts.host,
@@ -91,7 +91,7 @@ async def _start_background(
     stack.callback(listener.close)
     for coroutine in (
         ctx.output.run(),
-        retention.run(ctx.store, ctx.spool_dir, opts.expiry_interval),
+        retention.run(ctx.store, ctx.spool_dir, ctx.instance, opts.expiry_interval),
     ):
         stack.push_async_callback(_cancel, asyncio.create_task(coroutine))
     stack.push_async_callback(ctx.output.stop)
@@ -116,7 +116,8 @@ def prepare(opts: RunOptions) -> ServerContext:
     store = Store(opts.db_url or default_url(opts.data_dir))
     store.migrate()
     removed = clean_spool(spool_dir)
-    output = DocumentOutput(store, spool_dir, opts.retry, opts.output_poll)
+    instance = instance_id(opts.data_dir)
+    output = DocumentOutput(store, spool_dir, opts.retry, instance, opts.output_poll)
     recovered = output.recover()
     event("server.prepared", removed_parts=removed, recovered_jobs=recovered)
     return ServerContext(
@@ -127,6 +128,7 @@ def prepare(opts: RunOptions) -> ServerContext:
         hub=ChannelHub(store, opts.heartbeat),
         output=output,
         gateway_address=f"{opts.host}:{opts.gateway_port}",
+        instance=instance,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,3 +21,20 @@ class ServerContext:
     hub: ChannelHub
     output: DocumentOutput
     gateway_address: str  # host:port handed to endpoints in their config
+    instance: str  # this data dir's id; see instance_id()
+
+
+def instance_id(data_dir: Path) -> str:
+    """A stable id for this data dir (and so this spool), made on first start.
+
+    Processes sharing one PostgreSQL database each keep documents in their own spool; a job
+    row names the instance that has its document, so only that one delivers or deletes it.
+    """
+    path = data_dir / "instance.id"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(uuid.uuid4().hex + "\n")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    return path.read_text().strip()

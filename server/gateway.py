@@ -65,12 +65,18 @@ def fsync_dir(path: Path) -> None:
 
 class Gateway:
     def __init__(
-        self, store: Store, spool_dir: Path, limits: Limits, on_ready: Callable[[str], None]
+        self,
+        store: Store,
+        spool_dir: Path,
+        limits: Limits,
+        on_ready: Callable[[str], None],
+        instance: str,
     ) -> None:
         self.store = store
         self.spool_dir = spool_dir
         self.limits = limits
         self.on_ready = on_ready
+        self.instance = instance
         self.in_flight: set[str] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -241,6 +247,7 @@ class Gateway:
             # then fell back to uploading it: the upload takes the job over.
             job.owner = header.owner
             job.location = "server"
+            job.stored_by = self.instance
             job.endpoint_id = accepted.endpoint_id
             job.port_id = header.port_id
             job.name = header.name

@@ -109,6 +109,8 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), index=True)
     location: Mapped[str] = mapped_column(String(16))  # server | endpoint
+    # For location=server: the instance (data dir) whose spool holds the document.
+    stored_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     endpoint_id: Mapped[int | None] = mapped_column(
         ForeignKey("endpoints.id", ondelete="SET NULL"), nullable=True
     )

@@ -108,12 +108,18 @@ async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy)
 
 class DocumentOutput:
     def __init__(
-        self, store: Store, spool_dir: Path, policy: RetryPolicy, poll_interval: float = 5.0
+        self,
+        store: Store,
+        spool_dir: Path,
+        policy: RetryPolicy,
+        instance: str,
+        poll_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.spool_dir = spool_dir
         self.policy = policy
         self.poll_interval = poll_interval
+        self.instance = instance  # only jobs whose document is in our spool are ours
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[str] = set()
@@ -129,7 +135,11 @@ class DocumentOutput:
         """Jobs left `processing` by a crash are retried from the start."""
         with self.store.session() as session:
             stuck = session.scalars(
-                select(Job.id).where(Job.location == "server", Job.state == "processing")
+                select(Job.id).where(
+                    Job.location == "server",
+                    Job.stored_by == self.instance,
+                    Job.state == "processing",
+                )
             ).all()
             for job_id in stuck:
                 jobs.transition(
@@ -154,6 +164,7 @@ class DocumentOutput:
         with self.store.session() as session:
             query = select(Job.id).where(
                 Job.location == "server",
+                Job.stored_by == self.instance,
                 Job.target.is_not(None),
                 or_(
                     Job.state == "pending",

@@ -1,10 +1,14 @@
-"""Held jobs do not wait forever: after `retention` seconds (setting, default 24 h) a job
-still held on the server is canceled and its document deleted. Endpoints expire the jobs they
-hold themselves and report the state."""
+"""Held jobs do not wait forever, and finished documents do not stay.
+
+After `retention` seconds (setting, default 24 h) a job still held on the server is canceled
+and its document deleted; endpoints expire the jobs they hold themselves and report the state.
+The spool sweep deletes documents whose job finished while another server process (sharing
+the database) handled it, or whose row never got committed."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,8 +17,11 @@ from server import admin, jobs
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
+from services.core.protocol import TERMINAL_STATES
 
 DEFAULT_RETENTION = 86400
+# A document younger than this may be between its rename and its row's commit in the gateway.
+ORPHAN_AGE = 600.0
 
 
 def expire_held(store: Store, spool_dir: Path) -> list[str]:
@@ -41,7 +48,32 @@ def expire_held(store: Store, spool_dir: Path) -> list[str]:
     return done
 
 
-async def run(store: Store, spool_dir: Path, interval: float) -> None:
+def sweep_spool(store: Store, spool_dir: Path, instance: str) -> list[str]:
+    names = [p.name for p in spool_dir.iterdir() if not p.name.endswith(".part")]
+    if not names:
+        return []
+    with store.session() as session:
+        rows = session.execute(
+            select(Job.id, Job.state, Job.stored_by).where(Job.id.in_(names))
+        ).all()
+    live = {r.id for r in rows if r.state not in TERMINAL_STATES and r.stored_by == instance}
+    known = {r.id for r in rows}
+    removed = []
+    for name in names:
+        path = spool_dir / name
+        try:
+            orphan = name not in known and time.time() - path.stat().st_mtime > ORPHAN_AGE
+        except FileNotFoundError:
+            continue
+        if name not in live and (name in known or orphan):
+            path.unlink(missing_ok=True)
+            removed.append(name)
+            event("spool.removed", job=name, orphan=orphan)
+    return removed
+
+
+async def run(store: Store, spool_dir: Path, instance: str, interval: float) -> None:
     while True:
         await asyncio.to_thread(expire_held, store, spool_dir)
+        await asyncio.to_thread(sweep_spool, store, spool_dir, instance)
         await asyncio.sleep(interval)

@@ -55,13 +55,23 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> str | None:
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """Every server test runs once per database the server supports."""
+    return request.param
+
+
+def _new_database(kind: str, request: pytest.FixtureRequest) -> str | None:
     """None means the server's default: a SQLite file under its data dir."""
-    if request.param == "sqlite":
+    if kind == "sqlite":
         return None
     pg: PostgresServer = request.getfixturevalue("postgres")
     return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def db_url(db_kind: str, request: pytest.FixtureRequest) -> str | None:
+    return _new_database(db_kind, request)
 
 
 # Short timeouts so slow-peer and retry tests finish quickly; production defaults are longer.
@@ -69,41 +79,52 @@ TEST_OPTIONS = ("--heartbeat", "0.5", "--retry-initial", "0.2", "--header-timeou
                 "--read-timeout", "2")  # fmt: skip
 
 
-def _show_logs_if_failed(
-    request: pytest.FixtureRequest, before: int, server: ServerProcess
-) -> None:
-    if request.session.testsfailed > before:
-        print(f"--- server log ({server.data_dir}) ---\n{server.logs()}")
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory,
-    tls: Tls,
-    db_url: str | None,
-    request: pytest.FixtureRequest,
+@pytest.fixture(scope="session")
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, tls: Tls, db_url: str | None
 ) -> Iterator[ServerProcess]:
-    """One server per test module and database: tests use their own names and ids, which is
-    also how a real shared server is used, and it keeps the suite within its time budget."""
+    """One server per database for the whole session: tests use their own names and ids,
+    which is also how a real shared server is used, and it keeps the suite within budget."""
     root = tmp_path_factory.mktemp("server")
     server = ServerProcess(root / "data", tls.cert, tls.key, tls.client, db_url, [*TEST_OPTIONS])
-    before = request.session.testsfailed
     server.start()
     yield server
     server.stop()
-    _show_logs_if_failed(request, before, server)
+
+
+def _log_size(server: ServerProcess) -> int:
+    return server.log_path.stat().st_size if server.log_path.exists() else 0
+
+
+def _show_log_if_failed(
+    request: pytest.FixtureRequest, before: int, server: ServerProcess, offset: int
+) -> None:
+    if request.session.testsfailed > before:
+        with server.log_path.open("rb") as log:
+            log.seek(offset)
+            print(f"--- server log ({server.data_dir}) ---\n{log.read().decode(errors='replace')}")
+
+
+@pytest.fixture
+def server(shared_server: ServerProcess, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """The shared server; when the test fails, the log lines it produced are printed."""
+    before, offset = request.session.testsfailed, _log_size(shared_server)
+    yield shared_server
+    _show_log_if_failed(request, before, shared_server, offset)
 
 
 @pytest.fixture
 def start_server(
-    tmp_path: Path, tls: Tls, db_url: str | None, request: pytest.FixtureRequest
+    tmp_path: Path, tls: Tls, db_kind: str, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """A fresh server of the test's own (for restarts and special options)."""
+    """Fresh servers of the test's own (restarts, special options), on a fresh database that
+    all servers of this test share."""
     started: list[ServerProcess] = []
     before = request.session.testsfailed
+    db_url = _new_database(db_kind, request)
 
-    def start(*extra: str) -> ServerProcess:
-        server = ServerProcess(tmp_path / "data", tls.cert, tls.key, tls.client, db_url,
+    def start(*extra: str, name: str = "data") -> ServerProcess:
+        server = ServerProcess(tmp_path / name, tls.cert, tls.key, tls.client, db_url,
                                [*TEST_OPTIONS, *extra])  # fmt: skip
         started.append(server)
         server.start()
@@ -112,7 +133,7 @@ def start_server(
     yield start
     for server in started:
         server.stop()
-        _show_logs_if_failed(request, before, server)
+        _show_log_if_failed(request, before, server, 0)
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ class ServerProcess:
         self.http_port = free_port()
         self.gateway_port = free_port()
         self.base_url = f"https://127.0.0.1:{self.http_port}"
-        self.log_path = data_dir.parent / "server.log"
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def db_args(self) -> list[str]:

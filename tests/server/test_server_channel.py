@@ -95,9 +95,9 @@ def test_config_changed_carries_the_settings(server: ServerProcess) -> None:
 
 @pytest.fixture
 def slow_heartbeat_server(
-    start_server: Callable[..., ServerProcess], db_url: str | None
+    start_server: Callable[..., ServerProcess], db_kind: str
 ) -> ServerProcess:
-    if db_url is None:
+    if db_kind == "sqlite":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite relies on the heartbeat tick")
     return start_server("--heartbeat", "120")
 

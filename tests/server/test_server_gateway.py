@@ -26,10 +26,10 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def endpoint(server: ServerProcess) -> tuple[str, int]:
+def endpoint(shared_server: ServerProcess) -> tuple[str, int]:
     """An authorized endpoint's token and a pull port (nothing prints at once)."""
-    _, token = authorized_endpoint(server, "gateway-test")
-    return token, add_printer_and_port(server, unique("printer"), 9)
+    _, token = authorized_endpoint(shared_server, "gateway-test")
+    return token, add_printer_and_port(shared_server, unique("printer"), 9)
 
 
 def ca(server: ServerProcess) -> ssl.SSLContext:

@@ -23,8 +23,8 @@ from tests.server.support import (
 
 
 @pytest.fixture(scope="module")
-def token(server: ServerProcess) -> str:
-    return authorized_endpoint(server, "output-test")[1]
+def token(shared_server: ServerProcess) -> str:
+    return authorized_endpoint(shared_server, "output-test")[1]
 
 
 def add_user(server: ServerProcess, name: str, password: str = "secret-pw") -> str:
