@@ -203,3 +203,27 @@ def test_slowloris_header_is_dropped(server: ServerProcess) -> None:
         dribbler.join(5)
         client.close()
     assert reply is not None and (reply.status, reply.code) == ("error", "timeout")
+
+
+def test_the_same_job_sent_twice_at_once_is_stored_once(
+    server: ServerProcess, endpoint: tuple[str, int]
+) -> None:
+    token, port_id = endpoint
+    body = os.urandom(4 * MIB)
+    job_id = unique("twice")
+    head = header(token, job_id, port_id, body)
+    replies: list[object] = []
+
+    def send() -> None:
+        replies.append(upload(server.gateway_port, ca(server), head, body))
+
+    senders = [threading.Thread(target=send) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(60)
+    codes = sorted(r.code for r in replies)  # type: ignore[attr-defined]
+    # Whichever arrives second is either told to retry (still uploading) or a duplicate.
+    assert codes in (["busy", "stored"], ["duplicate", "stored"])
+    assert leftovers(server, job_id) == [job_id]
+    assert [j["id"] for j in server.jobs()].count(job_id) == 1

@@ -49,3 +49,22 @@ def test_admin_overview_needs_the_admin_token(server: ServerProcess) -> None:
         assert hostname not in browser.get("/admin").text
         page = browser.post("/admin/login", data={"token": server.admin_token})
         assert hostname in page.text and "Endpoints" in page.text
+
+
+def test_admin_overview_authorizes_and_revokes_endpoints(server: ServerProcess) -> None:
+    hostname = unique("pc")
+    with server.http() as client:
+        reg = client.post("/api/v1/endpoints", json={"hostname": hostname}).json()
+    endpoint_id = reg["endpoint_id"]
+    with server.http() as browser:
+        browser.follow_redirects = True
+        browser.post("/admin/login", data={"token": server.admin_token})
+        browser.post(f"/admin/endpoints/{endpoint_id}/authorize")
+        with server.http() as client:
+            poll = client.post(
+                f"/api/v1/endpoints/{endpoint_id}/token", json={"secret": reg["secret"]}
+            ).json()
+        assert poll["state"] == "authorized"
+        browser.post(f"/admin/endpoints/{endpoint_id}/revoke")
+    with server.http(poll["token"]) as client:
+        assert client.get("/api/v1/printers").status_code == 401
