@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from server import auth
 from server.context import ServerContext
-from server.models import Endpoint, UserSession
+from server.models import Endpoint, UserSession, now
 
+SESSION_TTL = 7 * 86400  # user tokens are for people: a week, then log in again
 COOKIE = "pullprint_session"
 ADMIN_COOKIE = "pullprint_admin"
 
@@ -46,10 +47,19 @@ def resolve(ctx: ServerContext, token: str) -> Principal | None:
         )
         if endpoint is not None:
             return Principal("endpoint", endpoint.id, endpoint.hostname)
-        user_session = session.scalar(select(UserSession).where(UserSession.token_hash == digest))
+        user_session = session.scalar(
+            select(UserSession).where(
+                UserSession.token_hash == digest, UserSession.created_at > now() - SESSION_TTL
+            )
+        )
         if user_session is not None:
             return Principal("user", user_session.user.id, user_session.user.name)
     return None
+
+
+def end_session(ctx: ServerContext, token: str) -> None:
+    with ctx.store.session() as session:
+        session.execute(delete(UserSession).where(UserSession.token_hash == auth.token_hash(token)))
 
 
 def bearer(request: Request) -> str | None:

@@ -93,6 +93,14 @@ def login_user(ctx: Any, name: str, password: str) -> str | None:
     return token
 
 
+@router.post("/logout")
+def logout(request: Request, who: Caller) -> dict:
+    """Ends a user token (a no-op for other tokens)."""
+    if who.kind == "user":
+        access.end_session(access.context(request), access.bearer(request) or "")
+    return {"ok": True}
+
+
 @router.get("/printers")
 def printers(request: Request, who: Caller) -> protocol.PrintersResponse:
     """The input ports an endpoint (or user) should have as OS queues."""

@@ -101,7 +101,10 @@ async def login_form(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        access.end_session(access.context(request), token)
     response = redirect("/login")
     response.delete_cookie(COOKIE)
     return response

@@ -20,6 +20,11 @@ def test_admin_cli_creates_a_user_who_can_log_in(server: ServerProcess) -> None:
     with server.http() as client:
         login = client.post("/api/v1/login", json={"user": name, "password": "pw-123"})
         assert login.status_code == 200 and login.json()["token"]
+    with server.http(login.json()["token"]) as client:
+        assert client.get("/api/v1/jobs").status_code == 200
+        assert client.post("/api/v1/logout").status_code == 200
+        assert client.get("/api/v1/jobs").status_code == 401
+    with server.http() as client:
         wrong = client.post("/api/v1/login", json={"user": name, "password": "nope"})
         assert wrong.status_code == 401
 
