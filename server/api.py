@@ -6,13 +6,14 @@ belong. Errors are always {"detail": {"code": ..., "message": ...}}.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from server import access, accounting, admin, auth, release
 from server.access import Principal, error
+from server.context import ServerContext
 from server.logs import event
 from server.models import Endpoint, Job, User, UserSession
 from services.core import protocol
@@ -78,7 +79,7 @@ def login(body: protocol.LoginRequest, request: Request) -> protocol.LoginRespon
     return protocol.LoginResponse(token=token, user=body.user)
 
 
-def login_user(ctx: Any, name: str, password: str) -> str | None:
+def login_user(ctx: ServerContext, name: str, password: str) -> str | None:
     """Verify the password and open a session; shared with the login page."""
     with ctx.store.session() as session:
         user = session.scalar(select(User).where(User.name == name))
@@ -140,7 +141,9 @@ def release_jobs(
     return release_for(access.context(request), who, body.user, body.printer)
 
 
-def release_for(ctx: Any, who: Principal, user: str, printer: str) -> protocol.ReleaseResponse:
+def release_for(
+    ctx: ServerContext, who: Principal, user: str, printer: str
+) -> protocol.ReleaseResponse:
     if who.kind == "user" and who.name != user:
         raise error(403, "forbidden", "a user may release only their own jobs")
     try:

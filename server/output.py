@@ -79,7 +79,7 @@ async def send_raw(dest: Destination, path: Path, policy: RetryPolicy) -> None:
 
 
 async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> None:
-    """IPP Print-Job over HTTP with the document streamed (chunked) after the IPP header."""
+    """IPP Print-Job over HTTP with the document streamed after the IPP header."""
     resource = dest.path or "/ipp/print"
     printer_uri = f"ipp://{dest.host}:{dest.port}{resource}"
     request = ipp.print_job(printer_uri, job.owner, job.name or job.id, job.format)
@@ -95,7 +95,11 @@ async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy)
             response = await client.post(
                 f"http://{dest.host}:{dest.port}{resource}",
                 content=body(),
-                headers={"Content-Type": "application/ipp"},
+                # A known length instead of chunked encoding: some printers refuse chunks.
+                headers={
+                    "Content-Type": "application/ipp",
+                    "Content-Length": str(len(request) + path.stat().st_size),
+                },
             )
         if response.status_code != 200:
             raise DeliveryError(f"IPP HTTP status {response.status_code}")
@@ -212,6 +216,8 @@ class DocumentOutput:
             protocol=dest.protocol,
         )  # fmt: skip
         path = self.spool_dir / job.id
+        if not path.exists():
+            raise DeliveryError("document missing from the spool", permanent=True)
         if dest.protocol == "raw":
             await send_raw(dest, path, self.policy)
         else:
