@@ -192,3 +192,17 @@ def test_held_jobs_expire_after_the_retention_setting(
         admin.put("/api/v1/admin/settings/retention", json={"value": 0}).raise_for_status()
     wait_for(lambda: state_of(server, job_id) == "canceled", 30, "held job expired")
     assert job_id not in server.spool_files()
+
+
+def test_ipp_client_error_aborts_the_job_without_retrying(
+    server: ServerProcess, token: str, ippeveprinter: IppEvePrinter
+) -> None:
+    printer = unique("ipp")
+    port_id = add_printer_and_port(
+        server, printer, ippeveprinter.port, protocol="ipp", path="/ipp/print", kind="direct"
+    )
+    job_id = store(server, token, port_id, unique("ivan"), b"?", format="application/x-unknown")
+    wait_for(lambda: state_of(server, job_id) == "aborted", 30, "job aborted")
+    job = server.job(job_id)
+    assert job is not None and job["attempts"] == 1 and job["reasons"] == "aborted-by-system"
+    assert ippeveprinter.documents() == []
