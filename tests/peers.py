@@ -216,12 +216,14 @@ def run_ipptool(
     uri: str, suite: str, document: Path, timeout: float = 270
 ) -> subprocess.CompletedProcess[str]:
     """Run one of the shipped suites against ``uri`` in test mode; ``-f`` sets both the file
-    and its document-format (from the extension), ``-T 20`` bounds each request.
+    and its document-format (from the extension), ``-T 20`` bounds each request, and ``-I``
+    goes on past a failed test (ipptool stops a file at its first FAIL otherwise), so one run
+    lists every FAIL.
 
     A suite that waits for a job which never completes repeats for minutes; the timeout stays
     under pytest's per-test limit so the report still shows what ipptool printed so far.
     """
-    argv = ["ipptool", "-T", "20", "-t", "-f", str(document), uri, suite]
+    argv = ["ipptool", "-T", "20", "-I", "-t", "-f", str(document), uri, suite]
     try:
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
