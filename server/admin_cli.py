@@ -1,0 +1,169 @@
+"""`pullprint-server admin --data DIR OBJECT ACTION ...`: one function per subcommand.
+
+Each command works directly on the database through admin.py (the same functions as the
+admin REST API), in one transaction, and prints its result as JSON. Its docstring is its help.
+A running server picks the effects up at once on PostgreSQL (NOTIFY) or on its next channel
+tick on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from server import admin, auth
+from server.store import Store, default_url
+
+Handler = Callable[[Session, argparse.Namespace], Any]
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+COMMANDS: dict[tuple[str, str], tuple[Handler, list[Argument]]] = {}
+
+
+def arg(*names: str, **options: Any) -> Argument:
+    return names, options
+
+
+def command(obj: str, action: str, *arguments: Argument) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        COMMANDS[(obj, action)] = (handler, list(arguments))
+        return handler
+
+    return register
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password is not None:
+        return args.password
+    return getpass.getpass(f"Password for {args.name}: ")
+
+
+@command(
+    "user", "add", arg("name"),
+    arg("--password", help="visible in the process list; prefer the prompt or stdin"),
+    arg("--password-stdin", action="store_true", help="read the password from stdin"),
+)  # fmt: skip
+def user_add(session: Session, args: argparse.Namespace) -> Any:
+    """Create a user (the password is prompted for unless given)."""
+    return admin.add_user(session, args.name, _password(args))
+
+
+@command("user", "list")
+def user_list(session: Session, args: argparse.Namespace) -> Any:
+    """List users."""
+    return admin.list_users(session)
+
+
+@command(
+    "printer", "add", arg("name"), arg("--host", required=True),
+    arg("--port", type=int, required=True),
+    arg("--protocol", choices=["raw", "ipp"], required=True),
+    arg("--path", default="", help="IPP resource, e.g. /ipp/print"),
+)  # fmt: skip
+def printer_add(session: Session, args: argparse.Namespace) -> Any:
+    """Add a printer that pull ports can release to and direct ports can target."""
+    return admin.add_printer(session, args.name, args.host, args.port, args.protocol, args.path)
+
+
+@command("printer", "list")
+def printer_list(session: Session, args: argparse.Namespace) -> Any:
+    """List printers."""
+    return admin.list_printers(session)
+
+
+@command(
+    "port", "add", arg("name"), arg("--kind", choices=["pull", "direct"], required=True),
+    arg("--printer", action="append", default=[], help="printer name; may repeat for pull"),
+)  # fmt: skip
+def port_add(session: Session, args: argparse.Namespace) -> Any:
+    """Add an input port: pull (released at its printers; none listed = any) or direct
+    (exactly one target printer)."""
+    return admin.add_port(session, args.name, args.kind, args.printer)
+
+
+@command("port", "list")
+def port_list(session: Session, args: argparse.Namespace) -> Any:
+    """List input ports with their printers."""
+    return [p.model_dump() for p in admin.list_ports(session)]
+
+
+@command("endpoint", "list")
+def endpoint_list(session: Session, args: argparse.Namespace) -> Any:
+    """List endpoints (client machines) and their state."""
+    return admin.list_endpoints(session)
+
+
+@command("endpoint", "authorize", arg("id", type=int))
+def endpoint_authorize(session: Session, args: argparse.Namespace) -> Any:
+    """Authorize a pending endpoint; its next token poll receives its token."""
+    return admin.authorize_endpoint(session, args.id)
+
+
+@command("endpoint", "revoke", arg("id", type=int))
+def endpoint_revoke(session: Session, args: argparse.Namespace) -> Any:
+    """Revoke an endpoint: its token stops working and its channel is closed."""
+    return admin.revoke_endpoint(session, args.id)
+
+
+@command("setting", "list")
+def setting_list(session: Session, args: argparse.Namespace) -> Any:
+    """List the settings handed to endpoints."""
+    return admin.get_settings(session)
+
+
+@command("setting", "set", arg("key"), arg("value", help="JSON, e.g. 3600 or '\"text\"'"))
+def setting_set(session: Session, args: argparse.Namespace) -> Any:
+    """Set one setting; endpoints receive config.changed."""
+    try:
+        value = json.loads(args.value)
+    except json.JSONDecodeError as exc:
+        raise admin.AdminError("invalid", f"value is not JSON: {exc}") from exc
+    return admin.set_setting(session, args.key, value)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one admin command in one transaction and print its result as JSON."""
+    if args.object == "token":
+        print(auth.admin_token(args.data))
+        return 0
+    handler, _ = COMMANDS[(args.object, args.action)]
+    args.data.mkdir(parents=True, exist_ok=True)  # setting up before the first `run` is fine
+    store = Store(args.db or default_url(args.data))
+    try:
+        store.migrate()
+        with store.session() as session:
+            result = handler(session, args)
+    except admin.AdminError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"error: database unavailable: {exc.orig}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    adm = sub.add_parser("admin", help="users, printers, input ports, endpoints, settings")
+    objects = adm.add_subparsers(dest="object", required=True)
+    objects.add_parser("token", help="print the admin token for the REST API")
+    actions: dict[str, argparse._SubParsersAction] = {}
+    for (obj, action), (handler, arguments) in COMMANDS.items():
+        if obj not in actions:
+            actions[obj] = objects.add_parser(obj).add_subparsers(dest="action", required=True)
+        doc = handler.__doc__ or ""
+        parser = actions[obj].add_parser(action, help=doc.split("\n")[0], description=doc)
+        for names, options in arguments:
+            parser.add_argument(*names, **options)
+    adm.set_defaults(func=run, action=None)
+    return adm
