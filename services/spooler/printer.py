@@ -109,6 +109,10 @@ def _add_job_template_defaults(g: Group) -> None:
     g.add("print-quality-supported", Tag.ENUM, 4)
     g.add("printer-resolution-default", Tag.RESOLUTION, (600, 600, 3))
     g.add("printer-resolution-supported", Tag.RESOLUTION, (600, 600, 3))
+    # CUPS' "-m everywhere" builds its PPD from these when we list the raster formats.
+    g.add("pwg-raster-document-resolution-supported", Tag.RESOLUTION, (600, 600, 3))
+    g.add("pwg-raster-document-type-supported", Tag.KEYWORD, "sgray_8", "srgb_8")
+    g.add("urf-supported", Tag.KEYWORD, "V1.4", "CP1", "W8", "SRGB24", "RS600", "DM1")
     g.add("sides-default", Tag.KEYWORD, "one-sided")
     g.add(
         "sides-supported", Tag.KEYWORD, "one-sided", "two-sided-long-edge", "two-sided-short-edge"
