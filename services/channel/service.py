@@ -1,24 +1,215 @@
-"""The channel process: the persistent, authenticated channel to the cloud server.
+"""The channel process: this machine's persistent, authenticated link to the cloud server.
 
-This version does not connect yet; it says so in its status instead of pretending, so the
-facade and the tray can show the truth: serverless (no ``server_url``) or not yet connected.
+It registers the endpoint and waits for authorization, keeps one WebSocket open to the primary
+server (else the secondary), reconnecting with exponential backoff and jitter (1 s to 60 s,
+the guide's Paranoid Pirate), drains the outbox of reports, applies the server's commands,
+and cancels held jobs past ``retention``. Its state is published as ``channel.status``.
+Serverless (no ``server_url``) it only does the retention sweep and says it is idle.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from typing import Any
 
-from services.core.runner import Service
+import httpx
+from pydantic import ValidationError
+from sqlalchemy import delete
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from services.channel import commands
+from services.channel.connection import Connection, ServerGone
+from services.channel.registration import RegistrationError, obtain_token
+from services.core import endpoint, protocol
+from services.core.config import Settings
+from services.core.messages import ChannelStatus, JobStateChanged, SyncRequested
+from services.core.protocol import ChannelMessage
+from services.core.runner import Service, every
+from services.core.spool import Spool
+from services.core.states import JobState
+from services.core.store import Outbox, Store
+
+BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
+# How often to ask whether an admin authorized us yet.
+AUTHORIZATION_POLL = 5.0
 
 
 class ChannelService(Service):
     name = "channel"
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.store = Store(settings.db_path)
+        self.spool = Spool(settings.spool_dir)
+        self.tls = endpoint.tls_context(settings.ca_file)
+        self.state, self.server, self.reason = "idle", "", ""
+        self.retention = settings.retention
+        self.heartbeat_interval = protocol.HEARTBEAT_INTERVAL
+        self.connection: Connection | None = None
+
+    def tasks(self) -> list[Any]:
+        tasks = [every(self.settings.rescan_interval, asyncio.Event(), self._expire_held)]
+        if self.settings.server_url:
+            tasks.append(self._keep_connected())
+        else:
+            self.reason = "serverless: no server_url configured"
+            tasks.append(every(self.settings.rescan_interval, asyncio.Event(), self._prune))
+        return tasks
+
     async def status(self) -> dict[str, Any]:
-        if not self.settings.server_url:
-            return {"state": "idle", "reason": "serverless: no server_url configured"}
-        return {
-            "state": "disconnected",
-            "reason": "this version does not open the persistent channel yet",
-            "server_url": self.settings.server_url,
-        }
+        return {"state": self.state, "server": self.server, "reason": self.reason}
+
+    async def _set_state(self, state: str, server: str = "", reason: str = "") -> None:
+        if (state, server, reason) == (self.state, self.server, self.reason):
+            return
+        self.state, self.server, self.reason = state, server, reason
+        self.log.info("channel.status", state=state, server=server, reason=reason)
+        await self.publisher.publish(ChannelStatus(state, server, reason))
+
+    async def _keep_connected(self) -> None:
+        servers = [
+            u.rstrip("/")
+            for u in (self.settings.server_url, self.settings.secondary_server_url)
+            if u
+        ]
+        backoff = BACKOFF_MIN
+        async with httpx.AsyncClient(verify=self.tls, timeout=15) as http:
+            while True:
+                for url in servers:
+                    if await self._session(http, url):
+                        backoff = BACKOFF_MIN  # we were online: start the backoff afresh
+                        break
+                delay = backoff * random.uniform(0.5, 1.0)
+                await asyncio.sleep(delay)
+                backoff = min(BACKOFF_MAX, backoff * 2)
+
+    async def _session(self, http: httpx.AsyncClient, url: str) -> bool:
+        """One attempt at one server; True if we got online before it ended."""
+        was_online = False
+
+        async def online() -> None:
+            nonlocal was_online
+            was_online = True
+            await self._set_state("online", url)
+
+        try:
+            token = await self._token(http, url)
+            if token is None:
+                return False
+            await self._fetch_config(http, url, token)
+            self.connection = Connection(
+                url, token, self.tls, self.store, self._command, self.heartbeat_interval
+            )
+            await self.connection.run(online)
+        except RegistrationError as exc:
+            await self._set_state("registering", url, str(exc))
+        except Exception as exc:  # any failure of one attempt means: offline, try again later
+            if _revoked(exc):
+                # The token no longer opens the channel. Register again from scratch.
+                endpoint.forget(self.settings.state_dir)
+                await self._set_state("offline", url, "revoked on the server; registering again")
+            else:
+                if not isinstance(exc, EXPECTED_FAILURES):
+                    self.log.exception("channel.failed", server=url)
+                await self._set_state("offline", url, _describe(exc))
+        finally:
+            self.connection = None
+        return was_online
+
+    async def _token(self, http: httpx.AsyncClient, url: str) -> str | None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            token = await obtain_token(http, url, self.settings.state_dir)
+            if token:
+                return token
+            await self._set_state(
+                "waiting-authorization",
+                url,
+                "registered; waiting for an admin to authorize this machine",
+            )
+            await asyncio.sleep(AUTHORIZATION_POLL)
+        return None
+
+    async def _fetch_config(self, http: httpx.AsyncClient, url: str, token: str) -> None:
+        reply = await http.get(f"{url}/api/v1/config", headers={"Authorization": f"Bearer {token}"})
+        reply.raise_for_status()
+        config = protocol.EndpointConfig.model_validate(reply.json())
+        self.retention = config.retention or self.settings.retention
+        self.heartbeat_interval = config.heartbeat_interval
+
+    async def _command(self, message: ChannelMessage) -> tuple[bool, str, str]:
+        """Apply one server command; the answer becomes the ack."""
+        try:
+            if message.type == "release":
+                released = await asyncio.to_thread(
+                    commands.release, self.store, protocol.Release.model_validate(message.body)
+                )
+                for job_id in released:
+                    await self.publisher.publish(JobStateChanged(job_id, JobState.PENDING, "none"))
+            elif message.type == "cancel":
+                command = protocol.Cancel.model_validate(message.body)
+                for job_id in await asyncio.to_thread(
+                    commands.cancel, self.store, self.spool, command, "job-canceled-by-user"
+                ):
+                    await self.publisher.publish(
+                        JobStateChanged(job_id, JobState.CANCELED, "job-canceled-by-user")
+                    )
+            elif message.type == "printers.changed":
+                await self.publisher.publish(SyncRequested())
+            elif message.type == "config.changed":
+                config = protocol.ConfigChanged.model_validate(message.body).config
+                self.retention = float(config.get("retention") or self.retention)
+            else:
+                return False, "unknown-type", message.type
+        except ValidationError as exc:
+            return False, "invalid-body", str(exc)[:500]
+        if self.connection is not None:
+            self.connection.outbox_wake.set()  # state changes above queued reports
+        return True, "ok", ""
+
+    async def _expire_held(self) -> None:
+        cutoff = time.time() - self.retention
+        for job_id in await asyncio.to_thread(commands.expire_held, self.store, self.spool, cutoff):
+            await self.publisher.publish(
+                JobStateChanged(job_id, JobState.CANCELED, "job-canceled-by-operator")
+            )
+
+    async def _prune(self) -> None:
+        """Serverless, nobody will ever read the outbox: keep it from growing."""
+
+        def prune() -> None:
+            with self.store.session() as session:
+                session.execute(delete(Outbox))
+                session.commit()
+
+        await asyncio.to_thread(prune)
+
+
+EXPECTED_FAILURES = (
+    httpx.HTTPError,
+    OSError,
+    ServerGone,
+    TimeoutError,
+    InvalidStatus,
+    ConnectionClosed,
+)
+
+
+def _revoked(exc: BaseException) -> bool:
+    """403 on the upgrade or close code 4401: the server no longer accepts our token."""
+    if isinstance(exc, InvalidStatus):
+        return exc.response.status_code in (401, 403)
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in (401, 403)
+    if isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
+        return exc.rcvd.code == protocol.CLOSE_UNAUTHORIZED
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code} from {exc.request.url.path}"
+    text = str(exc) or exc.__class__.__name__
+    return text[:300]

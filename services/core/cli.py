@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import json
 import os
 import shutil
 import sys
@@ -13,13 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import zmq.asyncio
 from sqlalchemy import select
 
-from services.core import ipp
+from services.core import ipp, jobs
+from services.core.bus import RequestFailed, request
 from services.core.config import ConfigError, Settings, config_path, load_settings
 from services.core.ipp_client import IppRequestFailed, print_file
+from services.core.messages import WakeRequest
 from services.core.states import JobState
-from services.core.store import Job, Store
+from services.core.store import Job, Printer, Store
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 SUPERVISORD_CONF = SOURCE_ROOT / "deploy" / "supervisord.conf"
@@ -99,6 +103,57 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
+    """Release a held job to a configured printer (serverless sites; with a server, users
+    release at the printer)."""
+    store = Store(settings.db_path)
+    with store.session() as session:
+        job = session.get(Job, args.job)
+        printer = session.get(Printer, args.printer)
+        if job is None:
+            print(f"pullprint: no job {args.job}", file=sys.stderr)
+            return 1
+        if printer is None or printer.kind != "direct":
+            print(f"pullprint: {args.printer} is not a configured direct printer", file=sys.stderr)
+            return 1
+        if job.state != JobState.PENDING_HELD or job.state_reasons == jobs.INCOMING:
+            print(
+                f"pullprint: job {job.id} is {JobState(job.state).keyword}, not held",
+                file=sys.stderr,
+            )
+            return 1
+        target = {
+            "name": printer.name,
+            "host": printer.host,
+            "port": printer.port,
+            "protocol": printer.protocol,
+            "path": printer.path,
+        }
+        jobs.transition(
+            session,
+            job.id,
+            JobState.PENDING_HELD,
+            JobState.PENDING,
+            message=f"released at {printer.name}",
+            target=json.dumps(target),
+        )
+        session.commit()
+    try:
+        asyncio.run(_wake_delivery(settings))
+    except RequestFailed:
+        print("pullprint: delivery did not answer; it will find the job on its next rescan")
+    print(f"job {args.job} released to {args.printer}")
+    return 0
+
+
+async def _wake_delivery(settings: Settings) -> None:
+    ctx = zmq.asyncio.Context()
+    try:
+        await request(ctx, settings.run_dir, "delivery", WakeRequest(), src="cli", timeout=1)
+    finally:
+        ctx.term()
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Show the health of every service process, from the facade."""
     url = f"http://127.0.0.1:{settings.api_port}/status"
@@ -159,6 +214,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-U", "--user", default=getpass.getuser())
     sp.add_argument("--format", default=None, help="document-format (default: from the name)")
     add("jobs", cmd_jobs).add_argument("--all", action="store_true")
+    sp = add("release", cmd_release)
+    sp.add_argument("job", type=int)
+    sp.add_argument("-P", "--printer", required=True)
     add("status", cmd_status)
     sp = add("virtual-printer", cmd_virtual_printer)
     sp.add_argument("--port", type=int, required=True)

@@ -12,6 +12,7 @@ import time
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from services.core import outbox
 from services.core.states import TERMINAL, IllegalTransition, JobState, check
 from services.core.store import Job
 
@@ -47,7 +48,10 @@ def transition(
     result = session.execute(
         update(Job).where(Job.id == job_id, Job.state == int(expected)).values(**values)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    outbox.job_changed(session, job_id, new)
+    return True
 
 
 INCOMING = "job-incoming"

@@ -63,6 +63,23 @@ class PrintersChanged(Message):
     count: int
 
 
+@dataclass(frozen=True)
+class ChannelStatus(Message):
+    """channel -> api, tray: the connection to the server changed (online, offline, ...)."""
+
+    TYPE: ClassVar[str] = "channel.status"
+    state: str
+    server: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SyncRequested(Message):
+    """channel -> sync: the server says the printers changed; sync now."""
+
+    TYPE: ClassVar[str] = "sync.requested"
+
+
 # --- requests (DEALER -> ROUTER) --------------------------------------------------------------
 
 
@@ -73,8 +90,24 @@ class StatusRequest(Message):
     TYPE: ClassVar[str] = "status"
 
 
+@dataclass(frozen=True)
+class WakeRequest(Message):
+    """Look at the store now (``pullprint release`` after it changed a job)."""
+
+    TYPE: ClassVar[str] = "wake"
+
+
 TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (JobStored, JobStateChanged, PrintersChanged, StatusRequest)
+    cls.TYPE: cls
+    for cls in (
+        JobStored,
+        JobStateChanged,
+        PrintersChanged,
+        ChannelStatus,
+        SyncRequested,
+        StatusRequest,
+        WakeRequest,
+    )
 }
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection, Float, Integer, String, create_engine, event, text
+from sqlalchemy import Boolean, Float, Integer, String, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from services.core import migrations
 
 # How long a writer waits for another process's transaction before giving up. Commits here are
 # small (one row), so seconds of waiting means something is wrong, not busy.
@@ -45,6 +46,10 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
     route: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Where a released pull job prints: JSON {name, host, port, protocol, path}.
+    target: Mapped[str | None] = mapped_column(String, nullable=True)
+    # The server has been told about this job (job.stored queued), so its changes are reported.
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -62,6 +67,16 @@ class Printer(Base):
     protocol: Mapped[str] = mapped_column(String(16), default="raw")  # raw | ipp
     path: Mapped[str] = mapped_column(String(255), default="")
     source: Mapped[str] = mapped_column(String(16), default="config")  # config | server
+    server_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class State(Base):
+    """Small runtime values that must survive restarts (the delivery route switch, ...)."""
+
+    __tablename__ = "state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String)  # JSON
 
 
 class Outbox(Base):
@@ -77,13 +92,7 @@ class Outbox(Base):
     sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-def _migrate_1(conn: Connection) -> None:
-    Base.metadata.create_all(conn)
-
-
-# Explicit, versioned schema changes. Append only: a released version's step never changes.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_1]
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = len(migrations.STEPS)
 
 
 def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -127,7 +136,8 @@ class Store:
             with self.engine.begin() as conn:
                 current = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
                 for version in range(current + 1, SCHEMA_VERSION + 1):
-                    MIGRATIONS[version - 1](conn)
+                    for statement in migrations.statements(migrations.STEPS[version - 1]):
+                        conn.exec_driver_sql(statement)
                     conn.exec_driver_sql(f"PRAGMA user_version={version}")
 
     def dispose(self) -> None:

@@ -9,15 +9,23 @@ completed job is never sent twice. Jobs of one printer go out one at a time, in 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from services.core import jobs
 from services.core.config import Settings
-from services.core.messages import JobStateChanged, JobStored, PrintersChanged
+from services.core.messages import (
+    JobStateChanged,
+    JobStored,
+    Message,
+    PrintersChanged,
+    WakeRequest,
+)
 from services.core.runner import Service, wait_for_wake
 from services.core.spool import Spool
 from services.core.states import JobState
@@ -28,6 +36,30 @@ from services.delivery.router import Route, choose
 from services.delivery.transport import DeliveryError, Transport, reachable
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a job is sent: its direct port's printer, or where a pull job was released."""
+
+    name: str
+    host: str
+    port: int
+    protocol: str
+    path: str
+
+
+def _destination(job: Job, printer: Printer) -> Destination:
+    if job.target:
+        target = json.loads(job.target)
+        return Destination(
+            target["name"],
+            target["host"],
+            int(target["port"]),
+            target["protocol"],
+            target.get("path", ""),
+        )
+    return Destination(printer.name, printer.host, printer.port, printer.protocol, printer.path)
 
 
 class DeliveryService(Service):
@@ -44,9 +76,21 @@ class DeliveryService(Service):
         if requeued:
             self.log.info("jobs.requeued", count=requeued)
 
+    def handlers(self) -> dict[type[Message], Any]:
+        return super().handlers() | {WakeRequest: self._wake_now}
+
+    async def _wake_now(self, _message: Message) -> dict[str, Any]:
+        """Someone changed the store outside the bus (``pullprint release``): look now."""
+        self._wake.set()
+        return {}
+
     def tasks(self) -> list[Any]:
         return [
-            self.wake_on(["spooler", "sync"], [JobStored, PrintersChanged], self._wake),
+            self.wake_on(
+                ["spooler", "sync", "channel"],
+                [JobStored, PrintersChanged, JobStateChanged],
+                self._wake,
+            ),
             self._schedule(),
         ]
 
@@ -135,17 +179,18 @@ class DeliveryService(Service):
             job, JobState(job.state), JobState.PROCESSING, reasons="job-printing", attempts=attempt
         ):
             return  # someone else moved it (canceled meanwhile): nothing to send
-        route = await self._route(printer)
+        destination = _destination(job, printer)
+        route = await self._route(printer.kind, destination)
         self.log.info(
             "delivery.started",
             job=job.id,
-            printer=printer.name,
+            printer=destination.name,
             attempt=attempt,
             route=route.value,
-            target=f"{printer.host}:{printer.port}",
+            target=f"{destination.host}:{destination.port}",
         )
         try:
-            await self._send(self._transport(route, job, printer), job)
+            await self._send(self._transport(route, job, destination), job)
         except DeliveryError as exc:
             await self._failed(job, attempt, exc)
             return
@@ -177,16 +222,16 @@ class DeliveryService(Service):
             transport.abort()
             raise
 
-    async def _route(self, printer: Printer) -> Route:
+    async def _route(self, kind: str, destination: Destination) -> Route:
         # The reachability check costs a connect; only the routes that depend on it pay it.
         mode = self.settings.mode
-        needs_check = mode != "gateway" and not (mode == "hybrid" and printer.kind == "pull")
+        needs_check = mode != "gateway" and not (mode == "hybrid" and kind == "pull")
         answered = needs_check and await reachable(
-            printer.host, printer.port, self.settings.reach_timeout
+            destination.host, destination.port, self.settings.reach_timeout
         )
-        return choose(mode, "local", printer.kind, answered, bool(self.settings.server_url))
+        return choose(mode, "local", kind, answered, bool(self.settings.server_url))
 
-    def _transport(self, route: Route, job: Job, printer: Printer) -> Transport:
+    def _transport(self, route: Route, job: Job, printer: Destination) -> Transport:
         if route == Route.WAIT:
             raise DeliveryError(
                 "printer-stopped", f"{printer.host}:{printer.port} does not answer; will retry"

@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy import select
 
-from services.core import ipp, jobs
+from services.core import ipp, jobs, outbox
 from services.core.ipp import Group, IppError, Message, Status, Tag
 from services.core.logs import get_log
 from services.core.messages import JobStored
@@ -198,6 +198,9 @@ def _waiting_reason(printer: PrinterObject) -> str:
 def _insert(ctx: Context, job: Job) -> None:
     with ctx.store.session() as session:
         session.add(job)
+        if job.state == JobState.PENDING_HELD and job.state_reasons != INCOMING:
+            session.flush()
+            outbox.job_stored(session, job)  # same transaction: the server learns of it
         session.commit()
 
 
@@ -214,6 +217,10 @@ def _attach(
             sha256=sha,
             format=fmt,
         )
+        if attached and state == JobState.PENDING_HELD:
+            stored = session.get(Job, job.id, populate_existing=True)
+            assert stored is not None
+            outbox.job_stored(session, stored)
         session.commit()
         return attached
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from services.core.config import PrinterConfig, Settings
-from services.core.messages import PrintersChanged
+from services.core.messages import PrintersChanged, SyncRequested
 from services.core.runner import Service, every
 from services.core.store import Printer, Store
 
@@ -31,7 +31,10 @@ class SyncService(Service):
         self.printer_count = 0
 
     def tasks(self) -> list[Any]:
-        return [every(self.settings.sync_interval, self._wake, self.sync)]
+        return [
+            self.wake_on(["channel"], [SyncRequested], self._wake),
+            every(self.settings.sync_interval, self._wake, self.sync),
+        ]
 
     async def sync(self) -> None:
         changed = await asyncio.to_thread(apply_config_printers, self.store, self.settings.printers)

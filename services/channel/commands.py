@@ -1,0 +1,95 @@
+"""What the server asks of this machine over the channel, applied to the store.
+
+Commands arrive at least once, so each is idempotent by job id: a job already released or
+canceled is left as it is and the command is still acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from services.core import jobs
+from services.core.logs import get_log
+from services.core.protocol import Cancel, Release
+from services.core.spool import Spool
+from services.core.states import TERMINAL, TRANSITIONS, JobState
+from services.core.store import Job, Store
+
+log = get_log("channel")
+
+
+def release(store: Store, command: Release) -> list[int]:
+    """Held jobs named by the server become ``pending`` with the printer the user stands at."""
+    printer = command.printer
+    target = json.dumps(
+        {
+            "name": printer.name,
+            "host": printer.host,
+            "port": printer.port,
+            "protocol": printer.protocol,
+            "path": printer.path,
+        }
+    )
+    released = []
+    with store.session() as session:
+        for job in session.scalars(select(Job).where(Job.uuid.in_(command.job_ids))):
+            if job.state != JobState.PENDING_HELD or job.state_reasons == jobs.INCOMING:
+                continue
+            if jobs.transition(
+                session,
+                job.id,
+                JobState.PENDING_HELD,
+                JobState.PENDING,
+                reasons="none",
+                message=f"released at {printer.name}",
+                target=target,
+            ):
+                released.append(job.id)
+                log.info("job.released", job=job.id, printer=printer.name, owner=job.owner)
+        session.commit()
+    return released
+
+
+def cancel(store: Store, spool: Spool, command: Cancel, reason: str) -> list[int]:
+    """Cancel jobs and delete their documents; finished jobs stay as they are."""
+    canceled = []
+    with store.session() as session:
+        for job in session.scalars(select(Job).where(Job.uuid.in_(command.job_ids))):
+            state = JobState(job.state)
+            if state in TERMINAL or JobState.CANCELED not in TRANSITIONS[state]:
+                continue
+            if jobs.transition(
+                session,
+                job.id,
+                state,
+                JobState.CANCELED,
+                reasons=reason,
+                message="canceled on the server",
+            ):
+                canceled.append(job.id)
+        session.commit()
+        uuids = [job.uuid for job in session.scalars(select(Job).where(Job.id.in_(canceled)))]
+    # Documents go only after the commit: a crash in between leaves an orphan file that the
+    # spooler removes on start, never a live job without its document.
+    for job_uuid in uuids:
+        spool.delete(job_uuid)
+    for job_id in canceled:
+        log.info("job.canceled", job=job_id, reason=reason)
+    return canceled
+
+
+def expire_held(store: Store, spool: Spool, cutoff: float) -> list[int]:
+    """Held jobs older than ``retention`` are canceled and their documents deleted."""
+    with store.session() as session:
+        stale = session.scalars(
+            select(Job.uuid).where(
+                Job.state == int(JobState.PENDING_HELD),
+                Job.state_reasons != jobs.INCOMING,
+                Job.created_at < cutoff,
+            )
+        ).all()
+    if not stale:
+        return []
+    return cancel(store, spool, Cancel(job_ids=list(stale)), "job-canceled-by-operator")

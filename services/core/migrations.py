@@ -1,0 +1,69 @@
+"""Schema migrations of the client store: explicit, versioned, append only.
+
+Each step is the SQL of one schema version, written out rather than derived from the current
+models, so a store created by any release upgrades through exactly the same steps. The version
+lives in SQLite's ``PRAGMA user_version``; ``Store`` applies the missing steps on open.
+"""
+
+from __future__ import annotations
+
+V1 = """
+CREATE TABLE jobs (
+    id INTEGER NOT NULL PRIMARY KEY,
+    uuid VARCHAR(36) NOT NULL UNIQUE,
+    printer VARCHAR(127) NOT NULL,
+    owner VARCHAR(255) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    format VARCHAR(127) NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 VARCHAR(64) NOT NULL,
+    impressions INTEGER,
+    state INTEGER NOT NULL,
+    state_reasons VARCHAR(255) NOT NULL,
+    state_message VARCHAR(1024) NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at FLOAT NOT NULL,
+    route VARCHAR(32),
+    created_at FLOAT NOT NULL,
+    updated_at FLOAT NOT NULL,
+    completed_at FLOAT
+);
+CREATE INDEX ix_jobs_state ON jobs (state);
+CREATE INDEX ix_jobs_printer ON jobs (printer);
+CREATE TABLE outbox (
+    id INTEGER NOT NULL PRIMARY KEY,
+    "key" VARCHAR(128) NOT NULL UNIQUE,
+    type VARCHAR(64) NOT NULL,
+    body VARCHAR NOT NULL,
+    created_at FLOAT NOT NULL,
+    sent_at FLOAT
+);
+CREATE TABLE printers (
+    name VARCHAR(127) NOT NULL PRIMARY KEY,
+    kind VARCHAR(16) NOT NULL,
+    host VARCHAR(255) NOT NULL,
+    port INTEGER NOT NULL,
+    protocol VARCHAR(16) NOT NULL,
+    path VARCHAR(255) NOT NULL,
+    source VARCHAR(16) NOT NULL
+);
+"""
+
+# Local storage mode: where a released job goes, whether the server knows the job, the
+# server's id of each input port, and small runtime state (the delivery route switch).
+V2 = """
+ALTER TABLE jobs ADD COLUMN target TEXT;
+ALTER TABLE jobs ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE printers ADD COLUMN server_id INTEGER;
+CREATE TABLE state (
+    "key" VARCHAR(64) NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE INDEX ix_outbox_sent ON outbox (sent_at);
+"""
+
+STEPS: list[str] = [V1, V2]
+
+
+def statements(step: str) -> list[str]:
+    return [s.strip() for s in step.split(";") if s.strip()]
