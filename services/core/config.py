@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Delivery retries back off exponentially from 1 s up to this cap.
     retry_backoff_max: float = Field(default=60, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # OS print queues for our printers: "auto" uses CUPS when lpadmin is installed.
+    os_queues: Literal["auto", "cups", "none"] = "auto"
+    # The CUPS server to manage (host:port or socket path); None = the system's default.
+    cups_server: str | None = None
     printers: list[PrinterConfig] = Field(default_factory=list)
 
     @classmethod
