@@ -93,6 +93,8 @@ class ChannelService(Service):
             nonlocal was_online
             was_online = True
             await self._set_state("online", url)
+            # Now that we have a token and a server, fetch our printers at once.
+            await self.publisher.publish(SyncRequested())
 
         try:
             token = await self._token(http, url)

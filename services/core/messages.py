@@ -80,6 +80,15 @@ class SyncRequested(Message):
     TYPE: ClassVar[str] = "sync.requested"
 
 
+@dataclass(frozen=True)
+class SyncStatus(Message):
+    """sync -> api, tray: a sync started (running), finished (ok) or failed (with reason)."""
+
+    TYPE: ClassVar[str] = "sync.status"
+    state: str
+    reason: str
+
+
 # --- requests (DEALER -> ROUTER) --------------------------------------------------------------
 
 
@@ -105,6 +114,7 @@ TYPES: dict[str, type[Message]] = {
         PrintersChanged,
         ChannelStatus,
         SyncRequested,
+        SyncStatus,
         StatusRequest,
         WakeRequest,
     )

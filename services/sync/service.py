@@ -1,7 +1,7 @@
-"""The sync process: makes the printers table match what this client should serve.
-
-Today that is the ``[[printers]]`` of the config file (serverless sites and tests). Printers
-from the server and OS queues come in through the same table with ``source = 'server'``.
+"""The sync process: makes the printers table (and so the spooler's printer objects) match
+what this client should serve: the ``[[printers]]`` of the config file, and the input ports
+the server assigns to this endpoint. It runs every ``sync_interval``, on ``printers.changed``
+from the channel, and on request; each run is announced as ``sync.status``.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import delete, select
+import httpx
 
-from services.core.config import PrinterConfig, Settings
-from services.core.messages import PrintersChanged, SyncRequested
+from services.core import endpoint
+from services.core.config import Settings
+from services.core.messages import PrintersChanged, SyncRequested, SyncStatus
 from services.core.runner import Service, every
-from services.core.store import Printer, Store
-
-FIELDS = ("kind", "host", "port", "protocol", "path")
+from services.core.store import Store
+from services.sync import printers
+from services.sync.server import NotAuthorized, fetch_ports
 
 
 class SyncService(Service):
@@ -28,6 +29,7 @@ class SyncService(Service):
         self.store = Store(settings.db_path)
         self._wake = asyncio.Event()
         self.last_sync: float | None = None
+        self.state, self.reason = "starting", ""
         self.printer_count = 0
 
     def tasks(self) -> list[Any]:
@@ -37,42 +39,45 @@ class SyncService(Service):
         ]
 
     async def sync(self) -> None:
-        changed = await asyncio.to_thread(apply_config_printers, self.store, self.settings.printers)
-        self.last_sync = time.time()
-        self.printer_count = len(self.settings.printers)
+        await self._set_state("running", "")
+        changed = await asyncio.to_thread(
+            printers.apply, self.store, "config", printers.from_config(self.settings.printers)
+        )
+        state, reason = "ok", ""
+        if self.settings.server_url:
+            try:
+                changed += await self._sync_server()
+            except (NotAuthorized, httpx.HTTPError, ValueError) as exc:
+                # Keep what we have: a server that is down must not remove anyone's printers.
+                state, reason = "failed", str(exc)[:300]
+        names = await asyncio.to_thread(printers.names, self.store)
+        self.printer_count, self.last_sync = len(names), time.time()
         if changed:
             self.log.info("printers.changed", count=self.printer_count, changed=changed)
         # Always announce: a spooler that started after our last message must not wait a
         # whole rescan interval to learn the printers.
         await self.publisher.publish(PrintersChanged(self.printer_count))
+        await self._set_state(state, reason)
+
+    async def _sync_server(self) -> int:
+        token = endpoint.load_token(self.settings.state_dir)
+        tls = endpoint.tls_context(self.settings.ca_file)
+        async with httpx.AsyncClient(verify=tls, timeout=30) as http:
+            ports = await fetch_ports(http, self.settings.server_url or "", token)
+        return await asyncio.to_thread(
+            printers.apply, self.store, "server", printers.from_server(ports)
+        )
+
+    async def _set_state(self, state: str, reason: str) -> None:
+        self.state, self.reason = state, reason
+        if state == "failed":
+            self.log.warning("sync.failed", reason=reason)
+        await self.publisher.publish(SyncStatus(state, reason))
 
     async def status(self) -> dict[str, Any]:
-        return {"state": "ok", "printers": self.printer_count, "last_sync": self.last_sync}
-
-
-def apply_config_printers(store: Store, printers: list[PrinterConfig]) -> int:
-    """Insert, update and delete ``source = 'config'`` rows so they match the config; returns
-    how many rows changed. Incremental, so untouched printers keep their rows."""
-    wanted = {p.name: p for p in printers}
-    changed = 0
-    with store.session() as session:
-        existing = {
-            row.name: row
-            for row in session.scalars(select(Printer).where(Printer.source == "config"))
+        return {
+            "state": self.state,
+            "reason": self.reason,
+            "printers": self.printer_count,
+            "last_sync": self.last_sync,
         }
-        for name, conf in wanted.items():
-            row = existing.get(name)
-            values = {field: getattr(conf, field) for field in FIELDS}
-            if row is None:
-                session.add(Printer(name=name, source="config", **values))
-                changed += 1
-            elif any(getattr(row, f) != v for f, v in values.items()):
-                for field, value in values.items():
-                    setattr(row, field, value)
-                changed += 1
-        gone = set(existing) - set(wanted)
-        if gone:
-            session.execute(delete(Printer).where(Printer.name.in_(gone)))
-            changed += len(gone)
-        session.commit()
-    return changed
