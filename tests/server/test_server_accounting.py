@@ -96,3 +96,16 @@ def test_canceling_an_endpoint_held_job_sends_cancel_to_that_endpoint(
         while (message := json.loads(ws.recv(10)))["type"] != "cancel":
             pass
         assert message["body"] == {"job_ids": [job_id]}
+
+
+def test_a_report_over_the_channel_is_acked_and_recorded(server: ServerProcess) -> None:
+    _, token = authorized_endpoint(server)
+    job_id, owner = unique("job"), unique("max")
+    report = {"job_id": job_id, "owner": owner, "state": "aborted", "printer": "lobby"}
+    with open_channel(server, token) as ws:
+        ws.send(json.dumps({"type": "report", "id": "r1", "body": report}))
+        while (message := json.loads(ws.recv(10)))["type"] != "ack":
+            pass
+    assert message["id"] == "r1" and message["body"]["ok"] is True
+    job = server.job(job_id)
+    assert job is not None and (job["owner"], job["state"]) == (owner, "aborted")
