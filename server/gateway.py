@@ -228,6 +228,8 @@ class Gateway:
                             "size-mismatch", f"connection closed {remaining} bytes short"
                         )
                     digest.update(chunk)
+                    # Writing to the page cache is quick enough to do on the loop; the slow
+                    # part, fsync, runs in a thread once the body is complete.
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(fd, view) :]
