@@ -187,6 +187,44 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run()
 
 
+def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
+    """Install as a system service (as root): config, directories, systemd unit or launchd
+    daemon, tray autostart; enables the service when systemd runs."""
+    from services.core.install import InstallError, install
+
+    ca_file = Path(args.ca_file) if args.ca_file else None
+    try:
+        install(
+            Path(args.root),
+            args.mode,
+            args.server,
+            args.secondary_server,
+            ca_file,
+            force=args.force,
+        )
+    except (InstallError, OSError) as exc:
+        print(f"pullprint: install failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:
+    """Reverse install: stop the service, remove our OS queues and every file install made
+    (state and logs only with --purge)."""
+    from services.core.install import InstallError, uninstall
+    from services.sync.queues import apply, backend_for
+
+    def remove_queues(installed: Settings) -> None:
+        print(f"removed {apply(backend_for(installed), {})[2]} OS queue(s)")
+
+    try:
+        uninstall(Path(args.root), purge=args.purge, remove_queues=remove_queues)
+    except (InstallError, OSError) as exc:
+        print(f"pullprint: uninstall failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _status_keyword(code: int) -> str:
     try:
         return ipp.Status(code).keyword
@@ -224,6 +262,16 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--rate", type=int, default=0, help="bytes per second (0 = unlimited)")
     add("demo", cmd_demo)
+    sp = add("install", cmd_install)
+    sp.add_argument("--mode", choices=["local", "gateway", "hybrid"], default="local")
+    sp.add_argument("--server", help="server URL (needed for gateway and hybrid)")
+    sp.add_argument("--secondary-server")
+    sp.add_argument("--ca-file", help="CA certificate to trust for the server")
+    sp.add_argument("--root", default="/", help="install below this directory (tests, images)")
+    sp.add_argument("--force", action="store_true", help="replace a different existing config")
+    sp = add("uninstall", cmd_uninstall)
+    sp.add_argument("--root", default="/")
+    sp.add_argument("--purge", action="store_true", help="also remove state (jobs) and logs")
     return p
 
 
