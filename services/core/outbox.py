@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 from services.core.states import TERMINAL, JobState
 from services.core.store import Job, Outbox, Printer
 
+# Routes that hand the document to the server: its state is the server's from then on.
+UPLOADED_ROUTES = frozenset({"gateway", "via-server"})
+
 
 def add(session: Session, key: str, type_: str, body: dict[str, Any]) -> None:
     """Queue one message; a row with the same key already queued is kept as it is."""
@@ -52,6 +55,8 @@ def job_changed(session: Session, job_id: int, new: JobState) -> None:
     job = session.execute(
         select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
     ).scalar_one()
+    if job.route in UPLOADED_ROUTES:
+        return  # the server has the job itself now and tells its own story from here
     if job.reported:
         add(
             session,

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
-from services.core import jobs
+from services.core import endpoint, jobs, protocol
 from services.core.config import Settings
 from services.core.messages import (
     JobStateChanged,
@@ -29,13 +30,16 @@ from services.core.messages import (
 from services.core.runner import Service, wait_for_wake
 from services.core.spool import Spool
 from services.core.states import JobState
-from services.core.store import Job, Printer, Store
+from services.core.store import Job, Printer, State, Store
+from services.delivery import gateway
+from services.delivery.gateway import GatewayTransport
 from services.delivery.ipp import IppTransport
 from services.delivery.raw import RawTransport
-from services.delivery.router import Route, choose
+from services.delivery.router import Route, Switch, choose
 from services.delivery.transport import DeliveryError, Transport, reachable
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
+ROUTE_SWITCH_KEY = "delivery_route"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class DeliveryService(Service):
         super().__init__(settings)
         self.store = Store(settings.db_path)
         self.spool = Spool(settings.spool_dir)
+        self.tls = endpoint.tls_context(settings.ca_file)
         self._wake = asyncio.Event()
         self._workers: dict[str, asyncio.Task[None]] = {}
         self.delivered = 0
@@ -190,7 +195,7 @@ class DeliveryService(Service):
             target=f"{destination.host}:{destination.port}",
         )
         try:
-            await self._send(self._transport(route, job, destination), job)
+            await self._send(self._transport(route, job, printer, destination), job)
         except DeliveryError as exc:
             await self._failed(job, attempt, exc)
             return
@@ -229,29 +234,73 @@ class DeliveryService(Service):
         answered = needs_check and await reachable(
             destination.host, destination.port, self.settings.reach_timeout
         )
-        return choose(mode, "local", kind, answered, bool(self.settings.server_url))
+        switch = await asyncio.to_thread(self._route_switch)
+        return choose(mode, switch, kind, answered, bool(self.settings.server_url))
 
-    def _transport(self, route: Route, job: Job, printer: Destination) -> Transport:
+    def _route_switch(self) -> Switch:
+        """The tray's "deliver via gateway" switch, persisted in the store (local mode only)."""
+        with self.store.session() as session:
+            row = session.get(State, ROUTE_SWITCH_KEY)
+        return "gateway" if row is not None and json.loads(row.value) == "gateway" else "local"
+
+    def _transport(
+        self, route: Route, job: Job, printer: Printer, destination: Destination
+    ) -> Transport:
         if route == Route.WAIT:
             raise DeliveryError(
-                "printer-stopped", f"{printer.host}:{printer.port} does not answer; will retry"
+                "printer-stopped",
+                f"{destination.host}:{destination.port} does not answer; will retry",
             )
-        if route != Route.DIRECT:
-            raise DeliveryError(
-                "printer-stopped", f"route {route.value} is not available in this version"
-            )
-        if printer.protocol == "ipp":
+        if route in (Route.GATEWAY, Route.VIA_SERVER):
+            return self._upload(route, job, printer, destination)
+        if destination.protocol == "ipp":
             return IppTransport(
-                printer.host,
-                printer.port,
-                printer.path,
+                destination.host,
+                destination.port,
+                destination.path,
                 self.settings.reach_timeout,
                 owner=job.owner,
                 name=job.name,
                 document_format=job.format,
                 size=job.size,
             )
-        return RawTransport(printer.host, printer.port, self.settings.reach_timeout)
+        return RawTransport(destination.host, destination.port, self.settings.reach_timeout)
+
+    def _upload(
+        self, route: Route, job: Job, printer: Printer, destination: Destination
+    ) -> GatewayTransport:
+        """To the server: the gateway holds it (GATEWAY) or prints it at once (VIA_SERVER)."""
+        token = endpoint.load_token(self.settings.state_dir)
+        if not token:
+            raise DeliveryError("service-off-line", "waiting for the server to authorize us")
+        if printer.server_id is None:
+            raise DeliveryError(
+                "service-off-line", f"{printer.name} is not an input port of the server"
+            )
+        deliver_to = None
+        if route == Route.VIA_SERVER:
+            deliver_to = gateway.destination(
+                destination.host, destination.port, destination.protocol, destination.path
+            )
+        header = protocol.UploadHeader(
+            v=protocol.PROTOCOL_VERSION,
+            token=token,
+            job_id=job.uuid,
+            owner=job.owner,
+            port_id=printer.server_id,
+            name=job.name,
+            format=job.format,
+            size=job.size,
+            sha256=job.sha256,
+            deliver_to=deliver_to,
+        )
+        return GatewayTransport(self._gateways(), self.tls, header, self.settings.reach_timeout)
+
+    def _gateways(self) -> list[str]:
+        primary = self.settings.gateway
+        if not primary and self.settings.server_url:
+            primary = f"{httpx.URL(self.settings.server_url).host}:{gateway.DEFAULT_GATEWAY_PORT}"
+        return [a for a in (primary, self.settings.secondary_gateway) if a]
 
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""

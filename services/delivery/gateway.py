@@ -1,0 +1,106 @@
+"""Uploading a job to the server's TLS gateway (port 7300, DESIGN.md 6), primary then secondary.
+
+The framing is ``services/core/protocol.py``'s: a length-prefixed msgpack header, exactly
+``size`` document bytes, then one reply that the server sends only after its own fsync and
+commit. Only an ``ok`` reply means the server has the job; anything else is retried or, when
+retrying cannot help, ends the job with the server's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from services.core import protocol
+from services.core.protocol import Destination, UploadHeader
+from services.delivery.transport import DeliveryError
+
+DEFAULT_GATEWAY_PORT = 7300
+# Reply codes after which sending the same job again cannot succeed.
+FINAL_CODES = {"conflict", "unknown-port", "bad-header", "unsupported-version"}
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host:
+        return address, DEFAULT_GATEWAY_PORT
+    return host.strip("[]"), int(port)
+
+
+class GatewayTransport:
+    def __init__(
+        self,
+        addresses: list[str],
+        tls: ssl.SSLContext,
+        header: UploadHeader,
+        connect_timeout: float,
+    ) -> None:
+        self._addresses = addresses
+        self._tls = tls
+        self._header = header
+        self._timeout = connect_timeout
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self.address = ""
+
+    async def open(self) -> None:
+        """Connect to the first gateway that answers: the primary, else the secondary."""
+        errors = []
+        for address in self._addresses:
+            host, port = parse_address(address)
+            try:
+                self._reader, self._writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port, ssl=self._tls, server_hostname=host),
+                    self._timeout * 5,  # connect plus TLS handshake
+                )
+            except ssl.SSLCertVerificationError as exc:
+                errors.append(f"{address}: certificate not trusted ({exc.verify_message})")
+                continue
+            except (OSError, TimeoutError) as exc:
+                errors.append(f"{address}: {getattr(exc, 'strerror', None) or exc or 'timeout'}")
+                continue
+            self.address = address
+            self._writer.write(protocol.encode_header(self._header))
+            return
+        raise DeliveryError("service-off-line", "no gateway reachable: " + "; ".join(errors))
+
+    async def send(self, chunk: bytes) -> None:
+        assert self._writer is not None
+        try:
+            self._writer.write(chunk)
+            await self._writer.drain()
+        except OSError as exc:
+            raise DeliveryError(
+                "service-off-line", f"{self.address}: upload broke: {exc}"
+            ) from None
+
+    async def finish(self) -> None:
+        assert self._writer is not None and self._reader is not None
+        try:
+            await self._writer.drain()
+            frame = await asyncio.wait_for(
+                protocol.read_frame(self._reader, protocol.MAX_REPLY_SIZE), 120
+            )
+            reply = protocol.decode_reply(frame)
+        except (OSError, TimeoutError, protocol.ProtocolError) as exc:
+            raise DeliveryError(
+                "service-off-line", f"{self.address}: no reply from the gateway ({exc})"
+            ) from None
+        finally:
+            self.abort()
+        if reply.status != "ok":
+            message = f"{self.address}: {reply.code} {reply.message}".strip()
+            raise DeliveryError(
+                "aborted-by-system" if reply.code in FINAL_CODES else "service-off-line",
+                message,
+                final=reply.code in FINAL_CODES,
+            )
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def destination(host: str, port: int, protocol_name: str, path: str) -> Destination:
+    return Destination(host=host, port=port, protocol=protocol_name, path=path)  # type: ignore[arg-type]

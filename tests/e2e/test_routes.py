@@ -1,0 +1,159 @@
+"""Every delivery route of DESIGN.md section 5 with real processes: gateway mode (primary and
+secondary), hybrid mode, the Document Output fallback, and certificates that are checked."""
+
+from __future__ import annotations
+
+import ssl
+
+import trustme
+
+from services.core.ipp import Operation, Status
+from services.core.states import JobState
+from tests.e2e.conftest import SERVER_OPTIONS, channel_state
+from tests.helpers import wait_for
+from tests.server.support import ServerProcess, add_printer_and_port
+
+
+def served(client, name: str) -> bool:
+    return client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer=name).code == Status.OK
+
+
+def print_bytes(client, printer: str, data: bytes, user: str = "alice") -> int:
+    reply = client.ipp(Operation.PRINT_JOB, printer=printer, user=user, document=data)
+    assert reply.code == Status.OK, reply.operation.get("status-message")
+    return max(job.id for job in client.jobs())
+
+
+def release(cloud, user: str, printer: str) -> list[str]:
+    with cloud.admin() as admin:
+        reply = admin.post("/api/v1/release", json={"user": user, "printer": printer})
+        return reply.raise_for_status().json()["job_ids"]
+
+
+def add_user(cloud, name: str) -> None:
+    with cloud.admin() as admin:
+        admin.post("/api/v1/admin/users", json={"name": name, "password": "pw-" + name})
+
+
+def gateway_of(server: ServerProcess) -> str:
+    return f"127.0.0.1:{server.gateway_port}"
+
+
+def test_gateway_mode_uploads_every_job_and_the_server_prints_it_on_release(
+    online_client, cloud, raw_printer
+):
+    add_user(cloud, "alice")
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="pull", port_name="secure")
+    client = online_client([], mode="gateway", gateway=gateway_of(cloud))
+    wait_for(lambda: served(client, "secure"), 30, "the server's port")
+
+    job_id = print_bytes(client, "secure", b"via the gateway")
+
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
+    job = client.jobs()[-1]
+    assert job.route == "gateway"
+    wait_for(lambda: client.spool_files() == [], 10, "local copy deleted after the ack")
+    assert cloud.job(job.uuid)["state"] == "pending-held"
+    assert release(cloud, "alice", "floor1") == [job.uuid]
+    wait_for(lambda: raw_printer.jobs(), 30, "Document Output printed it")
+    assert raw_printer.jobs()[0].read_bytes() == b"via the gateway"
+
+
+def test_gateway_mode_fails_over_to_the_secondary_gateway(
+    online_client, cloud, raw_printer, tmp_path, certificates
+):
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
+    # The secondary is a second server process on the same database, as a site would run it.
+    secondary = ServerProcess(
+        tmp_path / "secondary",
+        certificates.cert,
+        certificates.key,
+        certificates.context,
+        f"sqlite:///{cloud.data_dir}/server.db",
+        SERVER_OPTIONS,
+    )
+    secondary.start()
+    try:
+        client = online_client(
+            [], mode="gateway", gateway="127.0.0.1:1", secondary_gateway=gateway_of(secondary)
+        )
+        wait_for(lambda: served(client, "front"), 30, "the server's port")
+
+        job_id = print_bytes(client, "front", b"secondary took it")
+
+        wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
+        wait_for(lambda: raw_printer.jobs(), 30, "the direct port printed at once")
+        assert raw_printer.jobs()[0].read_bytes() == b"secondary took it"
+    finally:
+        secondary.stop()
+
+
+def test_hybrid_mode_prints_direct_ports_locally_and_uploads_pull_ports(
+    online_client, cloud, raw_printer
+):
+    add_user(cloud, "alice")
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
+    add_printer_and_port(cloud, "floor2", raw_printer.port, kind="pull", port_name="secure")
+    client = online_client([], mode="hybrid", gateway=gateway_of(cloud))
+    wait_for(lambda: served(client, "secure") and served(client, "front"), 30, "both ports")
+
+    direct = print_bytes(client, "front", b"printed locally")
+    pulled = print_bytes(client, "secure", b"held on the server")
+
+    wait_for(lambda: client.job_state(direct) == JobState.COMPLETED, 30, "direct printed")
+    wait_for(lambda: client.job_state(pulled) == JobState.COMPLETED, 30, "pull uploaded")
+    routes = {job.id: job.route for job in client.jobs()}
+    assert routes == {direct: "direct", pulled: "gateway"}
+    assert [p.read_bytes() for p in raw_printer.jobs()] == [b"printed locally"]
+    pulled_uuid = next(j.uuid for j in client.jobs() if j.id == pulled)
+    assert cloud.job(pulled_uuid)["state"] == "pending-held"
+
+
+def test_unreachable_printer_in_local_mode_prints_via_the_server(online_client, cloud, raw_printer):
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
+    client = online_client([], gateway=gateway_of(cloud))
+    wait_for(lambda: served(client, "front"), 30, "the server's port")
+    raw_printer.stop()  # the client cannot reach it...
+
+    job_id = print_bytes(client, "front", b"document output")
+
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "handed to the server")
+    job = client.jobs()[-1]
+    assert job.route == "via-server"
+    raw_printer.start()  # ...and the server's Document Output retries until it can
+    wait_for(lambda: raw_printer.jobs(), 60, "Document Output printed it")
+    assert raw_printer.jobs()[0].read_bytes() == b"document output"
+    wait_for(lambda: cloud.job(job.uuid)["state"] == "completed", 30, "server job completed")
+
+
+def impostor_server(directory) -> ServerProcess:
+    """A real server whose certificate comes from a CA the client does not trust. The test
+    harness itself checks its health without verification; the client under test verifies."""
+    leaf = trustme.CA().issue_cert("127.0.0.1")
+    cert, key = directory / "impostor.pem", directory / "impostor.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    return ServerProcess(directory / "impostor", cert, key, unverified, None, SERVER_OPTIONS)
+
+
+def test_a_gateway_with_an_untrusted_certificate_is_refused(
+    online_client, cloud, raw_printer, tmp_path
+):
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
+    impostor = impostor_server(tmp_path)
+    impostor.start()
+    try:
+        client = online_client([], mode="gateway", gateway=gateway_of(impostor))
+        wait_for(lambda: served(client, "front"), 30, "the server's port")
+
+        job_id = print_bytes(client, "front", b"never to an impostor")
+
+        wait_for(lambda: client.job_state(job_id) == JobState.PROCESSING_STOPPED, 30, "refused")
+        assert "certificate not trusted" in client.jobs()[-1].state_message
+        assert impostor.spool_files() == []
+        assert channel_state(client) == "online"  # the real server is still trusted
+    finally:
+        impostor.stop()
