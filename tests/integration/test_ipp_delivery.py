@@ -1,0 +1,95 @@
+"""Delivery by IPP to a real IPP printer (Debian's ippeveprinter): its spool holds our bytes,
+and a printer's final refusal aborts the job with the printer's own words."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.core.ipp import Operation, Status, Tag
+from services.core.states import JobState
+from tests.helpers import wait_for
+from tests.peers import minimal_pdf
+from tests.server.peers import DnsSd, IppEvePrinter
+
+
+@pytest.fixture
+def ipp_printer(tmp_path: Path) -> Iterator[IppEvePrinter]:
+    missing = [b for b in ("ippeveprinter", "dbus-daemon", "avahi-daemon") if not shutil.which(b)]
+    if missing:
+        pytest.skip(
+            f"{', '.join(missing)} absent (Debian cups-ipp-utils, dbus, avahi-daemon; "
+            "make test installs them as root)"
+        )
+    dns = DnsSd()
+    try:
+        dns.ensure()
+    except Exception as exc:
+        dns.stop()
+        pytest.skip(f"cannot start dbus/avahi for ippeveprinter (needs root): {exc}")
+    printer = IppEvePrinter(tmp_path / "ipp")
+    printer.start()
+    yield printer
+    printer.stop()
+    dns.stop()
+
+
+def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_printer):
+    client = make_client(
+        [
+            {
+                "name": "ippdesk",
+                "kind": "direct",
+                "port": ipp_printer.port,
+                "protocol": "ipp",
+                "path": "/ipp/print",
+            }
+        ]
+    )
+    client.start("sync", "spooler", "delivery")
+    client.wait_printer("ippdesk")
+    document = minimal_pdf("delivered by IPP")
+
+    reply = client.ipp(
+        Operation.PRINT_JOB,
+        printer="ippdesk",
+        user="alice",
+        document=document,
+        document_format=(Tag.MIME_TYPE, "application/pdf"),
+    )
+
+    assert reply.code == Status.OK
+    wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "delivered by IPP")
+    wait_for(lambda: ipp_printer.documents(), 30, "ippeveprinter kept the document")
+    assert ipp_printer.documents() == [document]
+
+
+def test_a_format_the_printer_refuses_aborts_the_job_with_its_reason(make_client, ipp_printer):
+    client = make_client(
+        [
+            {
+                "name": "ippdesk",
+                "kind": "direct",
+                "port": ipp_printer.port,
+                "protocol": "ipp",
+                "path": "/ipp/print",
+            }
+        ]
+    )
+    client.start("sync", "spooler", "delivery")
+    client.wait_printer("ippdesk")
+
+    client.ipp(
+        Operation.PRINT_JOB,
+        printer="ippdesk",
+        document=b"%!PS-Adobe-3.0\nshowpage\n",
+        document_format=(Tag.MIME_TYPE, "application/postscript"),
+    )
+
+    wait_for(lambda: client.job_state(1) == JobState.ABORTED, 30, "aborted")
+    job = client.jobs()[0]
+    assert "document-format" in job.state_message or "format" in job.state_message
+    assert client.spool_files() == []
