@@ -47,6 +47,9 @@ RUN_DIR = Path("/run/pullprint")
 # state: spool and database, root only; logs: readable by an admin group; run: the
 # supervisor and bus sockets (which carry their own modes).
 DIR_MODES = {STATE_DIR: 0o700, LOG_DIR: 0o750, RUN_DIR: 0o755}
+# What uninstall keeps when it holds anything (jobs, history); the run dir's leftover sockets
+# mean nothing once the service is stopped.
+KEPT_UNLESS_PURGED = (STATE_DIR, LOG_DIR)
 UNIT_PATH = Path("/etc/systemd/system") / SYSTEMD_UNIT
 AUTOSTART_PATH = Path("/etc/xdg/autostart/pullprint-tray.desktop")
 PLIST_PATH = Path("/Library/LaunchDaemons") / f"{LAUNCHD_LABEL}.plist"
@@ -219,9 +222,17 @@ def uninstall(
         except Exception as exc:  # whatever failed, the files must still go: say why
             say(f"OS queues not removed: {exc}")
     tree = Tree(root, created)
-    for installed in reversed([Path(p) for p in created]):
+    for installed in reversed([Path(p) for p in created if p != str(MANIFEST)]):
         _remove(tree.path(installed), installed, purge, say)
-    tree.path(MANIFEST).unlink(missing_ok=True)
+    if any(tree.path(kept).exists() for kept in KEPT_UNLESS_PURGED if str(kept) in created):
+        # Kept state or logs: remember them (and the directories above them we made), so a
+        # later `uninstall --purge` can still finish the job.
+        tree.created = [p for p in created if tree.path(Path(p)).exists()]
+        _write_manifest(tree)
+    else:
+        tree.path(MANIFEST).unlink(missing_ok=True)
+        for installed in reversed([Path(p) for p in created]):
+            _remove(tree.path(installed), installed, purge, say)
     say(f"uninstalled pullprint from {root}")
 
 
@@ -231,15 +242,16 @@ def _require_root(root: Path) -> None:
 
 
 def _remove(path: Path, installed: Path, purge: bool, say: Say) -> None:
-    """Remove one thing install created: files always, directories when empty (or, for the
-    state and log directories, with everything in them when purging)."""
+    """Remove one thing install created: files always, directories when empty, the run
+    directory with whatever the stopped service left in it, and the state and log
+    directories with everything in them only when purging."""
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
-        if purge and installed in DIR_MODES:
+        if installed == RUN_DIR or (purge and installed in KEPT_UNLESS_PURGED):
             shutil.rmtree(path)
         elif any(path.iterdir()):
-            if installed in DIR_MODES:
+            if installed in KEPT_UNLESS_PURGED:
                 say(f"kept {path}: not empty (uninstall --purge removes it)")
         else:
             path.rmdir()
