@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import Client, VirtualPrinter
+from tests.server.peers import DnsSd, IppEvePrinter
 
 
 @pytest.fixture
@@ -19,6 +20,28 @@ def raw_printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
     printer.start()
     yield printer
     printer.stop()
+
+
+@pytest.fixture
+def ipp_printer(tmp_path: Path) -> Iterator[IppEvePrinter]:
+    """Debian's ippeveprinter keeping every printed document; skipped with a reason when absent."""
+    missing = [b for b in ("ippeveprinter", "dbus-daemon", "avahi-daemon") if not shutil.which(b)]
+    if missing:
+        pytest.skip(
+            f"{', '.join(missing)} absent (Debian cups-ipp-utils, dbus, avahi-daemon; "
+            "make test installs them as root)"
+        )
+    dns = DnsSd()
+    try:
+        dns.ensure()
+    except Exception as exc:
+        dns.stop()
+        pytest.skip(f"cannot start dbus/avahi for ippeveprinter (needs root): {exc}")
+    printer = IppEvePrinter(tmp_path / "ipp")
+    printer.start()
+    yield printer
+    printer.stop()
+    dns.stop()
 
 
 @pytest.fixture

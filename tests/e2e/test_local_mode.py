@@ -7,6 +7,7 @@ from services.core.ipp import Operation, Status, Tag
 from services.core.states import JobState
 from tests.e2e.conftest import channel_state
 from tests.helpers import sha256_file, wait_for
+from tests.peers import minimal_pdf
 from tests.server.support import add_printer_and_port
 
 PULL_PORT = {"name": "hall", "kind": "pull"}
@@ -121,3 +122,32 @@ def test_offline_direct_printing_works_and_reports_replay_after_reconnect(
     wait_for(lambda: channel_state(client) == "online", 90, "the channel to reconnect")
     wait_for(lambda: server_job(cloud, held.uuid), 30, "the outbox to replay")
     assert server_job(cloud, held.uuid)["state"] == "pending-held"
+
+
+def test_held_job_released_at_an_ipp_printer_arrives_there(online_client, cloud, ipp_printer):
+    add_user(cloud, "alice")
+    add_printer_and_port(
+        cloud, "ippfloor", ipp_printer.port, protocol="ipp", path="/ipp/print", port_name="hall"
+    )
+    client = online_client([])
+    wait_for(
+        lambda: client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="hall").code == Status.OK,
+        30,
+        "the server's pull port",
+    )
+    document = minimal_pdf("released at an IPP printer")
+    client.ipp(
+        Operation.PRINT_JOB,
+        printer="hall",
+        user="alice",
+        document=document,
+        document_format=(Tag.MIME_TYPE, "application/pdf"),
+    )
+    job = client.jobs()[0]
+    wait_for(lambda: server_job(cloud, job.uuid), 30, "the server to know the held job")
+
+    assert release(cloud, "alice", "ippfloor") == [job.uuid]
+
+    wait_for(lambda: ipp_printer.documents(), 30, "ippeveprinter printed it")
+    assert ipp_printer.documents() == [document]
+    wait_for(lambda: client.job_state(job.id) == JobState.COMPLETED, 30, "completed")

@@ -3,38 +3,10 @@ and a printer's final refusal aborts the job with the printer's own words."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from services.core.ipp import Operation, Status, Tag
 from services.core.states import JobState
 from tests.helpers import wait_for
 from tests.peers import minimal_pdf
-from tests.server.peers import DnsSd, IppEvePrinter
-
-
-@pytest.fixture
-def ipp_printer(tmp_path: Path) -> Iterator[IppEvePrinter]:
-    missing = [b for b in ("ippeveprinter", "dbus-daemon", "avahi-daemon") if not shutil.which(b)]
-    if missing:
-        pytest.skip(
-            f"{', '.join(missing)} absent (Debian cups-ipp-utils, dbus, avahi-daemon; "
-            "make test installs them as root)"
-        )
-    dns = DnsSd()
-    try:
-        dns.ensure()
-    except Exception as exc:
-        dns.stop()
-        pytest.skip(f"cannot start dbus/avahi for ippeveprinter (needs root): {exc}")
-    printer = IppEvePrinter(tmp_path / "ipp")
-    printer.start()
-    yield printer
-    printer.stop()
-    dns.stop()
 
 
 def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_printer):

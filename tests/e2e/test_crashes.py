@@ -1,0 +1,61 @@
+"""Kill -9 in the middle of talking to the server: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+from services.core.ipp import Operation, Status
+from services.core.states import JobState
+from tests.helpers import make_document, sha256_file, wait_for
+from tests.server.support import add_printer_and_port
+
+MB = 1024 * 1024
+
+
+def served(client, name: str) -> bool:
+    return client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer=name).code == Status.OK
+
+
+def test_delivery_killed_during_a_gateway_upload_leaves_the_job_on_the_server_once(
+    online_client, cloud, raw_printer, tmp_path
+):
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="pull", port_name="secure")
+    client = online_client([], mode="gateway", gateway=f"127.0.0.1:{cloud.gateway_port}")
+    wait_for(lambda: served(client, "secure"), 30, "the server's port")
+    client.processes["delivery"].kill9()  # so the upload starts only when we watch
+    document = tmp_path / "big.pdf"
+    digest = make_document(document, 300 * MB)
+    assert client.run_cli("print", str(document), "-P", "secure", "-U", "alice").returncode == 0
+
+    client.start("delivery")
+    wait_for(lambda: any(n.endswith(".part") for n in cloud.spool_files()), 60, "upload running")
+    client.processes["delivery"].kill9()
+    client.start("delivery")
+
+    wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 120, "uploaded after restart")
+    job = client.jobs()[0]
+    held = [j for j in cloud.jobs() if j["id"] == job.uuid]
+    assert len(held) == 1 and held[0]["state"] == "pending-held"
+    wait_for(lambda: cloud.spool_files() == [job.uuid], 30, "one complete document")
+    assert sha256_file(cloud.spool_dir / job.uuid) == digest
+
+
+def test_channel_and_delivery_killed_during_a_release_print_the_job_once(
+    online_client, cloud, raw_printer
+):
+    with cloud.admin() as admin:
+        admin.post("/api/v1/admin/users", json={"name": "alice", "password": "pw"})
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="pull", port_name="hall")
+    client = online_client([])
+    wait_for(lambda: served(client, "hall"), 30, "the server's port")
+    client.ipp(Operation.PRINT_JOB, printer="hall", user="alice", document=b"exactly once")
+    job = client.jobs()[0]
+    wait_for(lambda: cloud.job(job.uuid), 30, "the server to know the held job")
+
+    with cloud.admin() as admin:
+        admin.post("/api/v1/release", json={"user": "alice", "printer": "floor1"})
+    client.processes["channel"].kill9()
+    client.processes["delivery"].kill9()
+    client.start("channel", "delivery")
+
+    wait_for(lambda: client.job_state(job.id) == JobState.COMPLETED, 60, "printed")
+    wait_for(lambda: cloud.job(job.uuid)["state"] == "completed", 60, "the server sees it")
+    assert [p.read_bytes() for p in raw_printer.jobs()] == [b"exactly once"]
