@@ -17,7 +17,7 @@ import httpx
 import zmq.asyncio
 from sqlalchemy import select
 
-from services.core import ipp, jobs
+from services.core import endpoint, ipp, jobs, users
 from services.core.bus import RequestFailed, request
 from services.core.config import ConfigError, Settings, config_path, load_settings
 from services.core.ipp_client import IppRequestFailed, print_file
@@ -138,20 +138,67 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
             target=json.dumps(target),
         )
         session.commit()
-    try:
-        asyncio.run(_wake_delivery(settings))
-    except RequestFailed:
-        print("pullprint: delivery did not answer; it will find the job on its next rescan")
+    _wake(settings, "delivery")
     print(f"job {args.job} released to {args.printer}")
     return 0
 
 
-async def _wake_delivery(settings: Settings) -> None:
-    ctx = zmq.asyncio.Context()
+def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
+    """Print as a server user from now on (custom login; asks for the password)."""
+    if settings.login_type != "custom" or not settings.server_url:
+        print('pullprint: login needs login_type = "custom" and a server_url', file=sys.stderr)
+        return 1
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
     try:
-        await request(ctx, settings.run_dir, "delivery", WakeRequest(), src="cli", timeout=1)
-    finally:
-        ctx.term()
+        reply = httpx.post(
+            f"{settings.server_url.rstrip('/')}/api/v1/login",
+            json={"user": args.user, "password": password},
+            verify=endpoint.tls_context(settings.ca_file),
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        print(f"pullprint: the server is not reachable: {exc}", file=sys.stderr)
+        return 1
+    if reply.status_code != 200:
+        print(f"pullprint: login refused: {_error_message(reply)}", file=sys.stderr)
+        return 1
+    users.set_user(Store(settings.db_path), args.os_user, args.user)
+    _wake(settings, "spooler")
+    print(f"OS user {args.os_user} now prints as {args.user}")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
+    """Stop printing as a server user (custom login)."""
+    if not users.remove_user(Store(settings.db_path), args.os_user):
+        print(f"pullprint: {args.os_user} is not logged in", file=sys.stderr)
+        return 1
+    _wake(settings, "spooler")
+    print(f"OS user {args.os_user} logged out")
+    return 0
+
+
+def _error_message(reply: httpx.Response) -> str:
+    try:
+        return str(reply.json()["detail"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {reply.status_code}"
+
+
+def _wake(settings: Settings, service: str) -> None:
+    """Tell a running service to look at the store now; it also does on its own timer."""
+
+    async def wake() -> None:
+        ctx = zmq.asyncio.Context()
+        try:
+            await request(ctx, settings.run_dir, service, WakeRequest(), src="cli", timeout=1)
+        finally:
+            ctx.term()
+
+    try:
+        asyncio.run(wake())
+    except RequestFailed:
+        print(f"pullprint: {service} did not answer; it will pick the change up on its own")
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -255,6 +302,12 @@ def parser() -> argparse.ArgumentParser:
     sp = add("release", cmd_release)
     sp.add_argument("job", type=int)
     sp.add_argument("-P", "--printer", required=True)
+    for name, func in (("login", cmd_login), ("logout", cmd_logout)):
+        sp = add(name, func)
+        if name == "login":
+            sp.add_argument("user", help="the server user to print as")
+            sp.add_argument("--password-stdin", action="store_true")
+        sp.add_argument("--os-user", default=getpass.getuser(), help="default: you")
     add("status", cmd_status)
     sp = add("virtual-printer", cmd_virtual_printer)
     sp.add_argument("--port", type=int, required=True)

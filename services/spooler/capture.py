@@ -22,7 +22,7 @@ from services.core.spool import DocumentTooLarge
 from services.core.states import TERMINAL, JobState
 from services.core.store import Job, Store
 from services.spooler import job as job_attrs
-from services.spooler.context import Body, Context, own_job, requesting_user
+from services.spooler.context import Body, Context, own_job
 from services.spooler.printer import DOCUMENT_FORMATS, PrinterObject
 
 log = get_log("spooler")
@@ -31,7 +31,7 @@ INCOMING = jobs.INCOMING
 DISK_CHECK_EVERY = 8 * 1024 * 1024
 
 
-def job_template(request: Message) -> dict[str, object]:
+def job_template(request: Message, owner: str) -> dict[str, object]:
     """The job attributes we keep, checked before a single document byte is read."""
     op = request.operation
     fmt = op.get("document-format", "application/octet-stream")
@@ -43,7 +43,7 @@ def job_template(request: Message) -> dict[str, object]:
     job = request.group(Tag.JOB) or Group(Tag.JOB)
     impressions = job.get("job-impressions", op.get("job-impressions"))
     return {
-        "owner": requesting_user(request),
+        "owner": owner,
         "name": str(op.get("job-name") or op.get("document-name") or "untitled")[:255],
         "format": fmt,
         "impressions": impressions if isinstance(impressions, int) else None,
@@ -51,7 +51,7 @@ def job_template(request: Message) -> dict[str, object]:
 
 
 async def print_job(ctx: Context, request: Message, printer: PrinterObject, body: Body) -> Message:
-    template = job_template(request)
+    template = job_template(request, ctx.owner(request))
     job = await capture_job(ctx, printer, template, body)
     return job_response(ctx, request, job)
 
@@ -90,7 +90,7 @@ async def create_job(
 ) -> Message:
     """A job without its document yet: held as ``job-incoming`` so nothing delivers it, and
     aborted if Send-Document does not follow within multiple-operation-time-out."""
-    template = job_template(request)
+    template = job_template(request, ctx.owner(request))
     ctx.check_free_disk()
     now = time.time()
     job = Job(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.core.ipp import IppError, Message, Status
 from services.core.messages import Message as BusMessage
@@ -26,6 +26,13 @@ class Context:
     min_free_disk: int
     port: int
     publish: Callable[[BusMessage], Awaitable[None]]
+    # Custom login: OS user -> server user. Empty with login_type "os" (names are the same).
+    user_map: dict[str, str] = field(default_factory=dict)
+
+    def owner(self, request: Message) -> str:
+        """Whose job this is: the server user the requesting OS user logged in as, if any."""
+        user = requesting_user(request)
+        return self.user_map.get(user, user)
 
     def check_free_disk(self) -> None:
         free = shutil.disk_usage(self.spool.directory).free
@@ -56,6 +63,6 @@ async def own_job(ctx: Context, request: Message, printer: PrinterObject) -> Job
     job = await asyncio.to_thread(ctx.get_job, job_id)
     if job is None or job.printer != printer.name:
         raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id} on {printer.name}")
-    if job.owner != requesting_user(request):
+    if job.owner != ctx.owner(request):
         raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, "not your job")
     return job

@@ -16,7 +16,7 @@ from services.core.states import TERMINAL, TRANSITIONS, JobState
 from services.core.store import Job
 from services.spooler import job as job_attrs
 from services.spooler.capture import create_job, job_template, print_job, send_document
-from services.spooler.context import Body, Context, own_job, requesting_user
+from services.spooler.context import Body, Context, own_job
 from services.spooler.printer import PrinterObject, select_attributes
 
 log = get_log("spooler")
@@ -67,9 +67,9 @@ async def get_printer_attributes(
 
 
 async def validate_job(
-    _ctx: Context, request: Message, _printer: PrinterObject, _body: Body
+    ctx: Context, request: Message, _printer: PrinterObject, _body: Body
 ) -> Message:
-    job_template(request)
+    job_template(request, ctx.owner(request))
     return ipp.response(request, Status.OK)
 
 
@@ -85,7 +85,7 @@ async def get_jobs(ctx: Context, request: Message, printer: PrinterObject, _body
         _list_jobs,
         ctx,
         printer.name,
-        requesting_user(request),
+        ctx.owner(request),
         which,
         limit if isinstance(limit, int) and limit > 0 else None,
     )

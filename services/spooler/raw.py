@@ -65,7 +65,10 @@ class RawCapture:
             if printer is None:
                 log.warning("raw-capture.refused", reason="no printer configured for raw capture")
                 return
-            job = await capture_job(self._ctx, printer, pjl_template(first), _chunks(first, reader))
+            template = pjl_template(first)
+            owner = str(template["owner"])
+            template["owner"] = self._ctx.user_map.get(owner, owner)  # custom login
+            job = await capture_job(self._ctx, printer, template, _chunks(first, reader))
             log.info("raw-capture.stored", job=job.id, printer=printer.name)
         except (ConnectionError, IppError) as exc:
             log.warning("raw-capture.abandoned", reason=str(exc))

@@ -10,8 +10,9 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
+from services.core import users
 from services.core.config import Settings
-from services.core.messages import JobStateChanged, PrintersChanged
+from services.core.messages import JobStateChanged, Message, PrintersChanged, WakeRequest
 from services.core.runner import Service, every
 from services.core.spool import Spool
 from services.core.states import JobState
@@ -73,6 +74,8 @@ class SpoolerService(Service):
         return self.printers.get(name)
 
     async def _load_printers(self) -> None:
+        """Printers and the custom-login user map, from the store."""
+        self.ipp_ctx.user_map = await asyncio.to_thread(users.load_map, self.store)
         rows = await asyncio.to_thread(self._read_printers)
         self.printers = {
             row.name: PrinterObject(
@@ -84,6 +87,14 @@ class SpoolerService(Service):
     def _read_printers(self) -> list[Printer]:
         with self.store.session() as session:
             return list(session.scalars(select(Printer)))
+
+    def handlers(self) -> dict[type[Message], Any]:
+        return super().handlers() | {WakeRequest: self._wake_now}
+
+    async def _wake_now(self, _message: Message) -> dict[str, Any]:
+        """``pullprint login``/``logout`` changed the user map: reload now."""
+        await self._load_printers()
+        return {}
 
     def tasks(self) -> list[Any]:
         tasks = [
