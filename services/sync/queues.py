@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -41,6 +42,9 @@ MARKER = "managed by pullprint"
 COMMAND_TIMEOUT = 60.0
 # Debian installs the admin commands in /usr/sbin, which a user's PATH may lack.
 SBIN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# How long one listing of every queue decides whose a queue is. Short, so a queue someone
+# adds by hand is seen by our next change; a listing costs one lpstat call.
+LISTING_TTL = 30.0
 
 
 class QueueError(Exception):
@@ -163,6 +167,11 @@ class CupsBackend:
     ``server`` is the ``-h`` argument (host:port or a socket path) or None for the system's
     cupsd; ``model`` is an ``lpadmin -m`` model for new queues (None = raw). ``runner`` is the
     one place commands are run, so unit tests can stand in for cupsd at that edge.
+
+    Whose a queue is comes from one listing of every queue (``lpstat -l -p``), kept for
+    :data:`LISTING_TTL` seconds: asking lpstat about one name that does not exist takes about
+    a second (it falls back to browsing the network for it), which would make creating 1,000
+    queues take 1,000 seconds.
     """
 
     def __init__(
@@ -171,6 +180,8 @@ class CupsBackend:
         self.server = server
         self.model = model
         self.runner = runner
+        self._locations: dict[str, str] = {}
+        self._listed_at: float | None = None
 
     def list_ours(self) -> dict[str, str]:
         """Two lpstat calls whatever the number of queues: URIs from ``-v``, markers from
@@ -180,7 +191,7 @@ class CupsBackend:
             for line in self._lpstat("-v").splitlines()
             if (m := _DEVICE.match(line))
         }
-        locations = parse_locations(self._lpstat("-l", "-p"))
+        locations = self._list_locations()
         return {name: uri for name, uri in devices.items() if locations.get(name) == MARKER}
 
     def ensure(self, name: str, device_uri: str, description: str) -> None:
@@ -195,6 +206,7 @@ class CupsBackend:
         if owner is None and self.model:
             argv += ["-m", self.model]
         self._run("lpadmin", *argv)
+        self._locations[name] = MARKER
 
     def remove(self, name: str) -> None:
         """``lpadmin -x NAME``, only for a queue carrying our marker."""
@@ -205,15 +217,18 @@ class CupsBackend:
         if owner != MARKER:
             raise QueueError(f"queue {name} was not created by pullprint; not removing it")
         self._run("lpadmin", "-x", name)
+        self._locations.pop(name, None)
 
     def _location(self, name: str) -> str | None:
         """The queue's printer-location, or None when there is no such queue."""
-        result = self.runner(["lpstat", *self._host(), "-l", "-p", name])
-        if result.returncode != 0:
-            if "Invalid destination name" in result.stderr or _no_queues(result):
-                return None
-            raise QueueError(_failed(["lpstat", *self._host(), "-l", "-p", name], result))
-        return parse_locations(result.stdout).get(name, "")
+        fresh = self._listed_at is not None and time.monotonic() - self._listed_at < LISTING_TTL
+        locations = self._locations if fresh else self._list_locations()
+        return locations.get(name)
+
+    def _list_locations(self) -> dict[str, str]:
+        self._locations = parse_locations(self._lpstat("-l", "-p"))
+        self._listed_at = time.monotonic()
+        return self._locations
 
     def _lpstat(self, *args: str) -> str:
         result = self.runner(["lpstat", *self._host(), *args])

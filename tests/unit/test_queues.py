@@ -38,6 +38,7 @@ class FakeCups:
 
     queues: dict[str, Queue] = field(default_factory=dict)
     admin: list[list[str]] = field(default_factory=list)
+    queries: int = 0
     down: bool = False
 
     def __call__(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
@@ -49,6 +50,7 @@ class FakeCups:
         if argv[0] == "lpadmin":
             self.admin.append(argv[1:])
             return self._lpadmin(argv)
+        self.queries += 1
         return self._lpstat(argv)
 
     def _lpstat(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -105,6 +107,9 @@ def test_apply_creates_every_queue_then_a_second_apply_runs_no_lpadmin():
 
     assert apply(backend, wanted) == (1000, 0, 0)
     assert len(cups.admin) == 1000
+    # One listing decides whose every queue is: lpstat on a name that does not exist takes
+    # CUPS about a second, so a query per new queue would make this take 1,000 seconds.
+    assert cups.queries == 2
     assert backend.list_ours() == wanted
 
     cups.admin.clear()
@@ -225,3 +230,15 @@ def test_backend_for_auto_follows_lpadmin(monkeypatch):
     assert isinstance(backend_for(Settings(os_queues="auto")), NoneBackend)
     monkeypatch.setattr("services.sync.queues.find_command", lambda command: "/usr/sbin/lpadmin")
     assert isinstance(backend_for(Settings(os_queues="auto")), CupsBackend)
+
+
+def test_a_queue_added_by_hand_after_the_listing_expired_is_refused(monkeypatch):
+    cups = FakeCups()
+    backend = CupsBackend(runner=cups)
+    backend.list_ours()
+    cups.queues["office"] = Queue("socket://10.0.0.6:9100", "by hand")
+    monkeypatch.setattr("services.sync.queues.LISTING_TTL", 0)
+
+    with pytest.raises(QueueError, match="office exists and was not created by pullprint"):
+        backend.ensure("office", device_uri(8631, "office"), "Office")
+    assert cups.admin == []
