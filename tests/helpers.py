@@ -126,6 +126,8 @@ class Client:
             "rescan_interval": 2,
             "retry_backoff_max": 1,
             "reach_timeout": 1,
+            # Never touch the machine's own CUPS; tests that want queues use a private cupsd.
+            "os_queues": "none",
         } | settings
         (self.root / "log").mkdir()
         self.config = self.root / "config.toml"

@@ -201,6 +201,13 @@ def _wake(settings: Settings, service: str) -> None:
         print(f"pullprint: {service} did not answer; it will pick the change up on its own")
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Synchronize printers now (sync.now)."""
+    _wake(settings, "sync")
+    print("sync requested")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Show the health of every service process, from the facade."""
     url = f"http://127.0.0.1:{settings.api_port}/status"
@@ -308,6 +315,7 @@ def parser() -> argparse.ArgumentParser:
             sp.add_argument("user", help="the server user to print as")
             sp.add_argument("--password-stdin", action="store_true")
         sp.add_argument("--os-user", default=getpass.getuser(), help="default: you")
+    add("sync", cmd_sync)
     add("status", cmd_status)
     sp = add("virtual-printer", cmd_virtual_printer)
     sp.add_argument("--port", type=int, required=True)

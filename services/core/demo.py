@@ -50,6 +50,8 @@ def write_config(root: Path, printer_port: int) -> Path:
     config.write_text(
         f'state_dir = "{root}/state"\nrun_dir = "{root}/run"\nlog_dir = "{root}/log"\n'
         f"spooler_port = {free_port()}\napi_port = {free_port()}\n"
+        # The demo never touches this machine's own CUPS.
+        'os_queues = "none"\n'
         f'[[printers]]\nname = "office"\nkind = "direct"\nhost = "127.0.0.1"\n'
         f'port = {printer_port}\nprotocol = "raw"\n'
     )

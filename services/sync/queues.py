@@ -10,8 +10,9 @@ Backends:
 
 - :class:`CupsBackend` (Linux, macOS): ``lpadmin`` / ``lpstat`` against the system's cupsd or the
   one named by the ``cups_server`` setting. Queues are raw by default (no ``-m``): CUPS passes
-  the document through unchanged and our spooler and the printer do the rest. ``-m everywhere``
-  would make cupsd query our spooler at ``lpadmin`` time, so it fails while the spooler is down.
+  the document through unchanged and our spooler and the printer do the rest. With
+  ``model="everywhere"`` cupsd builds a PPD by querying our spooler when the queue is made,
+  which fails while the spooler is down: hence not the default.
 - :class:`NoneBackend`: no OS queues (CUPS absent, or ``os_queues = "none"``); printing goes to
   our IPP endpoint directly (``pullprint print`` or any IPP client).
 - Next: Windows, with ``Add-PrinterPort`` for an IPP port on our endpoint and ``Add-Printer``

@@ -14,10 +14,16 @@ import httpx
 
 from services.core import endpoint
 from services.core.config import Settings
-from services.core.messages import PrintersChanged, SyncRequested, SyncStatus
+from services.core.messages import (
+    Message,
+    PrintersChanged,
+    SyncRequested,
+    SyncStatus,
+    WakeRequest,
+)
 from services.core.runner import Service, every
 from services.core.store import Store
-from services.sync import printers
+from services.sync import printers, queues
 from services.sync.server import NotAuthorized, fetch_ports
 
 
@@ -31,6 +37,15 @@ class SyncService(Service):
         self.last_sync: float | None = None
         self.state, self.reason = "starting", ""
         self.printer_count = 0
+        self.queues = queues.backend_for(settings)
+
+    def handlers(self) -> dict[type[Message], Any]:
+        return super().handlers() | {WakeRequest: self._sync_now}
+
+    async def _sync_now(self, _message: Message) -> dict[str, Any]:
+        """sync.now from the facade, the tray or ``pullprint sync``."""
+        self._wake.set()
+        return {}
 
     def tasks(self) -> list[Any]:
         return [
@@ -52,6 +67,16 @@ class SyncService(Service):
                 state, reason = "failed", str(exc)[:300]
         names = await asyncio.to_thread(printers.names, self.store)
         self.printer_count, self.last_sync = len(names), time.time()
+        try:
+            counts = await asyncio.to_thread(
+                queues.apply, self.queues, queues.wanted_queues(self.settings.spooler_port, names)
+            )
+            if any(counts):
+                self.log.info(
+                    "queues.changed", created=counts[0], updated=counts[1], removed=counts[2]
+                )
+        except queues.QueueError as exc:
+            state, reason = "failed", f"OS queues: {exc}"[:300]
         if changed:
             self.log.info("printers.changed", count=self.printer_count, changed=changed)
         # Always announce: a spooler that started after our last message must not wait a

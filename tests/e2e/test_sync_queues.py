@@ -1,0 +1,74 @@
+"""Sync end to end: server input ports become CUPS queues on this machine (a private cupsd)
+that print through us; a sync that fails keeps every printer and says why in its status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.core.ipp import Operation, Status
+from services.core.states import JobState
+from tests.helpers import sha256_file, wait_for
+from tests.peers import PrivateCups, private_cupsd
+from tests.server.support import add_printer_and_port
+
+
+@pytest.fixture
+def cups() -> Iterator[PrivateCups]:
+    with private_cupsd() as started:
+        yield started
+
+
+def queues(cups: PrivateCups) -> dict[str, str]:
+    result = cups.run("lpstat", "-v")
+    found = {}
+    for line in result.stdout.splitlines():  # "device for NAME: URI"
+        if line.startswith("device for "):
+            name, uri = line[len("device for ") :].split(": ", 1)
+            found[name] = uri
+    return found
+
+
+def sync_status(client) -> str:
+    log = (client.root / "log" / "sync.log").read_text()
+    failures = [line for line in log.splitlines() if "sync.failed" in line]
+    return failures[-1] if failures else ""
+
+
+def test_server_ports_become_cups_queues_that_print_through_us(
+    online_client, cloud, raw_printer, cups, tmp_path: Path
+):
+    cups.run("lpadmin", "-p", "theirs", "-E", "-v", "socket://127.0.0.1:9")  # not ours
+    client = online_client([], os_queues="cups", cups_server=cups.server)
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
+
+    assert client.run_cli("sync").returncode == 0
+    uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/front"
+    wait_for(lambda: queues(cups).get("front") == uri, 30, "a CUPS queue for the new port")
+
+    document = tmp_path / "letter.pdf"
+    document.write_bytes(b"%PDF-1.7 through CUPS and us")
+    assert cups.run("lp", "-d", "front", "-o", "raw", str(document)).returncode == 0
+    wait_for(lambda: raw_printer.jobs(), 60, "the job through cupsd, our spooler and delivery")
+    assert sha256_file(raw_printer.jobs()[0]) == sha256_file(document)
+    assert queues(cups)["theirs"] == "socket://127.0.0.1:9"  # never touched
+
+
+def test_a_failing_sync_keeps_printers_and_reports_why(online_client, cloud, raw_printer):
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
+    client = online_client([])
+    wait_for(
+        lambda: client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="front").code == Status.OK,
+        30,
+        "the server's port",
+    )
+
+    cloud.stop()
+    assert client.run_cli("sync").returncode == 0
+    wait_for(lambda: sync_status(client), 30, "the failure in sync's status")
+
+    assert client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="front").code == Status.OK
+    client.ipp(Operation.PRINT_JOB, printer="front", document=b"still printing")
+    wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "printed while offline")
