@@ -21,6 +21,7 @@ from services.sync.queues import (
     backend_for,
     device_uri,
     parse_locations,
+    run_command,
     wanted_queues,
 )
 
@@ -242,3 +243,8 @@ def test_a_queue_added_by_hand_after_the_listing_expired_is_refused(monkeypatch)
     with pytest.raises(QueueError, match="office exists and was not created by pullprint"):
         backend.ensure("office", device_uri(8631, "office"), "Office")
     assert cups.admin == []
+
+
+def test_a_missing_command_is_a_queue_error_not_a_traceback():
+    with pytest.raises(QueueError, match="pullprint-no-such-lpadmin not found"):
+        run_command(["pullprint-no-such-lpadmin", "-p", "office"])
