@@ -46,8 +46,10 @@ class Connection:
         store: Store,
         on_command: CommandHandler,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        mode: str = "local",
     ) -> None:
         self._interval = heartbeat_interval
+        self._mode = mode
         self.url = url
         self._token = token
         self._tls = tls
@@ -75,6 +77,7 @@ class Connection:
                     {
                         "hostname": socket.gethostname(),
                         "version": VERSION,
+                        "mode": self._mode,
                         "held_jobs": self._held_jobs(),
                     },
                 ),

@@ -102,7 +102,13 @@ class ChannelService(Service):
                 return False
             await self._fetch_config(http, url, token)
             self.connection = Connection(
-                url, token, self.tls, self.store, self._command, self.heartbeat_interval
+                url,
+                token,
+                self.tls,
+                self.store,
+                self._command,
+                self.heartbeat_interval,
+                self.settings.mode,
             )
             await self.connection.run(online)
         except RegistrationError as exc:
