@@ -266,7 +266,7 @@ def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:
     """Reverse install: stop the service, remove our OS queues and every file install made
     (state and logs only with --purge)."""
     from services.core.install import InstallError, uninstall
-    from services.sync.queues import apply, backend_for
+    from services.core.queues import apply, backend_for
 
     def remove_queues(installed: Settings) -> None:
         print(f"removed {apply(backend_for(installed), {})[2]} OS queue(s)")

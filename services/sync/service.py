@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.core import endpoint
+from services.core import endpoint, queues
 from services.core.config import Settings
 from services.core.messages import (
     Message,
@@ -23,7 +23,7 @@ from services.core.messages import (
 )
 from services.core.runner import Service, every
 from services.core.store import Store
-from services.sync import printers, queues
+from services.sync import printers
 from services.sync.server import NotAuthorized, fetch_ports
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from services.core.config import Settings, load_settings
 from services.core.install import InstallError, install, uninstall
-from services.sync.queues import CupsBackend, apply, wanted_queues
+from services.core.queues import CupsBackend, apply, wanted_queues
 from tests.helpers import ROOT
 from tests.peers import private_cupsd
 
