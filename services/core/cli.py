@@ -338,6 +338,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if args.func in (cmd_install, cmd_uninstall):
+        # They write or remove the config itself: a broken one must not stop its repair.
+        sys.exit(args.func(args, Settings.model_construct()))
     try:
         settings = load_settings()
     except ConfigError as exc:
