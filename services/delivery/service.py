@@ -40,6 +40,12 @@ from services.delivery.transport import DeliveryError, Transport, reachable
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
 ROUTE_SWITCH_KEY = "delivery_route"
+# With 256 KiB chunks: look for a cancel every 4 MiB sent.
+CANCEL_CHECK_CHUNKS = 16
+
+
+class Canceled(Exception):
+    """The job left ``processing`` (canceled) while we were sending it."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,9 @@ class DeliveryService(Service):
         except DeliveryError as exc:
             await self._failed(job, attempt, exc)
             return
+        except Canceled:
+            self.log.info("delivery.stopped", job=job.id, reason="canceled while sending")
+            return
         await self._move(
             job,
             JobState.PROCESSING,
@@ -217,15 +226,33 @@ class DeliveryService(Service):
         )
 
     async def _send(self, transport: Transport, job: Job) -> None:
-        """Stream the document from the spool; read no faster than the printer takes it."""
+        """Stream the document from the spool; read no faster than the printer takes it.
+
+        Every few megabytes we look whether the job was canceled meanwhile (by its owner or
+        the server): then the transfer stops instead of printing a canceled job to the end.
+        """
         try:
             await transport.open()
-            for chunk in self.spool.read_chunks(job.uuid):
+            for number, chunk in enumerate(self.spool.read_chunks(job.uuid), 1):
+                if number % CANCEL_CHECK_CHUNKS == 0 and not await self._still_processing(job):
+                    raise Canceled
                 await transport.send(chunk)
             await transport.finish()
+        except FileNotFoundError:
+            transport.abort()
+            raise DeliveryError(
+                "document-access-error", "the spooled document is missing", final=True
+            ) from None
         except BaseException:
             transport.abort()
             raise
+
+    async def _still_processing(self, job: Job) -> bool:
+        def state() -> int | None:
+            with self.store.session() as session:
+                return session.scalar(select(Job.state).where(Job.id == job.id))
+
+        return await asyncio.to_thread(state) == JobState.PROCESSING
 
     async def _route(self, kind: str, destination: Destination) -> Route:
         # The reachability check costs a connect; only the routes that depend on it pay it.

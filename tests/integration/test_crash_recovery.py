@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.core.ipp import Operation, Status, Tag
 from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import VirtualPrinter, make_document, sha256_file, wait_for
@@ -66,3 +67,27 @@ def test_killed_delivery_between_jobs_loses_none(make_client, raw_printer, tmp_p
     # Every job arrived; at most the one in flight during the kill arrived twice.
     assert set(printed) == set(digests)
     assert len(printed) - len(digests) <= 1
+
+
+def test_cancel_while_sending_stops_the_transfer(make_client, tmp_path):
+    printer = VirtualPrinter(tmp_path / "printed", rate=4 * MB)
+    printer.start()
+    try:
+        client = make_client([direct_printer(printer)])
+        client.start("sync", "spooler", "delivery")
+        client.wait_printer()
+        document = tmp_path / "long.bin"
+        make_document(document, 40 * MB)
+        assert client.run_cli("print", str(document), "-P", "office", "-U", "eve").returncode == 0
+        wait_for(lambda: printer.partial_size() > 2 * MB, what="delivery under way")
+
+        reply = client.ipp(Operation.CANCEL_JOB, user="eve", job_id=(Tag.INTEGER, 1))
+
+        assert reply.code == Status.OK
+        log = client.root / "log" / "delivery.log"
+        wait_for(lambda: "delivery.stopped" in log.read_text(), what="delivery to stop")
+        wait_for(lambda: printer.partial_size() == 0, what="the printer to see the end")
+        assert all(p.stat().st_size < 40 * MB for p in printer.jobs())
+        assert client.job_state(1) == JobState.CANCELED
+    finally:
+        printer.stop()
