@@ -1,0 +1,212 @@
+"""A small real HTTP server that follows the facade's contract, for the tray's tests.
+
+It fakes the outside world at the tray's edge only: the tray under test makes real HTTP requests
+on a loopback port, reads a real 0600 token file named by ``/session``, and gets the contract's
+error shapes. Tests change ``status``/``config`` directly and read ``calls`` to see what the tray
+asked for. It can be stopped and started again on the same port, like a restarted service.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import socket
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.responses import Response
+
+IDLE_STATUS: dict[str, Any] = {
+    "ok": True,
+    "version": "0.9.0",
+    "mode": "local",
+    "route": "local",
+    "services": {
+        name: {"service": name, "state": "running"}
+        for name in ("spooler", "channel", "sync", "delivery", "api")
+    },
+    "channel": {"state": "online", "server": "https://print.example.org", "reason": ""},
+    "sync": {"state": "ok", "reason": "", "last_sync": "2026-11-25T09:00:00Z"},
+}
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "server_url": "https://print.example.org",
+    "secondary_server_url": None,
+    "mode": "local",
+    "sync_interval": 300,
+    "language": "en",
+    "login_type": "os",
+}
+
+USERS = {"alice": "wonderland"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeFacade:
+    """The facade's endpoints over mutable state; ``calls`` lists ``(method, path, body)``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.status: dict[str, Any] = copy.deepcopy(IDLE_STATUS)
+        self.config: dict[str, Any] = dict(DEFAULT_CONFIG)
+        self.calls: list[tuple[str, str, Any]] = []
+        self.fail: dict[str, int] = {}  # path -> status code to answer with instead
+        self.token_file = state_dir / "api.token"
+        self.set_token("first-token")
+        self.user: str | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app = self._build_app()
+
+    def set_token(self, token: str) -> None:
+        self.token = token
+        self.token_file.write_text(token + "\n")
+        self.token_file.chmod(0o600)
+
+    def changes(self) -> list[tuple[str, str, Any]]:
+        return [call for call in self.calls if call[0] != "GET"]
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        for _ in range(500):  # bounded: uvicorn sets .started once it listens
+            if self._server.started:
+                return
+            threading.Event().wait(0.01)
+        raise RuntimeError("fake facade did not start")
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._server = self._thread = None
+
+    # -- the contract --------------------------------------------------------------------------
+
+    def _check_token(self, authorization: str | None) -> None:
+        if authorization != f"Bearer {self.token}":
+            raise HTTPException(401, {"code": "unauthorized", "message": "token required"})
+
+    def _build_app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.middleware("http")
+        async def record(request: Request, call_next: Any) -> Any:
+            body = await request.body()
+            self.calls.append((request.method, request.url.path, body.decode() or None))
+            if request.url.path in self.fail:
+                code = self.fail[request.url.path]
+                return Response(
+                    '{"detail": {"code": "broken", "message": "it broke"}}',
+                    status_code=code,
+                    media_type="application/json",
+                )
+            return await call_next(request)
+
+        @app.get("/status")
+        def status() -> dict[str, Any]:
+            return self.status
+
+        @app.get("/session")
+        def session() -> dict[str, Any]:
+            return {"user": "tester", "token_file": str(self.token_file)}
+
+        @app.get("/config")
+        def get_config(authorization: str | None = Header(None)) -> dict[str, Any]:
+            self._check_token(authorization)
+            return self.config
+
+        @app.put("/config")
+        def put_config(values: dict[str, Any], authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            for key, value in values.items():
+                _validate(key, value)
+            self.config.update(values)
+            return self.config
+
+        @app.put("/route")
+        def put_route(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            self.status["route"] = body["route"]
+            return {"route": body["route"]}
+
+        @app.put("/language")
+        def put_language(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            self.config["language"] = body["language"]
+            return {"language": body["language"]}
+
+        @app.post("/sync")
+        def sync(authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            self.status["sync"] = {"state": "running", "reason": "", "last_sync": None}
+            return {"started": True}
+
+        @app.post("/login")
+        def login(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            if USERS.get(body.get("user")) != body.get("password"):
+                raise HTTPException(
+                    401, {"code": "login-failed", "message": "wrong user name or password"}
+                )
+            self.user = body["user"]
+            return {"user": self.user}
+
+        @app.post("/logout")
+        def logout(authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            self.user = None
+            return {}
+
+        @app.get("/support-bundle")
+        def support_bundle(days: int, authorization: str | None = Header(None)) -> Response:
+            self._check_token(authorization)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as zf:
+                zf.writestr("config.toml", 'mode = "local"\n')
+                zf.writestr("days.txt", str(days))
+            return Response(buffer.getvalue(), media_type="application/zip")
+
+        @app.get("/about")
+        def about() -> dict[str, Any]:
+            return {
+                "version": self.status["version"],
+                "copyright": "Copyright 2026 the pullprint authors",
+                "license": "Apache-2.0",
+                "components": [{"name": "PySide6", "version": "6.12", "license": "LGPL-3.0"}],
+            }
+
+        return app
+
+
+def _validate(key: str, value: Any) -> None:
+    """The facade's 422 for a bad value, with a message naming the key."""
+    if key not in DEFAULT_CONFIG:
+        message = f"unknown key '{key}'"
+    elif key == "sync_interval" and not (isinstance(value, int | float) and value > 0):
+        message = "key 'sync_interval': Input should be greater than 0"
+    elif (
+        key in ("server_url", "secondary_server_url")
+        and value
+        and not str(value).startswith("https://")
+    ):
+        message = f"key '{key}': must start with https://"
+    elif key == "mode" and value not in ("local", "gateway", "hybrid"):
+        message = "key 'mode': Input should be 'local', 'gateway' or 'hybrid'"
+    else:
+        return
+    raise HTTPException(422, {"code": "invalid-config", "message": message})
