@@ -1,24 +1,19 @@
 """The api process: the small FastAPI facade on loopback that the tray, the CLI and admins use.
 
-It holds no state of its own: ``GET /status`` asks every service over the bus and says which
-one did not answer, so "service unreachable" is a fact the tray can show, not a guess.
+It holds no state of its own beyond the admin token it creates at start: jobs, printers and
+switches are read from the store, and the other services are asked over the bus.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
-from services.core import VERSION
-from services.core.bus import RequestFailed, request
+from services.api.app import build_app
+from services.api.context import Facade
 from services.core.config import Settings
-from services.core.messages import StatusRequest
 from services.core.runner import Service
-
-SERVICES = ("spooler", "channel", "sync", "delivery", "api")
 
 
 class ApiService(Service):
@@ -26,13 +21,17 @@ class ApiService(Service):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.app = build_app(self)
+        self.facade = Facade(settings, self.ctx, self.publisher, self.log)
+        # Before the port opens: a change can never meet a facade without its admin token.
+        self.facade.tokens.ensure_admin()
+        self.app = build_app(self.facade)
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",  # the facade is for this machine only
             port=settings.api_port,
             log_config=None,
             access_log=False,
+            lifespan="off",  # no startup hooks; and no lifespan task to cancel at SIGTERM
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # the runner owns signals
@@ -46,35 +45,6 @@ class ApiService(Service):
             "port": self.settings.api_port,
         }
 
-    async def service_status(self, service: str) -> dict[str, Any]:
-        try:
-            return await request(
-                self.ctx,
-                self.settings.run_dir,
-                service,
-                StatusRequest(),
-                src=self.name,
-                timeout=0.5,
-                retries=1,
-            )
-        except RequestFailed as exc:
-            return {"service": service, "state": "unreachable", "reason": str(exc)}
-
-
-def build_app(service: ApiService) -> FastAPI:
-    app = FastAPI(title="pullprint facade", version=VERSION)
-
-    @app.get("/status")
-    async def status() -> dict[str, Any]:
-        """Health of every service process, the mode, and the version."""
-        answers = await asyncio.gather(*(service.service_status(name) for name in SERVICES))
-        services = {answer["service"]: answer for answer in answers}
-        healthy = all(a.get("state") != "unreachable" for a in answers)
-        return {
-            "ok": healthy,
-            "version": VERSION,
-            "mode": service.settings.mode,
-            "services": services,
-        }
-
-    return app
+    def close(self) -> None:
+        self.facade.close()
+        super().close()

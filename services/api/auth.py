@@ -1,0 +1,87 @@
+"""Who the caller is and what they may do, as FastAPI dependencies.
+
+``CallerDep``: the OS user behind the connection (from the kernel, see ``peer.py``); reading
+needs nothing more. ``TokenCallerDep``: a change (POST/PUT/DELETE) also needs
+``Authorization: Bearer <token>``, either the admin token or the caller's own user token.
+``AdminDep``: changes to the whole installation (config) need root or the admin token.
+"""
+
+from __future__ import annotations
+
+import pwd
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.api.context import FacadeDep
+from services.api.errors import ApiError
+from services.api.peer import peer_uid
+
+
+@dataclass(frozen=True)
+class Caller:
+    uid: int
+    user: str
+    # root, or the holder of the admin token: may see and change everything.
+    admin: bool
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)  # a uid without a passwd entry (containers): its number is its name
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def _peer(request: Request) -> int:
+    client, server = request.client, request.scope.get("server")
+    uid = None
+    if client is not None and server is not None:
+        uid = peer_uid(client.host, client.port, server[0], server[1])
+    if uid is None:
+        raise ApiError(403, "unknown-caller", "the kernel does not say who is connecting")
+    return uid
+
+
+def get_caller(request: Request, facade: FacadeDep) -> Caller:
+    """The caller for reading: identity from the kernel; a valid admin token makes them admin.
+
+    A plain function, not async: FastAPI runs it in a thread, so reading /proc does not stall
+    the event loop.
+    """
+    uid = _peer(request)
+    token = _bearer(request)
+    admin = uid == 0 or (token is not None and facade.tokens.is_admin(token))
+    return Caller(uid, user_name(uid), admin)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_token_caller(request: Request, facade: FacadeDep, caller: CallerDep) -> Caller:
+    """The caller of a change: refused with 401 unless they sent a token valid for them."""
+    token = _bearer(request)
+    if token is None:
+        raise ApiError(401, "unauthorized", "this change needs Authorization: Bearer <token>")
+    if not (facade.tokens.is_admin(token) or facade.tokens.is_user(token, caller.uid)):
+        facade.log.warning("auth.refused", uid=caller.uid, path=request.url.path)
+        raise ApiError(401, "unauthorized", "the token is not valid for this user")
+    return caller
+
+
+TokenCallerDep = Annotated[Caller, Depends(get_token_caller)]
+
+
+def get_admin(caller: TokenCallerDep) -> Caller:
+    if not caller.admin:
+        raise ApiError(403, "forbidden", "only root or the admin token may do this")
+    return caller
+
+
+AdminDep = Annotated[Caller, Depends(get_admin)]

@@ -1,0 +1,165 @@
+"""``GET /config`` and ``PUT /config``: the client's settings, read by anyone, changed by admins.
+
+A change is validated with the same ``Settings`` model the services start with, against the
+file's content merged with the change (environment overrides play no part: they are not in
+the file), so an accepted change can never keep the services from starting. The file is then
+rewritten atomically. Services read their settings at start: the reply says a restart is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from services.api import redact
+from services.api.auth import AdminDep
+from services.api.context import FacadeDep
+from services.api.errors import ApiError, responses
+from services.api.models import ConfigChanged
+from services.core.config import ConfigError, Settings, config_path, load_settings
+
+router = APIRouter(tags=["config"])
+
+
+class FileSettings(Settings):
+    """``Settings`` from given values only: what the file alone would make."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def _current() -> dict[str, Any]:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise ApiError(409, "config-invalid", str(exc)) from None
+    return redact.settings(settings.model_dump(mode="json"))
+
+
+@router.get("/config", responses=responses(409))
+async def get_config() -> dict[str, Any]:
+    """The settings in force (file and environment), secrets masked as ``***``."""
+    return await asyncio.to_thread(_current)
+
+
+def _validate(data: dict[str, Any]) -> None:
+    try:
+        FileSettings(**data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "config"
+        if error["type"] == "extra_forbidden":
+            raise ApiError(422, "invalid-config", f"unknown key '{key}'", key=key) from None
+        raise ApiError(
+            422, "invalid-config", f"key '{key}': {error['msg']}", key=str(error["loc"][0])
+        ) from None
+
+
+def _change(path: Path, changes: dict[str, Any]) -> list[str]:
+    try:
+        data = tomllib.loads(path.read_text()) if path.exists() else {}
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ApiError(409, "config-invalid", f"{path}: {exc}") from None
+    for key, new in changes.items():
+        if new is None:
+            data.pop(key, None)  # TOML has no null: a missing key means the default
+        else:
+            data[key] = new
+    _validate(data)
+    text = to_toml(data)
+    try:
+        # Our writer is small; prove the text reads back as the same table before it
+        # replaces a file every service depends on.
+        same = tomllib.loads(text) == data and bool(text.encode())
+    except (tomllib.TOMLDecodeError, UnicodeEncodeError):
+        same = False
+    if not same:
+        raise ApiError(422, "invalid-config", "a value cannot be stored in TOML")
+    write_text(path, text)
+    return sorted(changes)
+
+
+@router.put("/config", responses=responses(401, 403, 409, 422))
+async def put_config(
+    changes: Annotated[dict[str, Any], Body()], facade: FacadeDep, caller: AdminDep
+) -> ConfigChanged:
+    """Change config keys (``null`` restores a key's default); root or the admin token only.
+    A bad value answers 422 naming the key, and the file stays as it was."""
+    path = config_path()
+    changed = await asyncio.to_thread(_change, path, changes)
+    facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
+    return ConfigChanged(changed=changed, path=str(path))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically, keeping its mode: write a temporary file, fsync, rename."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """The TOML our settings need: scalars first, then arrays of tables (``[[printers]]``)."""
+    tables = {k: v for k, v in data.items() if _is_table_array(v)}
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k not in tables]
+    for key, rows in tables.items():
+        for row in rows:
+            lines += ["", f"[[{key}]]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in row.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    # A JSON string is a valid TOML basic string (same escapes, \uXXXX included).
+    # DEL is the one character JSON leaves raw that TOML wants escaped.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")

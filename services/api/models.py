@@ -1,0 +1,123 @@
+"""The shapes of the facade's answers and request bodies, published in /openapi.json.
+
+The tray is written against these; schemathesis checks every answer against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Language = Literal["en", "de", "cs", "fr", "es"]
+RouteName = Literal["local", "gateway"]
+
+
+class Ok(BaseModel):
+    ok: bool = True
+
+
+class ChannelInfo(BaseModel):
+    state: str  # online, offline, idle, ... or "unreachable" when channel does not answer
+    server: str = ""
+    reason: str = ""
+
+
+class SyncInfo(BaseModel):
+    state: str  # starting, running, ok, failed, or "unreachable"
+    reason: str = ""
+    last_sync: float | None = None
+
+
+class Status(BaseModel):
+    ok: bool
+    version: str
+    mode: str
+    route: str
+    services: dict[str, dict[str, Any]]
+    channel: ChannelInfo
+    sync: SyncInfo
+
+
+class JobInfo(BaseModel):
+    id: int
+    printer: str
+    owner: str
+    name: str
+    state: str  # RFC 8011 keyword: pending, pending-held, processing, ...
+    state_reasons: list[str]
+    state_message: str
+    route: str | None
+    size: int
+    created_at: float
+    completed_at: float | None
+
+
+class PrinterInfo(BaseModel):
+    name: str
+    kind: str
+    host: str
+    port: int
+    protocol: str
+    source: str
+
+
+class Session(BaseModel):
+    user: str
+    uid: int
+    token_file: str
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1, max_length=255)
+    password: str = Field(max_length=1024)
+
+
+class LoginResult(BaseModel):
+    ok: bool = True
+    os_user: str
+    server_user: str | None
+
+
+class ConfigChanged(BaseModel):
+    ok: bool = True
+    changed: list[str]
+    path: str
+    restart_required: bool = True
+
+
+class RouteState(BaseModel):
+    route: RouteName
+    mode: str
+    switchable: bool  # only local mode has a route switch
+
+
+class RouteChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    route: RouteName
+
+
+class LanguageState(BaseModel):
+    language: str
+
+
+class LanguageChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language
+
+
+class Component(BaseModel):
+    name: str
+    version: str
+    license: str
+
+
+class About(BaseModel):
+    version: str
+    copyright: str
+    license: str
+    components: list[Component]

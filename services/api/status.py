@@ -1,0 +1,97 @@
+"""``GET /status`` and ``GET /about``: what the tray shows without any token.
+
+Status asks every service over the bus at once and says which one did not answer, so
+"service unreachable" is a fact the tray can show, not a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import metadata
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.api.context import Facade, FacadeDep
+from services.api.models import About, ChannelInfo, Component, Status, SyncInfo
+from services.api.preferences import current_route
+from services.core import VERSION
+from services.core.messages import StatusRequest
+
+SERVICES = ("spooler", "channel", "sync", "delivery", "api")
+COPYRIGHT = "Copyright 2026 the pullprint authors"
+# What the About dialog lists: the libraries the client is built on.
+COMPONENTS = (
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "pydantic-settings",
+    "sqlalchemy",
+    "pyzmq",
+    "msgpack",
+    "httpx",
+    "websockets",
+    "supervisor",
+    "psutil",
+)
+
+router = APIRouter(tags=["status"])
+
+
+async def _service_status(facade: Facade, name: str) -> dict[str, Any]:
+    answer = await facade.ask_or_none(name, StatusRequest())
+    if isinstance(answer, str):
+        return {"service": name, "state": "unreachable", "reason": answer}
+    return answer
+
+
+@router.get("/status")
+async def get_status(facade: FacadeDep) -> Status:
+    """Health of every service process, channel and sync state, mode, route and version."""
+    answers = await asyncio.gather(*(_service_status(facade, name) for name in SERVICES))
+    services = dict(zip(SERVICES, answers, strict=True))
+    channel, sync = services["channel"], services["sync"]
+    return Status(
+        ok=all(a.get("state") != "unreachable" for a in answers),
+        version=VERSION,
+        mode=facade.settings.mode,
+        route=await asyncio.to_thread(current_route, facade),
+        services=services,
+        channel=ChannelInfo(
+            state=str(channel.get("state", "unknown")),
+            server=str(channel.get("server") or ""),
+            reason=str(channel.get("reason") or ""),
+        ),
+        sync=SyncInfo(
+            state=str(sync.get("state", "unknown")),
+            reason=str(sync.get("reason") or ""),
+            last_sync=_number(sync.get("last_sync")),
+        ),
+    )
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def components() -> list[Component]:
+    found = []
+    for name in COMPONENTS:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        license_ = dist.metadata.get("License-Expression") or dist.metadata.get("License") or ""
+        found.append(Component(name=name, version=dist.version, license=license_[:100]))
+    return found
+
+
+@router.get("/about")
+async def get_about() -> About:
+    """Version, copyright and licenses for the About dialog."""
+    return About(
+        version=VERSION,
+        copyright=COPYRIGHT,
+        license="Apache-2.0",
+        components=await asyncio.to_thread(components),
+    )
