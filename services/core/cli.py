@@ -144,38 +144,54 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
-    """Print as a server user from now on (custom login; asks for the password)."""
-    if settings.login_type != "custom" or not settings.server_url:
-        print('pullprint: login needs login_type = "custom" and a server_url', file=sys.stderr)
-        return 1
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
-    try:
-        reply = httpx.post(
-            f"{settings.server_url.rstrip('/')}/api/v1/login",
-            json={"user": args.user, "password": password},
-            verify=endpoint.tls_context(settings.ca_file),
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        print(f"pullprint: the server is not reachable: {exc}", file=sys.stderr)
-        return 1
-    if reply.status_code != 200:
-        print(f"pullprint: login refused: {_error_message(reply)}", file=sys.stderr)
-        return 1
-    users.set_user(Store(settings.db_path), args.os_user, args.user)
+    """Log in: with custom login print as a server USER (asks for the password); with os login
+    bring back the printers a logout removed."""
+    store = Store(settings.db_path)
+    if settings.login_type == "custom":
+        if not args.user or not settings.server_url:
+            print("pullprint: custom login needs a server_url and a USER", file=sys.stderr)
+            return 1
+        stdin = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+        error = _check_password(settings, args.user, stdin or getpass.getpass())
+        if error:
+            print(f"pullprint: {error}", file=sys.stderr)
+            return 1
+    users.log_in(store, settings.login_type, args.os_user, args.user)
     _wake(settings, "spooler")
-    print(f"OS user {args.os_user} now prints as {args.user}")
+    _wake(settings, "sync")
+    who = f" as {args.user}" if settings.login_type == "custom" else ""
+    print(f"OS user {args.os_user} logged in{who}")
     return 0
 
 
 def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
-    """Stop printing as a server user (custom login)."""
-    if not users.remove_user(Store(settings.db_path), args.os_user):
+    """Log out; when nobody is left logged in, the server's printers and their queues are
+    removed from this machine (stored jobs stay) until the next login."""
+    store = Store(settings.db_path)
+    if settings.login_type == "custom" and args.os_user not in users.load_map(store):
         print(f"pullprint: {args.os_user} is not logged in", file=sys.stderr)
         return 1
+    gone = users.log_out(store, settings.login_type, args.os_user)
     _wake(settings, "spooler")
-    print(f"OS user {args.os_user} logged out")
+    _wake(settings, "sync")
+    print(f"OS user {args.os_user} logged out" + ("; printers removed" if gone else ""))
     return 0
+
+
+def _check_password(settings: Settings, user: str, password: str) -> str | None:
+    """None when the server accepts the password, else what went wrong."""
+    try:
+        reply = httpx.post(
+            f"{(settings.server_url or '').rstrip('/')}/api/v1/login",
+            json={"user": user, "password": password},
+            verify=endpoint.tls_context(settings.ca_file),
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        return f"the server is not reachable: {exc}"
+    if reply.status_code != 200:
+        return f"login refused: {_error_message(reply)}"
+    return None
 
 
 def _error_message(reply: httpx.Response) -> str:
@@ -312,7 +328,7 @@ def parser() -> argparse.ArgumentParser:
     for name, func in (("login", cmd_login), ("logout", cmd_logout)):
         sp = add(name, func)
         if name == "login":
-            sp.add_argument("user", help="the server user to print as")
+            sp.add_argument("user", nargs="?", help="the server user to print as (custom)")
             sp.add_argument("--password-stdin", action="store_true")
         sp.add_argument("--os-user", default=getpass.getuser(), help="default: you")
     add("sync", cmd_sync)

@@ -38,3 +38,39 @@ def remove_user(store: Store, os_user: str) -> bool:
         return False
     _save(store, mapping)
     return True
+
+
+# --- signing out ---------------------------------------------------------------------------
+# "Logout" in the tray removes the printers the server gave this machine (and their OS queues)
+# until someone logs in again; jobs already stored stay. Printers configured locally stay too.
+SIGNED_OUT_KEY = "signed_out"
+
+
+def signed_out(store: Store) -> bool:
+    with store.session() as session:
+        row = session.get(State, SIGNED_OUT_KEY)
+        return bool(row and json.loads(row.value))
+
+
+def set_signed_out(store: Store, value: bool) -> None:
+    with store.session() as session:
+        session.merge(State(key=SIGNED_OUT_KEY, value=json.dumps(value)))
+        session.commit()
+
+
+def log_in(store: Store, login_type: str, os_user: str, server_user: str | None) -> None:
+    """After the password was checked (custom) or straight away (os login)."""
+    if login_type == "custom" and server_user:
+        set_user(store, os_user, server_user)
+    set_signed_out(store, False)
+
+
+def log_out(store: Store, login_type: str, os_user: str) -> bool:
+    """Forget the OS user's login; with nobody left logged in, sign the machine out.
+    Returns whether the machine is now signed out (its server printers go away)."""
+    if login_type == "custom":
+        remove_user(store, os_user)
+        if load_map(store):
+            return False
+    set_signed_out(store, True)
+    return True

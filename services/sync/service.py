@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.core import endpoint, queues
+from services.core import endpoint, queues, users
 from services.core.config import Settings
 from services.core.messages import (
     Message,
@@ -85,6 +85,9 @@ class SyncService(Service):
         await self._set_state(state, reason)
 
     async def _sync_server(self) -> int:
+        if await asyncio.to_thread(users.signed_out, self.store):
+            # Logged out: the server's printers (and so their queues) leave this machine.
+            return await asyncio.to_thread(printers.apply, self.store, "server", {})
         token = endpoint.load_token(self.settings.state_dir)
         tls = endpoint.tls_context(self.settings.ca_file)
         async with httpx.AsyncClient(verify=tls, timeout=30) as http:

@@ -55,6 +55,14 @@ def test_server_ports_become_cups_queues_that_print_through_us(
     assert sha256_file(raw_printer.jobs()[0]) == sha256_file(document)
     assert queues(cups)["theirs"] == "socket://127.0.0.1:9"  # never touched
 
+    # Logout takes the server's printers and their queues away; ours only.
+    assert client.run_cli("logout").returncode == 0
+    wait_for(lambda: "front" not in queues(cups), 30, "our queue removed at logout")
+    assert queues(cups)["theirs"] == "socket://127.0.0.1:9"
+    assert client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="front").code != Status.OK
+    assert client.run_cli("login").returncode == 0
+    wait_for(lambda: queues(cups).get("front") == uri, 30, "the queue back after login")
+
 
 def test_a_failing_sync_keeps_printers_and_reports_why(online_client, cloud, raw_printer):
     add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
