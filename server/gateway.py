@@ -33,6 +33,9 @@ from services.core.protocol import (
 )
 
 CHUNK = 256 * 1024
+# Refusals of an authenticated endpoint, after which its body is still read (and dropped) so
+# the client gets the reply instead of a reset. Unauthenticated peers get no such courtesy.
+DRAIN_FIRST = frozenset({"busy", "conflict", "unknown-port"})
 
 
 @dataclass
@@ -120,11 +123,17 @@ class Gateway:
         except TimeoutError as exc:
             raise ProtocolError("timeout", "header not received in time") from exc
         header = decode_header(raw)
-        if header.job_id in self.in_flight:
-            raise ProtocolError("busy", "this job id is being uploaded on another connection")
-        self.in_flight.add(header.job_id)
         try:
             accepted = await asyncio.to_thread(self._accept, header)
+            if header.job_id in self.in_flight:
+                raise ProtocolError("busy", "this job id is being uploaded on another connection")
+        except ProtocolError as exc:
+            if exc.code in DRAIN_FIRST:
+                # An authorized client is refused: read its body so it can read our answer.
+                await self._discard(reader, header.size)
+            raise
+        self.in_flight.add(header.job_id)  # no await since the check: no other upload between
+        try:
             if accepted.duplicate:
                 await self._discard(reader, header.size)
                 event("gateway.duplicate", job=header.job_id, endpoint=accepted.endpoint_id)
