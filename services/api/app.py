@@ -20,6 +20,7 @@ def build_app(facade: Facade) -> FastAPI:
     app = FastAPI(title="pullprint facade", version=VERSION, description=DESCRIPTION)
     app.state.facade = facade
     errors.install(app)
+    errors.document(app)
     for module in (status, jobs, printers, account, config_api, preferences, support):
         app.include_router(module.router)
     return app

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.context import FacadeDep
 from services.api.errors import ApiError
@@ -64,10 +65,18 @@ def get_caller(request: Request, facade: FacadeDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_token_caller(request: Request, facade: FacadeDep, caller: CallerDep) -> Caller:
+# Declared so /openapi.json shows which operations need the token; checked by hand below so
+# a missing token is our 401 shape, not FastAPI's 403.
+bearer = HTTPBearer(auto_error=False, description="the admin token or your own (GET /session)")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def get_token_caller(
+    request: Request, facade: FacadeDep, caller: CallerDep, credentials: Credentials
+) -> Caller:
     """The caller of a change: refused with 401 unless they sent a token valid for them."""
-    token = _bearer(request)
-    if token is None:
+    token = credentials.credentials.strip() if credentials else None
+    if not token:
         raise ApiError(401, "unauthorized", "this change needs Authorization: Bearer <token>")
     if not (facade.tokens.is_admin(token) or facade.tokens.is_user(token, caller.uid)):
         facade.log.warning("auth.refused", uid=caller.uid, path=request.url.path)

@@ -9,16 +9,17 @@ rewritten atomically. Services read their settings at start: the reply says a re
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import math
 import os
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body
-from pydantic import ValidationError
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from services.api import redact
@@ -44,6 +45,24 @@ class FileSettings(Settings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+def _change_model() -> type[BaseModel]:
+    """Every ``Settings`` key, optional and nullable (null = back to the default), with the
+    same constraints, so /openapi.json describes exactly what ``PUT /config`` accepts."""
+    fields: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        optional = copy.copy(field)
+        optional.default, optional.default_factory = None, None
+        # Paths arrive as JSON strings, which strict mode would refuse as "not a Path".
+        annotation = str if field.annotation in (Path, Path | None) else field.annotation
+        fields[name] = (annotation | None, optional)
+    # strict: JSON false is not the number 0, nor "5" the number 5.
+    config = ConfigDict(extra="forbid", strict=True)
+    return create_model("ConfigChange", __config__=config, **fields)
+
+
+ConfigChange = _change_model()
 
 
 def _current() -> dict[str, Any]:
@@ -99,11 +118,15 @@ def _change(path: Path, changes: dict[str, Any]) -> list[str]:
 
 @router.put("/config", responses=responses(401, 403, 409, 422))
 async def put_config(
-    changes: Annotated[dict[str, Any], Body()], facade: FacadeDep, caller: AdminDep
+    body: ConfigChange,  # type: ignore[valid-type]
+    facade: FacadeDep,
+    caller: AdminDep,
 ) -> ConfigChanged:
     """Change config keys (``null`` restores a key's default); root or the admin token only.
     A bad value answers 422 naming the key, and the file stays as it was."""
     path = config_path()
+    # Only the keys sent: absent keys stay as they are in the file; null removes one.
+    changes = body.model_dump(mode="json", exclude_unset=True)
     changed = await asyncio.to_thread(_change, path, changes)
     facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
     return ConfigChanged(changed=changed, path=str(path))

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -38,11 +39,17 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.key = status, code, message, key
 
 
-def error_response(status: int, code: str, message: str, key: str | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     detail: dict[str, Any] = {"code": code, "message": message}
     if key is not None:
         detail["key"] = key
-    return JSONResponse({"detail": detail}, status_code=status)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 # The statuses FastAPI itself answers, named the way our own errors are.
@@ -62,6 +69,37 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody} for status in statuses}
 
 
+def document(app: FastAPI) -> None:
+    """Make /openapi.json tell the truth about errors: FastAPI documents its own 422 shape
+    (a list), but every error here is ``ErrorBody``; and a body that is not JSON is a 400."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        error = {"description": "Error", "content": {"application/json": {"schema": ref}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                for status in list(answers):
+                    if status.isdigit() and int(status) >= 400:
+                        answers[status] = error | {"description": answers[status]["description"]}
+                if "requestBody" in operation:
+                    answers.setdefault("400", error | {"description": "Body is not JSON"})
+        components = schema.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        components.setdefault(
+            "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the one shape."""
 
@@ -70,13 +108,17 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.message, exc.key)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110: say every method the path has; Starlette names only the first route's.
+            headers["Allow"] = ", ".join(_methods(app, request.url.path))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid-request", _describe(exc))
+        return error_response(422, "invalid-request", _describe(exc), key=_body_key(exc))
 
     @app.middleware("http")
     async def catch_all(request: Request, call_next: Any) -> Any:
@@ -86,6 +128,21 @@ def install(app: FastAPI) -> None:
         except Exception:
             log.exception("request.failed", method=request.method, path=request.url.path)
             return error_response(500, "internal", "internal error; see the api log")
+
+
+def _methods(app: FastAPI, path: str) -> list[str]:
+    found: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            found |= route.methods
+    return sorted(found)
+
+
+def _body_key(exc: RequestValidationError) -> str | None:
+    """The top-level body field the first problem is in, so a form can point at it."""
+    errors = exc.errors()
+    loc = errors[0].get("loc", ()) if errors else ()
+    return str(loc[1]) if len(loc) > 1 and loc[0] == "body" else None
 
 
 def _describe(exc: RequestValidationError) -> str:
