@@ -6,18 +6,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import pathlib
 import pwd
+import ssl
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 
+from services.core import users
 from services.core.ipp import Operation, Tag
 from services.core.states import JobState
 from services.core.store import State
 from tests.helpers import Client, wait_for
+from tests.server.support import ServerProcess
 
 HELD = {"name": "hall", "kind": "pull"}  # serverless pull port: jobs stay held, never print
 
@@ -325,3 +330,43 @@ def test_about_names_version_and_license(make_client):
 
     assert about["license"] == "Apache-2.0" and about["version"]
     assert any(c["name"] == "fastapi" for c in about["components"])
+
+
+@pytest.fixture
+def server(tmp_path: pathlib.Path) -> Iterator[ServerProcess]:
+    """The reference server (real process, trustme TLS, its CA in ``tmp_path/ca.pem``); only
+    its /api/v1/login is used here."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "server.pem", tmp_path / "server.key", tmp_path / "ca.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    ca.cert_pem.write_to_path(str(ca_file))
+    context = ssl.create_default_context(cafile=str(ca_file))
+    process = ServerProcess(tmp_path / "server", cert, key, context, None)
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_login_maps_the_callers_os_user_after_the_server_checked_the_password(make_client, server):
+    with server.admin() as admin:
+        admin.post("/api/v1/admin/users", json={"name": "alice", "password": "pw-alice"})
+    api = start_api(
+        make_client,
+        login_type="custom",
+        server_url=server.base_url,
+        ca_file=str(tmp_path / "ca.pem"),
+    )
+
+    wrong = api.admin("POST", "/login", json={"user": "alice", "password": "guess"})
+    right = api.admin("POST", "/login", json={"user": "alice", "password": "pw-alice"})
+
+    assert wrong.status_code == 403 and wrong.json()["detail"]["code"] == "login-refused"
+    assert right.status_code == 200, right.text
+    assert right.json() == {"ok": True, "os_user": "root", "server_user": "alice"}
+    assert users.load_map(api.client.store) == {"root": "alice"}
+    assert "pw-alice" not in api.client.logs()
+    assert api.admin("POST", "/logout").json()["server_user"] is None
+    assert users.load_map(api.client.store) == {}
+    assert api.admin("POST", "/logout").status_code == 409
