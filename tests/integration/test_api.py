@@ -349,7 +349,9 @@ def server(tmp_path: pathlib.Path) -> Iterator[ServerProcess]:
     process.stop()
 
 
-def test_login_maps_the_callers_os_user_after_the_server_checked_the_password(make_client, server):
+def test_login_maps_the_callers_os_user_after_the_server_checked_the_password(
+    make_client, server, tmp_path
+):
     with server.admin() as admin:
         admin.post("/api/v1/admin/users", json={"name": "alice", "password": "pw-alice"})
     api = start_api(
