@@ -14,6 +14,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from services.api.models import ConfigChanged
 from services.core.config import ConfigError, Settings, config_path, load_settings
 
 router = APIRouter(tags=["config"])
+# Read, merge, write: two changes at once must not each write back a file without the other's.
+_writing = threading.Lock()
 
 
 class FileSettings(Settings):
@@ -93,6 +96,11 @@ def _validate(data: dict[str, Any]) -> None:
 
 
 def _change(path: Path, changes: dict[str, Any]) -> list[str]:
+    with _writing:
+        return _merge_and_write(path, changes)
+
+
+def _merge_and_write(path: Path, changes: dict[str, Any]) -> list[str]:
     try:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
     except (tomllib.TOMLDecodeError, OSError) as exc:

@@ -20,7 +20,7 @@ import trustme
 from services.core import users
 from services.core.ipp import Operation, Tag
 from services.core.states import JobState
-from services.core.store import State
+from services.core.store import Job, State
 from tests.helpers import Client, wait_for
 from tests.server.support import ServerProcess
 
@@ -372,3 +372,32 @@ def test_login_maps_the_callers_os_user_after_the_server_checked_the_password(
     assert api.admin("POST", "/logout").json()["server_user"] is None
     assert users.load_map(api.client.store) == {}
     assert api.admin("POST", "/logout").status_code == 409
+
+
+def test_an_unexpected_error_answers_500_internal_without_a_traceback(make_client):
+    api = start_api(make_client)
+    with api.client.store.session() as session:  # a row no state keyword can describe
+        session.add(
+            Job(
+                uuid="0" * 36,
+                printer="hall",
+                owner="root",
+                size=1,
+                sha256="",
+                state=99,
+                created_at=0.0,
+                updated_at=0.0,
+            )
+        )
+        session.commit()
+
+    broken = api.call("GET", "/jobs")
+
+    assert broken.status_code == 500
+    assert broken.json() == {
+        "detail": {"code": "internal", "message": "internal error; see the api log"}
+    }
+    assert (
+        "request.failed method=GET path=/jobs" in (api.client.root / "log" / "api.log").read_text()
+    )
+    assert api.call("GET", "/about").status_code == 200  # and the facade carries on
