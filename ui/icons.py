@@ -9,6 +9,7 @@ people who cannot tell red from green.
 from __future__ import annotations
 
 import enum
+from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
@@ -34,8 +35,9 @@ _BADGE_COLOURS = {
 }
 
 
+@cache
 def state_icon(state: TrayState) -> QIcon:
-    """The icon for ``state`` at every size a tray host may ask for."""
+    """The icon for ``state`` at every size a tray host may ask for; drawn once per state."""
     icon = QIcon()
     for size in SIZES:
         icon.addPixmap(state_pixmap(state, size))

@@ -99,3 +99,14 @@ def tray(qapp: Any, facade: Any) -> Iterator[Any]:
     wait_until(lambda: app.background.pending == 0, "background calls finished")
     for dialog in list(app.dialogs.values()):
         dialog.close()
+    dispose(app.menu, app)
+
+
+def dispose(*objects: Any) -> None:
+    """Delete Qt objects now, in this order, instead of whenever the garbage collector meets them:
+    left to the collector at interpreter exit, PySide6 can free them in an order that crashes."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    for obj in objects:
+        obj.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
