@@ -46,7 +46,10 @@ class Tokens:
     def is_user(self, token: str, uid: int) -> bool:
         """Whether ``token`` is the token made for ``uid`` (read back after our restart)."""
         known = self._user_tokens.get(uid) or self._read(self.user_path(uid), uid)
-        return known is not None and hmac.compare_digest(token, known)
+        if known is None or not hmac.compare_digest(token, known):
+            return False
+        self._user_tokens[uid] = known
+        return True
 
     def user_path(self, uid: int) -> Path:
         return self.users_dir / str(uid) / TOKEN_FILE
