@@ -1,0 +1,57 @@
+"""Screenshots of the tray menu and every dialog, rendered offscreen with ``QWidget.grab()``.
+
+They land in ``$PULLPRINT_SCREENSHOTS_DIR`` when set (``make screenshots`` points it at
+``docs/screenshots``), else in the test's temporary directory; either way the test checks that
+each image has a sensible size and is not one flat colour, i.e. that something was drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWidget
+
+from tests.ui.conftest import wait_until
+from tests.ui.fake_facade import FakeFacade
+from ui.tray import TrayApp
+
+
+@pytest.fixture
+def shots_dir(tmp_path: Path) -> Path:
+    directory = Path(os.environ.get("PULLPRINT_SCREENSHOTS_DIR") or tmp_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def save(widget: QWidget, path: Path) -> Path:
+    widget.adjustSize()
+    assert widget.grab().save(str(path)), f"could not write {path}"
+    return path
+
+
+def assert_drawn(path: Path) -> None:
+    image = QImage(str(path))
+    assert not image.isNull(), f"{path} is not an image"
+    assert image.width() >= 100 and image.height() >= 50, f"{path} is {image.size()}"
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)
+    }
+    assert len(colours) > 2, f"{path} is blank"
+
+
+def test_menu_and_dialogs_render(tray: TrayApp, facade_server: FakeFacade, shots_dir: Path) -> None:
+    facade_server.config["login_type"] = "custom"  # so the menu shows every item
+    wait_until(lambda: tray.login_action.isVisible(), "the menu shows every item")
+    shots = [save(tray.menu, shots_dir / "tray-menu.png")]
+    for name in ("configuration", "login", "support", "about"):
+        shots.append(save(tray.open_dialog(name), shots_dir / f"dialog-{name}.png"))
+    tray.language_actions["de"].trigger()
+    shots.append(save(tray.menu, shots_dir / "tray-menu-de.png"))
+    for path in shots:
+        assert_drawn(path)
