@@ -117,8 +117,10 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid-request", _describe(exc), key=_body_key(exc))
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Config forms show the message beside the field: same words as the service's start-up.
+        code = "invalid-config" if request.url.path == "/config" else "invalid-request"
+        return error_response(422, code, _describe(exc), key=_body_key(exc))
 
     @app.middleware("http")
     async def catch_all(request: Request, call_next: Any) -> Any:
@@ -151,5 +153,11 @@ def _describe(exc: RequestValidationError) -> str:
     if not errors:
         return "invalid request"
     first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", ()))
+    loc = first.get("loc", ())
+    if len(loc) > 1 and loc[0] == "body":  # a field of the body: name it as the config does
+        key = ".".join(str(part) for part in loc[1:])
+        if first.get("type") == "extra_forbidden":
+            return f"unknown key '{key}'"
+        return f"key '{key}': {first.get('msg', 'invalid')}"
+    where = ".".join(str(part) for part in loc)
     return f"{where}: {first.get('msg', 'invalid')}"

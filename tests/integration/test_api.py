@@ -233,8 +233,9 @@ def test_bad_config_value_is_refused_naming_the_key_and_file_unchanged(make_clie
     ):
         refused = api.admin("PUT", "/config", json=change)
         assert refused.status_code == 422, refused.text
-        assert refused.json()["detail"]["key"] == key
-        assert key in refused.json()["detail"]["message"]
+        detail = refused.json()["detail"]
+        assert detail["code"] == "invalid-config" and detail["key"] == key
+        assert key in detail["message"]
 
     assert api.client.config.read_bytes() == before
 
