@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     if not QSystemTrayIcon.isSystemTrayAvailable():
         # Qt shows the icon as soon as a tray host appears (e.g. a panel started later).
         print("pullprint tray: no system tray yet; waiting for one", file=sys.stderr)
-    tray = TrayApp(Facade())
+    facade = Facade()
+    tray = TrayApp(facade)
     tray.start()
     # Ctrl+C in a terminal quits cleanly instead of being swallowed by Qt's event loop.
     signal.signal(signal.SIGINT, lambda *_args: app.quit())
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     wakeup.start(500)
     code = app.exec()
     tray.stop()
+    facade.close()
     return code
 
 
