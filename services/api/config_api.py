@@ -105,7 +105,12 @@ def _merge_and_write(path: Path, changes: dict[str, Any]) -> list[str]:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ApiError(409, "config-invalid", f"{path}: {exc}") from None
+    changed = []
     for key, new in changes.items():
+        old = data.get(key)
+        if old is not None and new != old and redact.value(old) == new:
+            continue  # the masked value GET /config showed, sent back by a form: keep the secret
+        changed.append(key)
         if new is None:
             data.pop(key, None)  # TOML has no null: a missing key means the default
         else:
@@ -121,7 +126,7 @@ def _merge_and_write(path: Path, changes: dict[str, Any]) -> list[str]:
     if not same:
         raise ApiError(422, "invalid-config", "a value cannot be stored in TOML")
     write_text(path, text)
-    return sorted(changes)
+    return sorted(changed)
 
 
 @router.put("/config", responses=responses(401, 403, 409, 422))

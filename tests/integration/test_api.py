@@ -252,6 +252,9 @@ def test_config_change_keeps_other_keys_and_never_returns_secrets(make_client):
     config = api.call("GET", "/config").json()
     assert config["sync_interval"] == 42 and config["printers"][0]["name"] == "hall"
     assert "hunter2" not in json.dumps(config)
+    # a form sending back everything it was shown does not overwrite the secret with ***
+    assert api.admin("PUT", "/config", json=config).status_code == 200
+    assert "hunter2" in api.client.config.read_text()
     assert api.admin("PUT", "/config", json={"server_url": None}).status_code == 200
     assert "server_url" not in api.client.config.read_text()
 
