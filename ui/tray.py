@@ -255,16 +255,18 @@ class TrayApp(QObject):
                 "about": lambda: AboutDialog(self.facade),
             }
             dialog = factories[name]()
-            dialog.finished.connect(lambda _result, n=name: self._dialog_closed(n))
+            dialog.finished.connect(lambda result, n=name: self._dialog_closed(n, result))
             self.dialogs[name] = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
         return dialog
 
-    def _dialog_closed(self, name: str) -> None:
+    def _dialog_closed(self, name: str, result: int) -> None:
         dialog = self.dialogs.pop(name, None)
         if dialog is not None:
+            if isinstance(dialog, LoginDialog) and result == QDialog.DialogCode.Accepted:
+                self.notify(_("Logged in as {user}.").format(user=dialog.user.text().strip()))
             dialog.deleteLater()
         self.poll()  # a saved configuration or a login changes what the menu shows
 

@@ -11,6 +11,7 @@ pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PyS
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
+from tests.ui.conftest import wait_until
 from tests.ui.fake_facade import FakeFacade
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.configuration import ConfigurationDialog
@@ -134,3 +135,18 @@ def test_an_open_dialog_follows_a_language_switch(tray: TrayApp) -> None:
     tray.about_action.trigger()
     tray.language_actions["fr"].trigger()
     assert tray.dialogs["about"].windowTitle() == "À propos de pullprint"
+
+
+def test_login_from_the_tray_confirms_who_is_logged_in(
+    tray: TrayApp, facade_server: FakeFacade
+) -> None:
+    facade_server.config["login_type"] = "custom"
+    wait_until(lambda: tray.login_action.isVisible(), "the login item shows")
+    tray.login_action.trigger()
+    dialog = tray.dialogs["login"]
+    assert isinstance(dialog, LoginDialog)
+    dialog.user.setText("alice")
+    dialog.password.setText("wonderland")
+    dialog.submit()
+    assert tray.last_message == "Logged in as alice."
+    assert "login" not in tray.dialogs

@@ -14,11 +14,12 @@ import pytest
 
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from tests.ui.conftest import wait_until
 from tests.ui.fake_facade import FakeFacade
+from ui.icons import TrayState, state_pixmap
 from ui.tray import TrayApp
 
 
@@ -53,5 +54,18 @@ def test_menu_and_dialogs_render(tray: TrayApp, facade_server: FakeFacade, shots
         shots.append(save(tray.open_dialog(name), shots_dir / f"dialog-{name}.png"))
     tray.language_actions["de"].trigger()
     shots.append(save(tray.menu, shots_dir / "tray-menu-de.png"))
+    shots.append(save_icons(shots_dir / "tray-icons.png"))
     for path in shots:
         assert_drawn(path)
+
+
+def save_icons(path: Path) -> Path:
+    """The four icon states side by side, at the size of a large tray."""
+    strip = QPixmap(4 * 72, 72)
+    strip.fill(QColor("white"))
+    painter = QPainter(strip)
+    for index, state in enumerate(TrayState):
+        painter.drawPixmap(index * 72 + 4, 4, state_pixmap(state, 64))
+    painter.end()
+    assert strip.save(str(path))
+    return path
