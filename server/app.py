@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,9 @@ async def _start_background(
     """The gateway listener, Document Output, retention and (PostgreSQL) the NOTIFY listener,
     each registered on `stack` to be stopped in reverse order."""
     ctx.hub.loop = asyncio.get_running_loop()
+    # Database calls run in threads (asyncio.to_thread); the default pool of cpu+4 threads is
+    # too small once many channels tick at once, and a starved pool stalls uploads.
+    ctx.hub.loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="db"))
     gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit, ctx.instance)
     listener = await asyncio.start_server(
         gateway.handle,
