@@ -267,6 +267,8 @@ class TrayApp(QObject):
         if dialog is not None:
             if isinstance(dialog, LoginDialog) and result == QDialog.DialogCode.Accepted:
                 self.notify(_("Logged in as {user}.").format(user=dialog.user.text().strip()))
+            if isinstance(dialog, ConfigurationDialog) and dialog.restart_required:
+                self.notify(_("Saved. The changes apply when the pullprint service restarts."))
             dialog.deleteLater()
         self.poll()  # a saved configuration or a login changes what the menu shows
 

@@ -136,7 +136,7 @@ class FakeFacade:
             for key, value in values.items():
                 _validate(key, value)
             self.config.update(values)
-            return self.config
+            return {"ok": True, "changed": sorted(values), "restart_required": True}
 
         @app.put("/route")
         def put_route(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:

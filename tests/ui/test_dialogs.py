@@ -150,3 +150,15 @@ def test_login_from_the_tray_confirms_who_is_logged_in(
     dialog.submit()
     assert tray.last_message == "Logged in as alice."
     assert "login" not in tray.dialogs
+
+
+def test_saved_configuration_says_a_restart_applies_it(
+    tray: TrayApp, facade_server: FakeFacade
+) -> None:
+    tray.config_action.trigger()
+    dialog = tray.dialogs["configuration"]
+    assert isinstance(dialog, ConfigurationDialog)
+    dialog.sync_interval.setValue(120)
+    dialog.save()
+    assert tray.last_message == "Saved. The changes apply when the pullprint service restarts."
+    assert facade_server.config["sync_interval"] == 120

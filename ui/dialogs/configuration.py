@@ -38,6 +38,8 @@ class ConfigurationDialog(QDialog):
         super().__init__()
         self.facade = facade
         self.loaded: dict[str, Any] = {}
+        # The facade rewrites the file; services read it when they start, so it may say so.
+        self.restart_required = False
         self.server_url = QLineEdit()
         self.secondary_server_url = QLineEdit()
         self.mode = QComboBox()
@@ -147,6 +149,9 @@ class ConfigurationDialog(QDialog):
                 _("Not saved: {reason}").format(reason=result.message),
             )
             return
+        self.restart_required = isinstance(result.data, dict) and bool(
+            result.data.get("restart_required")
+        )
         self.accept()
 
 
