@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[server,dev]'
+	$(PY) -m pip install -q -e '.[server,tray,dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,7 +27,7 @@ debs:
 	else echo "not root: not installing$$missing; tests that need them are skipped with a reason"; fi
 
 test: $(STAMP) debs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 demo: $(STAMP)
 	$(PY) -m services.core.demo

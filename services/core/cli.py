@@ -250,6 +250,13 @@ def cmd_virtual_printer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_tray(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the tray icon (needs the tray extra: PySide6)."""
+    # A process of its own: the tray talks to the facade only, never to service code.
+    os.execv(sys.executable, [sys.executable, "-m", "ui"])
+    return 0  # not reached
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the product end to end on this machine and narrate what happens."""
     from services.core.demo import run
@@ -338,6 +345,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--dir", required=True)
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--rate", type=int, default=0, help="bytes per second (0 = unlimited)")
+    add("tray", cmd_tray)
     add("demo", cmd_demo)
     sp = add("install", cmd_install)
     sp.add_argument("--mode", choices=["local", "gateway", "hybrid"], default="local")
