@@ -47,12 +47,12 @@ class TrayApp(QObject):
         self._status_result: Result | None = None  # the last /status answer, None before one
         self.version: str | None = None
         self.config: dict[str, Any] = {}
-        self.last_message = ""  # the last tray message, also kept for people without a tray host
+        self.last_message = ""  # the last tray message (tests read it; tray hosts may drop it)
         self.dialogs: dict[str, QDialog] = {}
         self._polling = False
         self.polls = 0  # /status answers applied so far; tests wait for the next one
-        # Bumped when the user picks a language, so a poll started before the facade heard of it
-        # cannot switch the menu back to the old language.
+        # Bumped when the user picks a language and again when the facade has stored it, so a
+        # poll that started in between cannot switch the menu back to the old language.
         self._language_epoch = 0
 
         self.menu = QMenu()
@@ -234,10 +234,13 @@ class TrayApp(QObject):
         self._language_epoch += 1
         self.config["language"] = language
         self.retranslate()
-        self.background.run(
-            lambda: self.facade.set_language(language),
-            self._report(_("The language could not be saved")),
-        )
+        report = self._report(_("The language could not be saved"))
+
+        def stored(result: Result) -> None:
+            self._language_epoch += 1
+            report(result)
+
+        self.background.run(lambda: self.facade.set_language(language), stored)
 
     def open_profile(self) -> None:
         server = str(self.config.get("server_url") or "").rstrip("/")
