@@ -1,9 +1,9 @@
 """``GET /session``, ``POST /login`` and ``POST /logout``: the caller's own identity.
 
 ``/session`` hands an ordinary user's tray a token of its own (see ``tokens.py``). Login and
-logout are custom login (``login_type = "custom"``) for the caller's OS user, the same steps as
-``pullprint login``: the password is checked by the server, then the OS user is mapped to the
-server user, and the spooler is woken to pick the map up.
+logout take the same steps as ``pullprint login``/``logout`` for the caller's OS user: with
+custom login the server checks the password and the OS user is mapped to the server user; a
+logout that leaves nobody logged in signs the machine out (services/core/users.py).
 """
 
 from __future__ import annotations
@@ -36,14 +36,11 @@ async def get_session(facade: FacadeDep, caller: CallerDep) -> Session:
     return Session(user=caller.user, uid=caller.uid, token_file=str(path))
 
 
-def _require_custom_login(facade: Facade) -> str:
-    settings = facade.settings
-    if settings.login_type != "custom" or not settings.server_url:
-        raise ApiError(409, "not-custom-login", 'login needs login_type = "custom" and a server')
-    return settings.server_url.rstrip("/")
-
-
-async def _check_password(facade: Facade, server: str, body: Login) -> None:
+async def _check_password(facade: Facade, body: Login) -> str:
+    """Custom login: the server must accept the password. Returns the server user."""
+    server = (facade.settings.server_url or "").rstrip("/")
+    if not server or not body.user or body.password is None:
+        raise ApiError(422, "invalid-request", "custom login needs a server, user and password")
     try:
         async with httpx.AsyncClient(
             verify=endpoint.tls_context(facade.settings.ca_file), timeout=30
@@ -54,7 +51,9 @@ async def _check_password(facade: Facade, server: str, body: Login) -> None:
     except httpx.HTTPError as exc:
         raise ApiError(502, "server-unreachable", f"the server is not reachable: {exc}") from None
     if reply.status_code != 200:
+        # 403, not 401: 401 means "your facade token", which the tray answers by re-reading it.
         raise ApiError(403, "login-refused", f"login refused: {_server_message(reply)}")
+    return body.user
 
 
 def _server_message(reply: httpx.Response) -> str:
@@ -64,32 +63,41 @@ def _server_message(reply: httpx.Response) -> str:
         return f"HTTP {reply.status_code}"
 
 
-async def _wake_spooler(facade: Facade) -> None:
-    """The spooler reloads the user map on its timer anyway; this only makes it immediate."""
-    try:
-        await facade.ask("spooler", WakeRequest())
-    except RequestFailed:
-        facade.log.info("spooler.not-woken")
+async def _wake(facade: Facade, *services: str) -> None:
+    """Spooler (user map) and sync (printers back or gone) look at the store now; they also
+    would on their own timers, so one that does not answer is only logged."""
+    for service in services:
+        try:
+            await facade.ask(service, WakeRequest())
+        except RequestFailed:
+            facade.log.info("wake.unanswered", service=service)
 
 
-@router.post("/login", responses=responses(401, 403, 409, 502))
+@router.post("/login", responses=responses(401, 403, 502))
 async def login(body: Login, facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
-    """Print as ``user`` on the server from now on (custom login), after the server checked
-    the password."""
-    server = _require_custom_login(facade)
-    await _check_password(facade, server, body)
-    await asyncio.to_thread(users.set_user, facade.store, caller.user, body.user)
-    facade.log.info("login", os_user=caller.user, server_user=body.user)
-    await _wake_spooler(facade)
-    return LoginResult(os_user=caller.user, server_user=body.user)
+    """Log in, as ``pullprint login`` does: with custom login print as ``user`` from now on
+    (after the server checked the password); with os login bring back the printers a logout
+    removed (user and password are not needed)."""
+    login_type = facade.settings.login_type
+    server_user = await _check_password(facade, body) if login_type == "custom" else None
+    await asyncio.to_thread(users.log_in, facade.store, login_type, caller.user, server_user)
+    facade.log.info("login", os_user=caller.user, server_user=server_user or "")
+    await _wake(facade, "spooler", "sync")
+    return LoginResult(os_user=caller.user, server_user=server_user, signed_out=False)
+
+
+def _log_out(facade: Facade, os_user: str) -> bool:
+    login_type = facade.settings.login_type
+    if login_type == "custom" and os_user not in users.load_map(facade.store):
+        raise ApiError(409, "not-logged-in", f"{os_user} is not logged in")
+    return users.log_out(facade.store, login_type, os_user)
 
 
 @router.post("/logout", responses=responses(401, 409))
 async def logout(facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
-    """Stop printing as a server user (custom login)."""
-    _require_custom_login(facade)
-    if not await asyncio.to_thread(users.remove_user, facade.store, caller.user):
-        raise ApiError(409, "not-logged-in", f"{caller.user} is not logged in")
-    facade.log.info("logout", os_user=caller.user)
-    await _wake_spooler(facade)
-    return LoginResult(os_user=caller.user, server_user=None)
+    """Log out; when nobody is left logged in, the server's printers and their OS queues leave
+    this machine (stored jobs stay) until the next login."""
+    signed_out = await asyncio.to_thread(_log_out, facade, caller.user)
+    facade.log.info("logout", os_user=caller.user, signed_out=signed_out)
+    await _wake(facade, "spooler", "sync")
+    return LoginResult(os_user=caller.user, server_user=None, signed_out=signed_out)

@@ -37,6 +37,7 @@ class Status(BaseModel):
     services: dict[str, dict[str, Any]]
     channel: ChannelInfo
     sync: SyncInfo
+    signed_out: bool  # after a logout: the server's printers are off this machine
 
 
 class JobInfo(BaseModel):
@@ -71,14 +72,17 @@ class Session(BaseModel):
 class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=255)
-    password: str = Field(max_length=1024)
+    # Needed with custom login; os login ignores them.
+    user: str | None = Field(default=None, min_length=1, max_length=255)
+    password: str | None = Field(default=None, max_length=1024)
 
 
 class LoginResult(BaseModel):
     ok: bool = True
     os_user: str
     server_user: str | None
+    # True when nobody is logged in any more: the server's printers are off this machine.
+    signed_out: bool
 
 
 class ConfigChanged(BaseModel):

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from services.api.context import Facade, FacadeDep
 from services.api.models import About, ChannelInfo, Component, Status, SyncInfo
 from services.api.preferences import current_route
-from services.core import VERSION
+from services.core import VERSION, users
 from services.core.messages import StatusRequest
 
 SERVICES = ("spooler", "channel", "sync", "delivery", "api")
@@ -56,6 +56,7 @@ async def get_status(facade: FacadeDep) -> Status:
         version=VERSION,
         mode=facade.settings.mode,
         route=await asyncio.to_thread(current_route, facade),
+        signed_out=await asyncio.to_thread(users.signed_out, facade.store),
         services=services,
         channel=ChannelInfo(
             state=str(channel.get("state", "unknown")),

@@ -113,7 +113,7 @@ def test_every_change_is_refused_without_the_token_and_accepted_with_it(make_cli
 
 
 def test_errors_have_one_shape_and_no_traceback(make_client):
-    api = start_api(make_client)
+    api = start_api(make_client, login_type="custom", server_url="https://print.example.com")
 
     answers = [
         api.call("GET", "/no-such-page"),
@@ -121,7 +121,7 @@ def test_errors_have_one_shape_and_no_traceback(make_client):
         api.admin("POST", "/jobs/not-a-number/cancel"),
         api.admin("PUT", "/route", json={"route": "carrier-pigeon"}),
         api.admin("PUT", "/language", content=b"{not json", headers={"Content-Type": "x"}),
-        api.admin("POST", "/login", json={"user": "bob", "password": "pw"}),
+        api.admin("POST", "/logout", json=None),  # custom login, and nobody logged in
     ]
 
     assert [a.status_code for a in answers] == [404, 404, 422, 422, 422, 409]
@@ -370,12 +370,31 @@ def test_login_maps_the_callers_os_user_after_the_server_checked_the_password(
 
     assert wrong.status_code == 403 and wrong.json()["detail"]["code"] == "login-refused"
     assert right.status_code == 200, right.text
-    assert right.json() == {"ok": True, "os_user": "root", "server_user": "alice"}
+    assert right.json() == {
+        "ok": True,
+        "os_user": "root",
+        "server_user": "alice",
+        "signed_out": False,
+    }
     assert users.load_map(api.client.store) == {"root": "alice"}
     assert "pw-alice" not in api.client.logs()
-    assert api.admin("POST", "/logout").json()["server_user"] is None
+    logout = api.admin("POST", "/logout").json()
+    assert logout["server_user"] is None and logout["signed_out"] is True
     assert users.load_map(api.client.store) == {}
+    assert api.call("GET", "/status").json()["signed_out"] is True
     assert api.admin("POST", "/logout").status_code == 409
+
+
+def test_os_login_logout_signs_the_machine_out_and_back_in(make_client):
+    api = start_api(make_client)
+
+    out = api.admin("POST", "/logout")
+    assert out.status_code == 200 and out.json()["signed_out"] is True
+    assert users.signed_out(api.client.store)
+
+    back = api.admin("POST", "/login", json={})
+    assert back.status_code == 200 and back.json()["signed_out"] is False
+    assert api.call("GET", "/status").json()["signed_out"] is False
 
 
 def test_an_unexpected_error_answers_500_internal_without_a_traceback(make_client):
