@@ -424,3 +424,16 @@ def test_an_unexpected_error_answers_500_internal_without_a_traceback(make_clien
         "request.failed method=GET path=/jobs" in (api.client.root / "log" / "api.log").read_text()
     )
     assert api.call("GET", "/about").status_code == 200  # and the facade carries on
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
+def test_a_user_logged_in_as_a_server_user_sees_that_users_jobs(make_client):
+    api = start_api(make_client, "spooler", "sync", printers=[HELD])
+    api.client.wait_printer("hall")
+    held_job(api.client, "alice")
+    users.set_user(api.client.store, "nobody", "carol")  # as POST /login would, for nobody
+    carols = held_job(api.client, "carol")
+
+    listed = run_as("nobody", lambda: httpx.get(api.base + "/jobs").json())
+
+    assert [(job["id"], job["owner"]) for job in listed] == [(carols, "carol")]
