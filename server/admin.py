@@ -93,6 +93,19 @@ def add_port(session: Session, name: str, kind: str, printers: list[str]) -> dic
     return port_info(port).model_dump()
 
 
+def remove_port(session: Session, port_id: int) -> dict[str, Any]:
+    """Endpoints drop the port (and its OS queue) on their next sync; jobs keep their history
+    (their port becomes NULL)."""
+    port = session.get(InputPort, port_id)
+    if port is None:
+        raise AdminError("not-found", f"no input port {port_id}")
+    info = port_info(port).model_dump()
+    session.delete(port)
+    session.flush()
+    commands.broadcast(session, "printers.changed", {})
+    return info
+
+
 def port_info(port: InputPort) -> protocol.InputPort:
     return protocol.InputPort(
         id=port.id,

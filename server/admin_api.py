@@ -83,6 +83,11 @@ def add_port(body: NewPort, request: Request) -> dict:
     return run(request, admin.add_port, body.name, body.kind, body.printers)
 
 
+@router.delete("/ports/{port_id}")
+def remove_port(port_id: int, request: Request) -> dict:
+    return run(request, admin.remove_port, port_id)
+
+
 @router.get("/endpoints")
 def endpoints(request: Request) -> list[dict]:
     return run(request, admin.list_endpoints)

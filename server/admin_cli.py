@@ -95,6 +95,12 @@ def port_list(session: Session, args: argparse.Namespace) -> Any:
     return [p.model_dump() for p in admin.list_ports(session)]
 
 
+@command("port", "remove", arg("id", type=int))
+def port_remove(session: Session, args: argparse.Namespace) -> Any:
+    """Remove an input port; endpoints remove its OS queue on their next sync."""
+    return admin.remove_port(session, args.id)
+
+
 @command("endpoint", "list")
 def endpoint_list(session: Session, args: argparse.Namespace) -> Any:
     """List endpoints (client machines) and their state."""

@@ -55,6 +55,16 @@ def test_server_ports_become_cups_queues_that_print_through_us(
     assert sha256_file(raw_printer.jobs()[0]) == sha256_file(document)
     assert queues(cups)["theirs"] == "socket://127.0.0.1:9"  # never touched
 
+    # Removing the port on the server removes its queue here; adding it back restores it.
+    with cloud.admin() as admin:
+        port_id = next(
+            p["id"] for p in admin.get("/api/v1/admin/ports").json() if p["name"] == "front"
+        )
+        admin.delete(f"/api/v1/admin/ports/{port_id}").raise_for_status()
+    wait_for(lambda: "front" not in queues(cups), 30, "the queue removed with its port")
+    add_printer_and_port(cloud, "floor1b", raw_printer.port, kind="direct", port_name="front")
+    wait_for(lambda: queues(cups).get("front") == uri, 30, "the queue back with a new port")
+
     # Logout takes the server's printers and their queues away; ours only.
     assert client.run_cli("logout").returncode == 0
     wait_for(lambda: "front" not in queues(cups), 30, "our queue removed at logout")
