@@ -98,7 +98,7 @@ class DeliveryService(Service):
     def tasks(self) -> list[Any]:
         return [
             self.wake_on(
-                ["spooler", "sync", "channel"],
+                ["spooler", "sync", "channel", "api"],
                 [JobStored, PrintersChanged, JobStateChanged],
                 self._wake,
             ),
