@@ -15,6 +15,7 @@ Visibility rules (DESIGN.md 8, issue 9):
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl
@@ -170,18 +171,19 @@ class TrayApp(QObject):
         epoch = self._language_epoch
         self.background.run(lambda: self._fetch(epoch), self._apply)
 
-    def _fetch(self, epoch: int) -> tuple[Result, Result | None, int]:
-        """Worker thread: ``/status``, then ``/config`` only when the facade answered."""
+    def _fetch(self, epoch: int) -> Poll:
+        """Worker thread: ``/status``, then ``/config`` and ``/language`` if the facade answered."""
         status = self.facade.status()
-        config = self.facade.config() if status.ok else None
-        return status, config, epoch
+        if not status.ok:
+            return Poll(status, None, None, epoch)
+        return Poll(status, self.facade.config(), self.facade.language(), epoch)
 
-    def _apply(self, answer: tuple[Result, Result | None, int]) -> None:
-        status_result, config_result, epoch = answer
+    def _apply(self, poll: Poll) -> None:
+        status_result, epoch = poll.status, poll.epoch
         self._polling = False
         if status_result.ok and isinstance(status_result.data, dict):
             self.version = status_result.data.get("version") or self.version
-            self.config = _config_from(status_result.data, config_result)
+            self.config = _config_from(status_result.data, poll.config, poll.language)
         else:
             self.config = {}
         language = self.config.get("language")
@@ -303,11 +305,25 @@ class TrayApp(QObject):
             self.menu.popup(self.icon.geometry().center())
 
 
-def _config_from(status: dict[str, Any], config: Result | None) -> dict[str, Any]:
-    """The keys the menu depends on; ``/status`` wins for mode and route, which it reports live."""
+@dataclass(frozen=True)
+class Poll:
+    """One poll's answers; ``config`` and ``language`` are None when ``/status`` failed."""
+
+    status: Result
+    config: Result | None
+    language: Result | None
+    epoch: int  # the language epoch when the poll started
+
+
+def _config_from(
+    status: dict[str, Any], config: Result | None, language: Result | None
+) -> dict[str, Any]:
+    """The keys the menu depends on; ``/status`` wins for mode and route, which it reports live,
+    and ``/language`` for the language (the tray's choice is kept apart from the config key)."""
     values: dict[str, Any] = {}
-    if config is not None and config.ok and isinstance(config.data, dict):
-        values.update(config.data)
+    for answer in (config, language):
+        if answer is not None and answer.ok and isinstance(answer.data, dict):
+            values.update(answer.data)
     for key in ("mode", "route"):
         if status.get(key):
             values[key] = status[key]

@@ -64,6 +64,7 @@ class FakeFacade:
         self.token_file = state_dir / "api.token"
         self.set_token("first-token")
         self.user: str | None = None
+        self.language: str | None = None  # chosen with PUT /language; else the config's key
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app = self._build_app()
@@ -144,10 +145,14 @@ class FakeFacade:
             self.status["route"] = body["route"]
             return {"route": body["route"]}
 
+        @app.get("/language")
+        def get_language() -> dict[str, Any]:
+            return {"language": self.language or self.config["language"]}
+
         @app.put("/language")
         def put_language(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:
             self._check_token(authorization)
-            self.config["language"] = body["language"]
+            self.language = body["language"]
             return {"language": body["language"]}
 
         @app.post("/sync")

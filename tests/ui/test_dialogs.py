@@ -162,3 +162,16 @@ def test_saved_configuration_says_a_restart_applies_it(
     dialog.save()
     assert tray.last_message == "Saved. The changes apply when the pullprint service restarts."
     assert facade_server.config["sync_interval"] == 120
+
+
+def test_configuration_changes_the_language_through_the_language_endpoint(
+    facade: Facade, facade_server: FakeFacade
+) -> None:
+    facade_server.language = "fr"
+    dialog = ConfigurationDialog(facade)
+    assert dialog.language.currentData() == "fr"
+    dialog.language.setCurrentIndex(dialog.language.findData("es"))
+    dialog.save()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert facade_server.language == "es"
+    assert not [call for call in facade_server.changes() if call[1] == "/config"]

@@ -139,13 +139,13 @@ def test_language_switch_retranslates_every_menu_text(
     assert tray.language_menu.title() == "Sprache"
     # Every item changed, except the language names, which are always in their own language.
     assert all(en != de for en, de in zip(english, german, strict=True))
-    wait_until(lambda: facade_server.config["language"] == "de", "the facade heard of it")
+    wait_until(lambda: facade_server.language == "de", "the facade heard of it")
     next_poll(tray)
     assert visible_texts(tray) == german  # a poll does not switch it back
 
 
 def test_language_set_in_the_service_is_adopted(tray: TrayApp, facade_server: FakeFacade) -> None:
-    facade_server.config["language"] = "cs"
+    facade_server.language = "cs"  # chosen elsewhere, e.g. in another session
     wait_until(lambda: tray.quit_action.text() == "Ukončit", "the menu is in Czech")
     assert tray.language_actions["cs"].isChecked()
     assert i18n.current_language() == "cs"

@@ -117,7 +117,12 @@ class ConfigurationDialog(QDialog):
         self.secondary_server_url.setText(str(result.data.get("secondary_server_url") or ""))
         _select(self.mode, result.data.get("mode"))
         self.sync_interval.setValue(int(float(result.data.get("sync_interval") or 300)))
-        _select(self.language, result.data.get("language"))
+        # The language in force is GET /language (the tray's choice, else the config's key).
+        with busy():
+            language = self.facade.language()
+        if language.ok and isinstance(language.data, dict):
+            self.loaded["language"] = language.data.get("language")
+        _select(self.language, self.loaded.get("language"))
 
     def values(self) -> dict[str, Any]:
         """Every field as the facade names it; an empty URL means "no server" (None)."""
@@ -137,21 +142,21 @@ class ConfigurationDialog(QDialog):
         }
 
     def save(self) -> None:
+        """Send the changes; the language through PUT /language, which every user may change
+        (PUT /config is for administrators) and which takes effect without a restart."""
         changes = self.changes()
-        if not changes:
-            self.accept()
-            return
+        language = changes.pop("language", None)
         with busy():
-            result = self.facade.set_config(changes)
-        if not result.ok:
-            show_error(
-                self.message,
-                _("Not saved: {reason}").format(reason=result.message),
-            )
+            result = self.facade.set_config(changes) if changes else None
+            if result is not None and not result.ok:
+                show_error(self.message, _("Not saved: {reason}").format(reason=result.message))
+                return
+            chosen = self.facade.set_language(language) if language else None
+        if chosen is not None and not chosen.ok:
+            show_error(self.message, _("Not saved: {reason}").format(reason=chosen.message))
             return
-        self.restart_required = isinstance(result.data, dict) and bool(
-            result.data.get("restart_required")
-        )
+        if result is not None and isinstance(result.data, dict):
+            self.restart_required = bool(result.data.get("restart_required"))
         self.accept()
 
 
