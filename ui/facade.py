@@ -128,8 +128,11 @@ class Facade:
     def sync(self) -> Result:
         return self._request("POST", "/sync")
 
-    def login(self, user: str, password: str) -> Result:
-        return self._request("POST", "/login", json={"user": user, "password": password})
+    def login(self, user: str | None = None, password: str | None = None) -> Result:
+        """Custom login maps this OS user to ``user``; os login (no arguments) signs the
+        machine in again after a logout."""
+        body = {} if user is None else {"user": user, "password": password}
+        return self._request("POST", "/login", json=body)
 
     def logout(self) -> Result:
         return self._request("POST", "/logout")

@@ -88,6 +88,8 @@ def _details(status: dict[str, Any]) -> tuple[str, ...]:
     if mode == "local" and status.get("route"):
         route = status["route"]
         lines.append(_("Delivery: {route}").format(route=_route_name(route)))
+    if status.get("signed_out"):
+        lines.append(_("Logged out: the server's printers are not on this computer."))
     sync = status.get("sync") or {}
     if sync.get("state") == "failed":
         reason = sync.get("reason") or "?"

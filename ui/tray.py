@@ -89,6 +89,7 @@ class TrayApp(QObject):
         m.addSeparator()
         self.sync_action = self._add(self.sync_now)
         self.login_action = self._add(lambda: self.open_dialog("login"))
+        self.sign_in_action = self._add(self.sign_in)
         self.logout_action = self._add(self.logout)
         self.config_action = self._add(lambda: self.open_dialog("configuration"))
         self.route_separator = m.addSeparator()
@@ -125,6 +126,7 @@ class TrayApp(QObject):
         """Set every text in the current language; called again after a language switch."""
         self.sync_action.setText(_("Synchronize printers now"))
         self.login_action.setText(_("Login as different user…"))
+        self.sign_in_action.setText(_("Log in"))
         self.logout_action.setText(_("Logout"))
         self.config_action.setText(_("Configuration…"))
         self.route_local_action.setText(_("Store and deliver locally"))
@@ -146,12 +148,23 @@ class TrayApp(QObject):
         reachable = self._status_result is not None and self._status_result.ok
         custom_login = self.config.get("login_type") == "custom"
         local_mode = self.config.get("mode") == "local"
+        # After a logout the server's printers are gone from this machine (status signed_out):
+        # offer to log in again instead of logging out twice. Custom login does that through
+        # "Login as different user", which asks for the server user.
+        signed_out = bool(self.config.get("signed_out"))
         self.login_action.setVisible(custom_login)
+        self.sign_in_action.setVisible(signed_out and not custom_login)
+        self.logout_action.setVisible(not signed_out)
         self.route_separator.setVisible(local_mode)
         self.route_local_action.setVisible(local_mode)
         self.route_gateway_action.setVisible(local_mode)
         self.profile_action.setEnabled(bool(self.config.get("server_url")))
-        for action in (self.sync_action, self.login_action, self.logout_action):
+        for action in (
+            self.sync_action,
+            self.login_action,
+            self.sign_in_action,
+            self.logout_action,
+        ):
             action.setEnabled(reachable)
         for action in (self.route_local_action, self.route_gateway_action):
             action.setEnabled(reachable)
@@ -220,6 +233,12 @@ class TrayApp(QObject):
     def logout(self) -> None:
         self.background.run(
             self.facade.logout, self._report(_("Logout failed"), _("You are logged out."))
+        )
+
+    def sign_in(self) -> None:
+        """OS login: the facade signs this machine in again as the logged-in OS user."""
+        self.background.run(
+            self.facade.login, self._report(_("Login failed"), _("You are logged in."))
         )
 
     def set_route(self, route: str) -> None:
@@ -324,7 +343,7 @@ def _config_from(
     for answer in (config, language):
         if answer is not None and answer.ok and isinstance(answer.data, dict):
             values.update(answer.data)
-    for key in ("mode", "route"):
+    for key in ("mode", "route", "signed_out"):
         if status.get(key):
             values[key] = status[key]
     return values

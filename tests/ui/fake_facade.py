@@ -30,7 +30,8 @@ IDLE_STATUS: dict[str, Any] = {
         for name in ("spooler", "channel", "sync", "delivery", "api")
     },
     "channel": {"state": "online", "server": "https://print.example.org", "reason": ""},
-    "sync": {"state": "ok", "reason": "", "last_sync": "2026-11-25T09:00:00Z"},
+    "sync": {"state": "ok", "reason": "", "last_sync": 1795338000.0},
+    "signed_out": False,
 }
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -164,18 +165,22 @@ class FakeFacade:
         @app.post("/login")
         def login(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:
             self._check_token(authorization)
+            if self.config["login_type"] == "os":  # signs the machine in again
+                self.status["signed_out"] = False
+                return {"ok": True, "os_user": "tester", "server_user": None, "signed_out": False}
             if USERS.get(body.get("user")) != body.get("password"):
                 raise HTTPException(
                     401, {"code": "login-failed", "message": "wrong user name or password"}
                 )
             self.user = body["user"]
-            return {"user": self.user}
+            return {"ok": True, "os_user": "tester", "server_user": self.user, "signed_out": False}
 
         @app.post("/logout")
         def logout(authorization: str | None = Header(None)) -> Any:
             self._check_token(authorization)
             self.user = None
-            return {}
+            self.status["signed_out"] = True
+            return {"ok": True, "os_user": "tester", "server_user": None, "signed_out": True}
 
         @app.get("/support-bundle")
         def support_bundle(days: int, authorization: str | None = Header(None)) -> Response:

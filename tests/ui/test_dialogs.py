@@ -69,6 +69,7 @@ def test_configuration_cannot_save_when_the_service_is_down(
 
 
 def test_login_maps_this_user_to_the_server_user(facade: Facade, facade_server: FakeFacade) -> None:
+    facade_server.config["login_type"] = "custom"
     dialog = LoginDialog(facade)
     dialog.user.setText("alice")
     dialog.password.setText("wonderland")
@@ -78,6 +79,7 @@ def test_login_maps_this_user_to_the_server_user(facade: Facade, facade_server: 
 
 
 def test_a_wrong_password_is_refused_and_cleared(facade: Facade, facade_server: FakeFacade) -> None:
+    facade_server.config["login_type"] = "custom"
     dialog = LoginDialog(facade)
     dialog.show()
     dialog.user.setText("alice")

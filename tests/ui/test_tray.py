@@ -166,6 +166,20 @@ def test_logout_tells_the_facade(tray: TrayApp, facade_server: FakeFacade) -> No
     assert facade_server.user is None
 
 
+def test_after_logout_the_menu_offers_to_log_in_again(
+    tray: TrayApp, facade_server: FakeFacade
+) -> None:
+    assert tray.logout_action.isVisible() and not tray.sign_in_action.isVisible()
+    tray.logout_action.trigger()
+    wait_until(lambda: tray.sign_in_action.isVisible(), "Log in is offered")
+    assert not tray.logout_action.isVisible()
+    assert "Logged out" in tray.icon.toolTip()
+    tray.sign_in_action.trigger()
+    wait_until(lambda: tray.logout_action.isVisible(), "Logout is offered again")
+    assert tray.last_message == "You are logged in."
+    assert ("POST", "/login", "{}") in facade_server.changes()
+
+
 def test_a_failed_command_is_reported(tray: TrayApp, facade_server: FakeFacade) -> None:
     facade_server.fail["/sync"] = 500
     tray.sync_action.trigger()
