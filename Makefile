@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql
 
-.PHONY: demo test bench lint format venv debs clean
+.PHONY: demo test bench lint format venv debs clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# Renders the tray menu (en, de) and each dialog offscreen into docs/screenshots/.
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen PULLPRINT_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/ui/test_screenshots.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
