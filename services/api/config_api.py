@@ -23,7 +23,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from services.api import redact
+from services.api import redact, restarts
 from services.api.auth import AdminDep
 from services.api.context import FacadeDep
 from services.api.errors import ApiError, responses
@@ -142,7 +142,16 @@ async def put_config(
     changes = body.model_dump(mode="json", exclude_unset=True)
     changed = await asyncio.to_thread(_change, path, changes)
     facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
-    return ConfigChanged(changed=changed, path=str(path))
+    needed = restarts.affected(changed)
+    restarted = await restarts.restart(needed)
+    if restarted:
+        facade.log.info("services.restarted", services=",".join(restarted))
+    return ConfigChanged(
+        changed=changed,
+        path=str(path),
+        restart_required=bool(set(needed) - set(restarted)),
+        restarted=restarted,
+    )
 
 
 def write_text(path: Path, text: str) -> None:

@@ -89,7 +89,9 @@ class ConfigChanged(BaseModel):
     ok: bool = True
     changed: list[str]
     path: str
+    # True when a process that reads a changed key still runs with the old value.
     restart_required: bool = True
+    restarted: list[str] = []
 
 
 class RouteState(BaseModel):

@@ -76,3 +76,32 @@ def test_service_runs_five_processes_and_restarts_any_killed_one(
     assert sha256_file(raw_printer.jobs()[0]) == digest
     status = client.run_cli("status")
     assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_changing_the_mode_restarts_only_what_must_restart(make_client, raw_printer):
+    client = make_client([direct_printer(raw_printer)])
+    client.processes["supervisord"] = Process(
+        "supervisord",
+        [sys.executable, "-m", "services.core.cli", "service"],
+        client.env,
+        client.root / "log" / "service.out",
+    )
+    wait_for(lambda: sorted(pids(client)) == list(SERVICES), what="five services RUNNING")
+    client.wait_listening(client.api_port)
+    before = pids(client)
+    token = (client.root / "state" / "api.token").read_text().strip()
+
+    reply = httpx.put(
+        f"http://127.0.0.1:{client.api_port}/config",
+        json={"mode": "hybrid"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=90,
+    )
+
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["restarted"] == ["channel", "delivery", "spooler"]
+    assert reply.json()["restart_required"] is False
+    wait_for(lambda: sorted(pids(client)) == list(SERVICES), what="all RUNNING again")
+    after = pids(client)
+    assert {n for n in SERVICES if after[n] != before[n]} == {"channel", "delivery", "spooler"}
+    assert 'mode = "hybrid"' in client.config.read_text()
