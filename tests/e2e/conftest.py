@@ -54,6 +54,24 @@ def cloud(tmp_path: Path, certificates: Certificates) -> Iterator[ServerProcess]
     server.stop()
 
 
+@pytest.fixture
+def secondary(
+    tmp_path: Path, certificates: Certificates, cloud: ServerProcess
+) -> Iterator[ServerProcess]:
+    """A second server process on the cloud's database, as a site runs its secondary."""
+    server = ServerProcess(
+        tmp_path / "secondary",
+        certificates.cert,
+        certificates.key,
+        certificates.context,
+        f"sqlite:///{cloud.data_dir}/server.db",
+        SERVER_OPTIONS,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
 def authorize_first_endpoint(server: ServerProcess) -> int:
     """What an admin does in the admin pages: authorize the machine that registered."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from services.core.ipp import Operation, Status, Tag
 from services.core.states import JobState
-from tests.e2e.conftest import SERVER_OPTIONS, authorize_first_endpoint, channel_state
+from tests.e2e.conftest import authorize_first_endpoint, channel_state
 from tests.helpers import sha256_file, wait_for
 from tests.peers import minimal_pdf
-from tests.server.support import ServerProcess, add_printer_and_port
+from tests.server.support import add_printer_and_port
 
 PULL_PORT = {"name": "hall", "kind": "pull"}
 
@@ -153,36 +153,22 @@ def test_held_job_released_at_an_ipp_printer_arrives_there(online_client, cloud,
     wait_for(lambda: client.job_state(job.id) == JobState.COMPLETED, 30, "completed")
 
 
-def test_channel_fails_over_to_the_secondary_server(
-    make_client, cloud, certificates, raw_printer, tmp_path
-):
-    secondary = ServerProcess(
-        tmp_path / "secondary",
-        certificates.cert,
-        certificates.key,
-        certificates.context,
-        f"sqlite:///{cloud.data_dir}/server.db",
-        SERVER_OPTIONS,
+def test_channel_fails_over_to_the_secondary_server(make_client, cloud, certificates, secondary):
+    client = make_client(
+        [PULL_PORT],
+        server_url=cloud.base_url,
+        secondary_server_url=secondary.base_url,
+        ca_file=str(certificates.ca_file),
     )
-    secondary.start()
-    try:
-        client = make_client(
-            [PULL_PORT],
-            server_url=cloud.base_url,
-            secondary_server_url=secondary.base_url,
-            ca_file=str(certificates.ca_file),
-        )
-        client.start("sync", "spooler", "delivery", "channel")
-        authorize_first_endpoint(cloud)
-        wait_for(lambda: channel_state(client) == "online", 60, "online on the primary")
+    client.start("sync", "spooler", "delivery", "channel")
+    authorize_first_endpoint(cloud)
+    wait_for(lambda: channel_state(client) == "online", 60, "online on the primary")
 
-        cloud.stop()
+    cloud.stop()
 
-        log = client.root / "log" / "channel.log"
-        wait_for(
-            lambda: f"state=online server={secondary.base_url}" in log.read_text(),
-            90,
-            "online on the secondary",
-        )
-    finally:
-        secondary.stop()
+    log = client.root / "log" / "channel.log"
+    wait_for(
+        lambda: f"state=online server={secondary.base_url}" in log.read_text(),
+        90,
+        "online on the secondary",
+    )

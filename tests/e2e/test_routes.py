@@ -60,32 +60,20 @@ def test_gateway_mode_uploads_every_job_and_the_server_prints_it_on_release(
 
 
 def test_gateway_mode_fails_over_to_the_secondary_gateway(
-    online_client, cloud, raw_printer, tmp_path, certificates
+    online_client, cloud, raw_printer, secondary
 ):
     add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
     # The secondary is a second server process on the same database, as a site would run it.
-    secondary = ServerProcess(
-        tmp_path / "secondary",
-        certificates.cert,
-        certificates.key,
-        certificates.context,
-        f"sqlite:///{cloud.data_dir}/server.db",
-        SERVER_OPTIONS,
+    client = online_client(
+        [], mode="gateway", gateway="127.0.0.1:1", secondary_gateway=gateway_of(secondary)
     )
-    secondary.start()
-    try:
-        client = online_client(
-            [], mode="gateway", gateway="127.0.0.1:1", secondary_gateway=gateway_of(secondary)
-        )
-        wait_for(lambda: served(client, "front"), 30, "the server's port")
+    wait_for(lambda: served(client, "front"), 30, "the server's port")
 
-        job_id = print_bytes(client, "front", b"secondary took it")
+    job_id = print_bytes(client, "front", b"secondary took it")
 
-        wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
-        wait_for(lambda: raw_printer.jobs(), 30, "the direct port printed at once")
-        assert raw_printer.jobs()[0].read_bytes() == b"secondary took it"
-    finally:
-        secondary.stop()
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
+    wait_for(lambda: raw_printer.jobs(), 30, "the direct port printed at once")
+    assert raw_printer.jobs()[0].read_bytes() == b"secondary took it"
 
 
 def test_hybrid_mode_prints_direct_ports_locally_and_uploads_pull_ports(
