@@ -3,6 +3,9 @@ that print through us; a sync that fails keeps every printer and says why in its
 
 from __future__ import annotations
 
+import http.server
+import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,7 +77,37 @@ def test_server_ports_become_cups_queues_that_print_through_us(
     wait_for(lambda: queues(cups).get("front") == uri, 30, "the queue back after login")
 
 
-def test_a_failing_sync_keeps_printers_and_reports_why(online_client, cloud, raw_printer):
+class JunkServer:
+    """An HTTPS server on the cloud's address that answers every request with nonsense."""
+
+    def __init__(self, port: int, certificates) -> None:
+        class Junk(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = b'{"ports": "not a list"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Junk)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificates.cert, certificates.key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_failing_sync_keeps_printers_and_reports_why(
+    online_client, cloud, raw_printer, certificates
+):
     add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
     client = online_client([])
     wait_for(
@@ -90,3 +123,12 @@ def test_a_failing_sync_keeps_printers_and_reports_why(online_client, cloud, raw
     assert client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="front").code == Status.OK
     client.ipp(Operation.PRINT_JOB, printer="front", document=b"still printing")
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "printed while offline")
+
+    # A server that answers nonsense is a failure too, and changes nothing.
+    junk = JunkServer(cloud.http_port, certificates)
+    try:
+        assert client.run_cli("sync").returncode == 0
+        wait_for(lambda: "validation" in sync_status(client).lower(), 30, "the bad answer seen")
+    finally:
+        junk.stop()
+    assert client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="front").code == Status.OK
