@@ -30,6 +30,7 @@ class Background(QObject):
         self._ids = itertools.count()
         self._waiting: dict[int, tuple[Callable[[Any], None] | None, Future[Any]]] = {}
         self._lock = threading.Lock()
+        self._stopped = False
         self._finished.connect(self._deliver)
 
     @property
@@ -39,6 +40,8 @@ class Background(QObject):
             return len(self._waiting)
 
     def run(self, work: Callable[[], Any], done: Callable[[Any], None] | None = None) -> None:
+        if self._stopped:
+            return  # an answer or a dialog closing after quit may still ask for a poll
         call_id = next(self._ids)
         future = self._pool.submit(work)
         with self._lock:
@@ -46,6 +49,7 @@ class Background(QObject):
         future.add_done_callback(lambda _f: self._finished.emit(call_id))
 
     def shutdown(self) -> None:
+        self._stopped = True
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _deliver(self, call_id: int) -> None:

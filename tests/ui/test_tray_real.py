@@ -307,17 +307,9 @@ def test_custom_login_shows_login_as_and_gateway_mode_hides_the_delivery_pair(
         assert tray.status.reason.startswith("Not running: ")
 
 
-# -- known bugs ----------------------------------------------------------------------------------
+# -- after quitting ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="bug: TrayApp.stop() shuts the Background pool, but a command's answer that lands "
-    "afterwards still runs its callback, whose self.poll() calls ThreadPoolExecutor.submit on "
-    "the closed pool: RuntimeError 'cannot schedule new futures after shutdown' in the Qt event "
-    "loop (ui/tray.py _report.done -> poll -> ui/background.py run). Closing an open dialog "
-    "after stop() does the same through _dialog_closed.",
-    strict=True,
-)
 def test_an_answer_after_stop_is_dropped(
     qtbot: Any, serverless: Installation, make_tray: Callable[[Installation], TrayApp]
 ) -> None:
