@@ -21,6 +21,9 @@ DEFAULT_CONFIG_PATH = Path("/etc/pullprint/config.toml")
 ENV_PREFIX = "PULLPRINT_"
 # Printer names become URL path segments and OS queue names: keep them to what both accept.
 PRINTER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$"
+# The server is always spoken to over TLS; a typo here must stop start-up, not leak jobs.
+HTTPS_URL_PATTERN = r"^https://[^\s/?#]+(/[^\s]*)?$"
+HOST_PORT_PATTERN = r"^(\[[0-9A-Fa-f:]+\]|[^\s:\[\]/]+)(:[0-9]{1,5})?$"
 
 
 class ConfigError(Exception):
@@ -52,10 +55,10 @@ class Settings(BaseSettings):
     spooler_port: int = Field(default=8631, ge=1, le=65535)
     raw_capture_port: int = Field(default=0, ge=0, le=65535)
     api_port: int = Field(default=8637, ge=1, le=65535)
-    server_url: str | None = None
-    secondary_server_url: str | None = None
-    gateway: str | None = None
-    secondary_gateway: str | None = None
+    server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
+    secondary_server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
+    gateway: str | None = Field(default=None, pattern=HOST_PORT_PATTERN)
+    secondary_gateway: str | None = Field(default=None, pattern=HOST_PORT_PATTERN)
     ca_file: Path | None = None
     login_type: Literal["os", "custom"] = "os"
     sync_interval: float = Field(default=300, gt=0)

@@ -13,6 +13,7 @@ states that need another config get an installation of their own.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,11 +23,15 @@ pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PyS
 pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install pytest-qt)")
 
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog
 
 from tests.helpers import free_port, wait_for
 from tests.ui.conftest import dispose
 from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation, silent_server
 from ui import i18n
+from ui.dialogs.about import AboutDialog
+from ui.dialogs.configuration import ConfigurationDialog
+from ui.dialogs.support import SupportDialog
 from ui.facade import Facade
 from ui.icons import TrayState, state_pixmap
 from ui.tray import TrayApp
@@ -332,3 +337,75 @@ def test_an_answer_after_stop_is_dropped(
     finally:
         serverless.facade.set_language("en")
         i18n.set_language("en")
+
+
+# -- dialogs against the real facade -------------------------------------------------------------
+
+
+def test_configuration_dialog_saves_to_the_real_config_and_shows_refusals(
+    qapp: Any, serverless: Installation
+) -> None:
+    config = serverless.client.config
+    dialog = ConfigurationDialog(serverless.facade)
+    assert dialog.sync_interval.value() == 300  # what the real facade read from the file
+    dialog.show()
+    dialog.server_url.setText("not a url at all")
+    before = config.read_text()
+    dialog.save()
+    assert dialog.isVisible() and "server_url" in dialog.message.text()
+    assert config.read_text() == before  # a refused value changes nothing
+
+    dialog.server_url.setText("")
+    dialog.sync_interval.setValue(600)
+    dialog.save()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert "sync_interval = 600" in config.read_text()
+    # Not under supervisord here, so the dialog says the service must restart for it.
+    assert dialog.restart_required
+    restore = ConfigurationDialog(serverless.facade)
+    restore.sync_interval.setValue(300)
+    restore.save()
+    assert "sync_interval = 300" in config.read_text()
+    for opened in (dialog, restore):
+        opened.close()
+
+
+def test_support_dialog_saves_the_real_bundle(qapp: Any, serverless: Installation, tmp_path):
+    dialog = SupportDialog(serverless.facade)
+    target = tmp_path / "support.zip"
+    dialog.path.setText(str(target))
+    dialog.collect()
+    assert dialog.saved_path == target
+    with zipfile.ZipFile(target) as bundle:
+        names = bundle.namelist()
+        everything = b"".join(bundle.read(name) for name in names)
+    assert any(name.endswith(".log") for name in names), names
+    token = (serverless.client.root / "state" / "api.token").read_text().strip().encode()
+    assert token not in everything
+    assert f"Saved to {target}" in dialog.message.text()
+    dialog.close()
+
+
+def test_about_dialog_shows_what_the_real_facade_says(qapp: Any, serverless: Installation):
+    about = serverless.facade.about()
+    assert about.ok
+    dialog = AboutDialog(serverless.facade)
+    text = dialog.text.text()
+    assert f"Version {about.data['version']}" in text and "Apache-2.0" in text
+    dialog.close()
+
+
+def test_menu_items_open_their_dialogs_on_the_real_facade(
+    qtbot: Any, serverless: Installation, make_tray: Callable[[Installation], TrayApp]
+) -> None:
+    tray = make_tray(serverless)
+    wait_state(qtbot, tray, TrayState.IDLE)
+    for action, kind in [
+        (tray.config_action, ConfigurationDialog),
+        (tray.support_action, SupportDialog),
+        (tray.about_action, AboutDialog),
+    ]:
+        action.trigger()
+        qtbot.waitUntil(
+            lambda k=kind: any(isinstance(d, k) for d in tray.dialogs.values()), timeout=WAIT_MS
+        )

@@ -62,3 +62,29 @@ def test_invalid_toml_names_the_file(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML") as error:
         load_settings(path)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('server_url = "not a url"', "server_url"),
+        ('server_url = "http://plain.example.org"', "server_url"),
+        ('secondary_server_url = "ftp://x"', "secondary_server_url"),
+        ('gateway = "host:port:more"', "gateway"),
+    ],
+)
+def test_server_addresses_are_checked(tmp_path, text, key):
+    with pytest.raises(ConfigError, match=f"key '{key}'"):
+        load_settings(write(tmp_path, text + "\n"))
+
+
+def test_good_server_addresses_pass(tmp_path):
+    settings = load_settings(
+        write(
+            tmp_path,
+            'server_url = "https://print.example.org:8443"\n'
+            'gateway = "print.example.org:7300"\n'
+            'secondary_gateway = "[::1]:7300"\n',
+        )
+    )
+    assert settings.gateway == "print.example.org:7300"
