@@ -22,12 +22,13 @@ import pytest
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install pytest-qt)")
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog
 
 from tests.helpers import free_port, wait_for
 from tests.ui.conftest import dispose
 from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation, silent_server
+from tests.ui.test_tray import UrlCatcher
 from ui import i18n
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.configuration import ConfigurationDialog
@@ -173,6 +174,14 @@ def test_offline_when_the_server_is_not_listening(
         )
         assert tray.status.reason in tray.icon.toolTip()
         assert tray.profile_action.isEnabled()  # a server is configured
+        # My profile opens the configured server's profile page in the browser.
+        catcher = UrlCatcher()
+        QDesktopServices.setUrlHandler("https", catcher, "open")
+        try:
+            tray.profile_action.trigger()
+        finally:
+            QDesktopServices.unsetUrlHandler("https")
+        assert catcher.urls == [f"{server}/profile"]
 
 
 def test_syncing_while_the_server_does_not_answer(
