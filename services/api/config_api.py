@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from services.api import redact, restarts
@@ -50,6 +50,10 @@ class FileSettings(Settings):
         return (init_settings,)
 
 
+def _whole_number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _change_model() -> type[BaseModel]:
     """Every ``Settings`` key, optional and nullable (null = back to the default), with the
     same constraints, so /openapi.json describes exactly what ``PUT /config`` accepts."""
@@ -59,6 +63,9 @@ def _change_model() -> type[BaseModel]:
         optional.default, optional.default_factory = None, None
         # Paths arrive as JSON strings, which strict mode would refuse as "not a Path".
         annotation = str if field.annotation in (Path, Path | None) else field.annotation
+        if annotation is int:
+            # JSON Schema counts 65535.0 as an integer; TOML and Settings want 65535.
+            optional.metadata = [*field.metadata, BeforeValidator(_whole_number)]
         fields[name] = (annotation | None, optional)
     # strict: JSON false is not the number 0, nor "5" the number 5.
     config = ConfigDict(extra="forbid", strict=True)
