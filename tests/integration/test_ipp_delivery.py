@@ -9,7 +9,8 @@ from tests.helpers import wait_for
 from tests.peers import minimal_pdf
 
 
-def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_printer):
+def start_client(make_client, ipp_printer):
+    """A client whose direct port "ippdesk" delivers by IPP to the ippeveprinter."""
     client = make_client(
         [
             {
@@ -23,6 +24,11 @@ def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_prin
     )
     client.start("sync", "spooler", "delivery")
     client.wait_printer("ippdesk")
+    return client
+
+
+def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_printer):
+    client = start_client(make_client, ipp_printer)
     document = minimal_pdf("delivered by IPP")
 
     reply = client.ipp(
@@ -40,19 +46,7 @@ def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_prin
 
 
 def test_a_format_the_printer_refuses_aborts_the_job_with_its_reason(make_client, ipp_printer):
-    client = make_client(
-        [
-            {
-                "name": "ippdesk",
-                "kind": "direct",
-                "port": ipp_printer.port,
-                "protocol": "ipp",
-                "path": "/ipp/print",
-            }
-        ]
-    )
-    client.start("sync", "spooler", "delivery")
-    client.wait_printer("ippdesk")
+    client = start_client(make_client, ipp_printer)
 
     client.ipp(
         Operation.PRINT_JOB,
