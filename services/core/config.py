@@ -14,8 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from services.core.proxy import check_proxy_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/pullprint/config.toml")
 ENV_PREFIX = "PULLPRINT_"
@@ -81,6 +83,14 @@ class Settings(BaseSettings):
     # The CUPS server to manage (host:port or socket path); None = the system's default.
     cups_server: str | None = None
     printers: list[PrinterConfig] = Field(default_factory=list)
+    # The HTTP proxy for everything sent to the server (REST, channel, gateway tunnel):
+    # "http://host:port"; None or "" = HTTPS_PROXY / NO_PROXY from the environment.
+    proxy: str | None = None
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        return check_proxy_url(value or None)
 
     @classmethod
     def settings_customise_sources(
