@@ -18,7 +18,7 @@ from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import Login, LoginResult, Session
 from services.api.tokens import TokenError
-from services.core import endpoint, users
+from services.core import endpoint, proxy, users
 from services.core.bus import RequestFailed
 from services.core.messages import WakeRequest
 
@@ -43,7 +43,9 @@ async def _check_password(facade: Facade, body: Login) -> str:
         raise ApiError(422, "invalid-request", "custom login needs a server, user and password")
     try:
         async with httpx.AsyncClient(
-            verify=endpoint.tls_context(facade.settings.ca_file), timeout=30
+            verify=endpoint.tls_context(facade.settings.ca_file),
+            timeout=30,
+            **proxy.httpx_options(server, facade.settings.proxy),
         ) as http:
             reply = await http.post(
                 f"{server}/api/v1/login", json={"user": body.user, "password": body.password}

@@ -47,9 +47,12 @@ class Connection:
         on_command: CommandHandler,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         mode: str = "local",
+        proxy: str | None = None,
     ) -> None:
         self._interval = heartbeat_interval
         self._mode = mode
+        # services/core/proxy.py decided; None means direct (not websockets' own env lookup).
+        self._proxy = proxy
         self.url = url
         self._token = token
         self._tls = tls
@@ -60,11 +63,13 @@ class Connection:
         self.outbox_wake = asyncio.Event()
 
     async def run(self, online: Callable[[], Awaitable[None]]) -> None:
-        """Connect, say hello, and serve until the connection drops (raises then)."""
+        """Connect (through the proxy, if one was given), say hello, and serve until the
+        connection drops (raises then)."""
         ws_url = "wss" + self.url[len("https") :] + "/api/v1/channel"
         async with connect(
             ws_url,
             ssl=self._tls,
+            proxy=self._proxy,
             additional_headers={"Authorization": f"Bearer {self._token}"},
             open_timeout=10,
             ping_interval=None,  # we run the protocol's own heartbeat

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from services.channel import commands
 from services.channel.connection import Connection, ServerGone
 from services.channel.registration import RegistrationError, obtain_token
-from services.core import endpoint, protocol
+from services.core import endpoint, protocol, proxy
 from services.core.config import Settings
 from services.core.messages import ChannelStatus, JobStateChanged, SyncRequested
 from services.core.protocol import ChannelMessage
@@ -75,15 +75,18 @@ class ChannelService(Service):
             if u
         ]
         backoff = BACKOFF_MIN
-        async with httpx.AsyncClient(verify=self.tls, timeout=15) as http:
-            while True:
-                for url in servers:
+        while True:
+            for url in servers:
+                # A client per server: NO_PROXY may send one server direct, the other through
+                # the proxy.
+                options = proxy.httpx_options(url, self.settings.proxy)
+                async with httpx.AsyncClient(verify=self.tls, timeout=15, **options) as http:
                     if await self._session(http, url):
                         backoff = BACKOFF_MIN  # we were online: start the backoff afresh
                         break
-                delay = backoff * random.uniform(0.5, 1.0)
-                await asyncio.sleep(delay)
-                backoff = min(BACKOFF_MAX, backoff * 2)
+            delay = backoff * random.uniform(0.5, 1.0)
+            await asyncio.sleep(delay)
+            backoff = min(BACKOFF_MAX, backoff * 2)
 
     async def _session(self, http: httpx.AsyncClient, url: str) -> bool:
         """One attempt at one server; True if we got online before it ended."""
@@ -109,6 +112,7 @@ class ChannelService(Service):
                 self._command,
                 self.heartbeat_interval,
                 self.settings.mode,
+                proxy.for_url(url, self.settings.proxy),
             )
             await self.connection.run(online)
         except RegistrationError as exc:

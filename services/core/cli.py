@@ -17,7 +17,7 @@ import httpx
 import zmq.asyncio
 from sqlalchemy import select
 
-from services.core import endpoint, ipp, jobs, users
+from services.core import endpoint, ipp, jobs, proxy, users
 from services.core.bus import RequestFailed, request
 from services.core.config import ConfigError, Settings, config_path, load_settings
 from services.core.ipp_client import IppRequestFailed, print_file
@@ -180,12 +180,14 @@ def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check_password(settings: Settings, user: str, password: str) -> str | None:
     """None when the server accepts the password, else what went wrong."""
+    url = f"{(settings.server_url or '').rstrip('/')}/api/v1/login"
     try:
         reply = httpx.post(
-            f"{(settings.server_url or '').rstrip('/')}/api/v1/login",
+            url,
             json={"user": user, "password": password},
             verify=endpoint.tls_context(settings.ca_file),
             timeout=30,
+            **proxy.httpx_options(url, settings.proxy),
         )
     except httpx.HTTPError as exc:
         return f"the server is not reachable: {exc}"
@@ -228,7 +230,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Show the health of every service process, from the facade."""
     url = f"http://127.0.0.1:{settings.api_port}/status"
     try:
-        status = httpx.get(url, timeout=5).json()
+        # The facade is on loopback: never through an HTTP_PROXY from the environment.
+        status = httpx.get(url, timeout=5, trust_env=False).json()
     except httpx.HTTPError as exc:
         print(f"pullprint: the service is not reachable at {url}: {exc}", file=sys.stderr)
         return 1

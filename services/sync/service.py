@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.core import endpoint, queues, users
+from services.core import endpoint, proxy, queues, users
 from services.core.config import Settings
 from services.core.messages import (
     Message,
@@ -90,8 +90,10 @@ class SyncService(Service):
             return await asyncio.to_thread(printers.apply, self.store, "server", {})
         token = endpoint.load_token(self.settings.state_dir)
         tls = endpoint.tls_context(self.settings.ca_file)
-        async with httpx.AsyncClient(verify=tls, timeout=30) as http:
-            ports = await fetch_ports(http, self.settings.server_url or "", token)
+        url = self.settings.server_url or ""
+        options = proxy.httpx_options(url, self.settings.proxy)
+        async with httpx.AsyncClient(verify=tls, timeout=30, **options) as http:
+            ports = await fetch_ports(http, url, token)
         return await asyncio.to_thread(
             printers.apply, self.store, "server", printers.from_server(ports)
         )
