@@ -1,173 +1,146 @@
-"""``make bench``: each row is ours against a baseline measured in the same run on this machine,
-printed as ``name ours baseline ratio`` and written to ``benchmarks/last-run.json``.
+"""``make bench`` (``python -m benchmarks [ROW...] [--quick]``): the rows of DESIGN.md 9, each
+ours against a baseline measured in the same run on this machine, printed as
+``name ours baseline ratio`` (then the goal and whether it was met) and written as JSON to
+``benchmarks/last-run.json`` for comparison over time.
 
-Rows so far: IPP capture of a large job (Print-Job into our spooler, which streams, fsyncs and
-commits before answering) against the same bytes copied over a loopback socket into an fsynced
-file, the machine's limit. The other rows of DESIGN.md 9 come with the benchmarks issue.
+``ratio`` is always ours / baseline; whether higher or lower is better depends on the row and
+is in the JSON. A full run writes ``last-run.json``; a subset or ``--quick`` run (smaller
+sizes, for development) writes only where ``--json`` says, so a quick try never replaces the
+figures of a full run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+from benchmarks import capture, small_jobs
+from benchmarks.common import Row
+from tests.helpers import ROOT
 
-from services.core import ipp
-from services.core.ipp import Operation, Tag
-
-ROOT = Path(__file__).resolve().parents[1]
-MB = 1024 * 1024
-CHUNK = 256 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ROWS: dict[str, Callable[[Path, bool], list[Row]]] = {
+    "capture": capture.run,
+    "latency": small_jobs.latency,
+    "concurrency": small_jobs.concurrency,
+}
+LAST_RUN = ROOT / "benchmarks" / "last-run.json"
 
 
-def make_file(path: Path, size: int) -> None:
-    block = os.urandom(MB)
-    with path.open("wb") as f:
-        for _ in range(size // MB):
-            f.write(block)
-
-
-def chunks(path: Path, header: bytes = b""):
-    if header:
-        yield header
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            yield chunk
-
-
-def socket_copy(path: Path, target: Path) -> float:
-    """Baseline: the same bytes over loopback TCP into a file, fsynced."""
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-
-    def receive() -> None:
-        conn, _ = server.accept()
-        with conn, target.open("wb") as out:
-            while data := conn.recv(CHUNK):
-                out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-            conn.sendall(b"ok")
-
-    thread = threading.Thread(target=receive)
-    thread.start()
-    started = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port)) as conn:
-        for chunk in chunks(path):
-            conn.sendall(chunk)
-        conn.shutdown(socket.SHUT_WR)
-        conn.recv(2)
-    elapsed = time.perf_counter() - started
-    thread.join()
-    server.close()
-    return elapsed
-
-
-def ipp_capture(path: Path, work: Path) -> float:
-    """Ours: Print-Job to a real spooler process; timed until its successful-ok."""
-    port = free_port()
-    config = work / "config.toml"
-    config.write_text(
-        f'state_dir = "{work}/state"\nrun_dir = "{work}/run"\nlog_dir = "{work}/log"\n'
-        f'spooler_port = {port}\napi_port = {free_port()}\nos_queues = "none"\n'
-        f'[[printers]]\nname = "bench"\nkind = "pull"\n'
-    )
-    env = os.environ | {"PULLPRINT_CONFIG": str(config)}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for name in ("sync", "spooler")
-    ]
-    try:
-        uri = f"ipp://127.0.0.1:{port}/printers/bench"
-        request = ipp.request(Operation.PRINT_JOB)
-        request.operation.add("printer-uri", Tag.URI, uri)
-        request.operation.add("requesting-user-name", Tag.NAME, "bench")
-        header = ipp.encode(request)
-        _wait_served(port, uri)
-        started = time.perf_counter()
-        reply = httpx.post(
-            f"http://127.0.0.1:{port}/printers/bench",
-            content=chunks(path, header),
-            headers={
-                "Content-Type": "application/ipp",
-                "Content-Length": str(len(header) + path.stat().st_size),
-            },
-            timeout=600,
-        )
-        elapsed = time.perf_counter() - started
-        assert ipp.parse(reply.content)[0].code == 0, "the spooler refused the job"
-        return elapsed
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(15)
-
-
-def _wait_served(port: int, uri: str) -> None:
-    request = ipp.request(Operation.GET_PRINTER_ATTRIBUTES)
-    request.operation.add("printer-uri", Tag.URI, uri)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            reply = httpx.post(
-                f"http://127.0.0.1:{port}/printers/bench",
-                content=ipp.encode(request),
-                headers={"Content-Type": "application/ipp"},
-            )
-            if ipp.parse(reply.content)[0].code == 0:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the spooler did not start")
-
-
-def main() -> int:
-    size = int(os.environ.get("BENCH_MB", "256")) * MB
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="pullprint-bench-") as tmp:
-        work = Path(tmp)
-        document = work / "job.bin"
-        make_file(document, size)
-        baseline = socket_copy(document, work / "copy.bin")
-        ours = ipp_capture(document, work)
-        # Higher is better for throughput: ratio = our MB/s over the baseline's MB/s.
-        rows.append(("ipp_capture_MBps", size / MB / ours, size / MB / baseline))
-    print(f"{'name':<22} {'ours':>10} {'baseline':>10} {'ratio':>7}")
-    for name, ours_value, base_value in rows:
-        print(f"{name:<22} {ours_value:>10.1f} {base_value:>10.1f} {ours_value / base_value:>7.2f}")
-    result = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "size_mb": size // MB,
-        "rows": [{"name": n, "ours": o, "baseline": b, "ratio": o / b} for n, o, b in rows],
+def machine() -> dict[str, object]:
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    disk = subprocess.run(
+        ["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", tempfile.gettempdir()],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+        "disk": " ".join(disk),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
     }
-    (ROOT / "benchmarks" / "last-run.json").write_text(json.dumps(result, indent=2))
-    return 0
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True)
+    return out.stdout.decode().strip()
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def goal(row: Row) -> str:
+    if not row.goal:
+        return ""
+    verdict = {True: "met", False: "MISSED", None: "not measured"}[row.met]
+    return f"{row.goal}: {verdict}"
+
+
+def print_row(row: Row) -> None:
+    print(
+        f"{row.name:<30} {number(row.ours):>10} {number(row.baseline):>10} "
+        f"{number(row.ratio):>7}  {goal(row)}"
+        + (f"  ({row.note})" if row.ours is not None and row.baseline is None else ""),
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("rows", nargs="*", metavar="ROW", help="any of: " + ", ".join(ROWS))
+    parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    parser.add_argument("--json", type=Path, help="where to write the results")
+    args = parser.parse_args(argv)
+    unknown = [r for r in args.rows if r not in ROWS]
+    if unknown:
+        parser.error(f"unknown row(s) {', '.join(unknown)}; rows: {', '.join(ROWS)}")
+    selected = [r for r in ROWS if r in args.rows] or list(ROWS)
+    full = selected == list(ROWS) and not args.quick
+    output = args.json or (LAST_RUN if full else None)
+
+    started = time.time()
+    info = machine()
+    rows: list[Row] = []
+    failed: dict[str, str] = {}
+    print(f"{'name':<30} {'ours':>10} {'baseline':>10} {'ratio':>7}  goal", flush=True)
+    for name in selected:
+        with tempfile.TemporaryDirectory(prefix=f"pp-bench-{name}-") as tmp:
+            try:
+                new = ROWS[name](Path(tmp), args.quick)
+            except Exception:
+                # One broken row must not hide the others; it is reported, never invented.
+                failed[name] = traceback.format_exc()
+                print(f"{name:<30} {'FAILED':>10}  (traceback at the end)", flush=True)
+                continue
+        for row in new:
+            print_row(row)
+        rows += new
+    for name, trace in failed.items():
+        print(f"\n--- {name} failed:\n{trace}", file=sys.stderr)
+    if output is not None:
+        result = {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "commit": commit(),
+            "seconds": round(time.time() - started),
+            "quick": args.quick,
+            "machine": info,
+            "rows": [
+                {
+                    "name": r.name,
+                    "ours": r.ours,
+                    "baseline": r.baseline,
+                    "ratio": r.ratio,
+                    "better": r.better,
+                    "goal": r.goal,
+                    "met": r.met,
+                    "note": r.note,
+                    **r.extra,
+                }
+                for r in rows
+            ],
+            "failed": sorted(failed),
+        }
+        output.write_text(json.dumps(result, indent=2) + "\n")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
