@@ -23,14 +23,18 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import capture, small_jobs
+from benchmarks import capture, direct, memory, recovery, small_jobs, sync
 from benchmarks.common import Row
 from tests.helpers import ROOT
 
 ROWS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "capture": capture.run,
+    "direct": direct.run,
     "latency": small_jobs.latency,
     "concurrency": small_jobs.concurrency,
+    "memory": memory.run,
+    "recovery": recovery.run,
+    "sync": sync.run,
 }
 LAST_RUN = ROOT / "benchmarks" / "last-run.json"
 
