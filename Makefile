@@ -32,8 +32,10 @@ test: $(STAMP) debs
 demo: $(STAMP)
 	$(PY) -m services.core.demo
 
+# The whole table of DESIGN.md 9; `make bench BENCH_ARGS="sync --quick"` for a subset, smaller.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 # Renders the tray menu (en, de) and each dialog offscreen into docs/screenshots/.
 screenshots: $(STAMP)
