@@ -1,65 +1,83 @@
-"""``make demo`` / ``pullprint demo``: the product end to end on this machine, narrated.
+"""``make demo`` / ``pullprint demo``: the whole product on this machine, narrated for a newcomer.
 
-Starts the reference server (self-signed TLS), a raw virtual printer and the pullprint service
-under supervisord in local storage mode, all in a temporary directory on free loopback ports.
-Then: a job printed to a direct port arrives at once; a job printed to a pull port is held on
-this PC until the user "authenticates at the printer" (the server's release), and only then
-arrives; both with the identical sha256. Everything it started is stopped at the end.
+In a temporary directory, on loopback ports: a raw virtual printer and (where Debian's
+ippeveprinter is installed) an IPP printer, the reference server (self-signed TLS, its gateway on
+7300 when free) and the pullprint service in local mode under supervisord. Then, in numbered
+steps: a direct print; a pull print held on this PC until the user "authenticates at the
+printer" (the server's release); the same at the IPP printer; the tray's "Store and deliver via
+gateway" switch, and a print that goes through the server's gateway and Document Output. Every
+document is checked byte for byte (sha256) where the printer stored it. Everything the demo
+started is stopped at the end, also after a failure or Ctrl-C; a failed step exits non-zero.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import httpx
 
+from services.core.demo_peers import (
+    DemoFailed,
+    Processes,
+    ensure_dns_sd,
+    free_port,
+    gateway_port,
+    ipp_printer_missing,
+    ippeveprinter_argv,
+    listening,
+    sha256,
+    wait,
+)
+
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 USER = "ada"
+PYTHON = sys.executable
 
 
-def say(text: str) -> None:
-    print(f"\n==> {text}", flush=True)
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: a BaseException, so no ``except Exception`` in a step swallows it."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signal.Signals(signum).name)
 
 
-def wait(condition: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(0.2)
+class Narrator:
+    def __init__(self) -> None:
+        self.number = 0
+        self.current = "setting up"
 
+    def step(self, text: str) -> None:
+        self.number += 1
+        self.current = f"{self.number}. {text.splitlines()[0]}"
+        print(f"\n{self.number}. {text}", flush=True)
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    @staticmethod
+    def note(text: str) -> None:
+        print("\n".join(f"   {line}" for line in text.rstrip().splitlines()), flush=True)
 
 
 class Demo:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.printed = root / "printed"
-        self.printer_port = free_port()
-        self.http_port, self.gateway_port = free_port(), free_port()
-        self.api_port = free_port()
+        self.say = Narrator()
+        self.raw_dir, self.ipp_dir = root / "printed-floor1", root / "printed-floor2"
+        self.raw_port, self.ipp_port = free_port(), free_port()
+        self.http_port, self.gateway_port, self.api_port = free_port(), gateway_port(), free_port()
         self.server_data = root / "server"
         self.ca_file = self.server_data / "tls" / "dev-cert.pem"
         self.server_url = f"https://127.0.0.1:{self.http_port}"
         self.env = os.environ | {"PULLPRINT_CONFIG": str(self.write_config())}
-        self.started: list[subprocess.Popen[bytes]] = []
+        self.processes = Processes(root, self.env, SOURCE_ROOT)
+        self.ipp_skipped = ipp_printer_missing()
 
     def write_config(self) -> Path:
         config = self.root / "config.toml"
@@ -74,25 +92,26 @@ class Demo:
         )
         return config
 
-    def spawn(self, log: str, argv: list[str]) -> None:
-        with (self.root / log).open("wb") as out:
-            self.started.append(
-                subprocess.Popen(
-                    argv, env=self.env, cwd=SOURCE_ROOT, stdout=out, stderr=subprocess.STDOUT
-                )
-            )
+    # --- talking to the pieces -----------------------------------------------------------------
 
     def pullprint(self, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "services.core.cli", *args]
+        argv = [PYTHON, "-m", "services.core.cli", *args]
         return subprocess.run(argv, env=self.env, cwd=SOURCE_ROOT, capture_output=True, text=True)
 
     def admin(self) -> httpx.Client:
+        """The server's admin API (the admin token the server wrote into its data dir)."""
         token = (self.server_data / "admin.token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
         return httpx.Client(
-            base_url=self.server_url,
-            verify=str(self.ca_file),
-            timeout=30,
-            headers={"Authorization": f"Bearer {token}"},
+            base_url=self.server_url, verify=str(self.ca_file), timeout=30, headers=headers
+        )
+
+    def facade(self) -> httpx.Client:
+        """This PC's facade, as the tray uses it; changes need the token in the state dir."""
+        token = (self.root / "state" / "api.token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.Client(
+            base_url=f"http://127.0.0.1:{self.api_port}", timeout=10, headers=headers
         )
 
     def server_ready(self) -> bool:
@@ -101,78 +120,6 @@ class Demo:
                 return admin.get("/api/v1/health").status_code == 200
         except (httpx.HTTPError, OSError):
             return False
-
-    def start_server(self) -> None:
-        say(
-            f"Starting the reference server on https://127.0.0.1:{self.http_port} "
-            f"(gateway {self.gateway_port}, self-signed certificate)"
-        )
-        self.spawn(
-            "server.log",
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "run",
-                "--data",
-                str(self.server_data),
-                "--http-port",
-                str(self.http_port),
-                "--gateway-port",
-                str(self.gateway_port),
-                "--dev-tls",
-            ],
-        )
-        wait(self.server_ready, "the server to answer")
-        with self.admin() as admin:
-            admin.post("/api/v1/admin/users", json={"name": USER, "password": "demo"})
-            for name in ("floor1",):
-                admin.post(
-                    "/api/v1/admin/printers",
-                    json={
-                        "name": name,
-                        "host": "127.0.0.1",
-                        "port": self.printer_port,
-                        "protocol": "raw",
-                    },
-                ).raise_for_status()
-            admin.post(
-                "/api/v1/admin/ports",
-                json={"name": "office", "kind": "direct", "printers": ["floor1"]},
-            ).raise_for_status()
-            admin.post(
-                "/api/v1/admin/ports",
-                json={"name": "secure", "kind": "pull", "printers": ["floor1"]},
-            ).raise_for_status()
-        print(f"  user '{USER}', printer 'floor1' (raw, 127.0.0.1:{self.printer_port}),")
-        print("  input ports 'office' (direct to floor1) and 'secure' (pull: held until release)")
-
-    def start_client(self) -> None:
-        say(f"Starting a raw virtual printer 'floor1' (jobs land in {self.printed})")
-        self.spawn(
-            "printer.log",
-            [
-                sys.executable,
-                "-m",
-                "services.core.cli",
-                "virtual-printer",
-                "--port",
-                str(self.printer_port),
-                "--dir",
-                str(self.printed),
-            ],
-        )
-        say("Starting the pullprint service (supervisord: spooler, sync, delivery, channel, api)")
-        self.spawn("service.log", [sys.executable, "-m", "services.core.cli", "service"])
-        wait(lambda: self.pending_endpoint() is not None, "the client to register")
-        endpoint_id = self.pending_endpoint()
-        say(f"The client registered as endpoint {endpoint_id}; the admin authorizes it")
-        with self.admin() as admin:
-            admin.post(f"/api/v1/admin/endpoints/{endpoint_id}/authorize").raise_for_status()
-        wait(lambda: "online" in self.pullprint("status").stdout, "the channel to be online")
-        wait(lambda: "secure" in self.printers(), "the server's ports to be synced")
-        print(self.pullprint("ctl", "status").stdout.rstrip())
-        print(self.pullprint("status").stdout.rstrip())
 
     def pending_endpoint(self) -> int | None:
         with self.admin() as admin:
@@ -183,69 +130,253 @@ class Demo:
         status = httpx.get(f"http://127.0.0.1:{self.api_port}/status", timeout=5).json()
         return str(status["services"]["spooler"].get("printers", []))
 
+    def client_job(self, name: str) -> dict[str, Any]:
+        with self.facade() as facade:
+            jobs = facade.get("/jobs").raise_for_status().json()
+        return next((j for j in jobs if j["name"] == name), {})
+
+    def server_job(self, name: str) -> dict[str, Any]:
+        with self.admin() as admin:
+            jobs = admin.get("/api/v1/jobs", params={"user": USER}).raise_for_status().json()
+        return next((j for j in jobs["jobs"] if j["name"] == name), {})
+
+    def wait_held(self, name: str) -> None:
+        """Held here, and reported to the server: a release finds only jobs the server knows."""
+        wait(lambda: self.client_job(name).get("state") == "pending-held", f"{name} held")
+        wait(lambda: self.server_job(name).get("state") == "pending-held", "the server to know")
+        job = self.server_job(name)
+        self.say.note(f"the server knows job {job['id'][:8]}...: held on the {job['location']}")
+
+    def release(self, printer: str) -> None:
+        with self.admin() as admin:
+            reply = admin.post("/api/v1/release", json={"user": USER, "printer": printer})
+        reply.raise_for_status()
+        self.say.note(f"the server released {USER}'s held jobs {reply.json()['job_ids']}")
+
     def print_file(self, name: str, printer: str) -> Path:
         document = self.root / name
         document.write_bytes(b"%PDF-1.4\n% pullprint demo\n" + os.urandom(128 * 1024))
-        say(f"{USER} prints {name} ({document.stat().st_size} bytes) to '{printer}'")
+        size = document.stat().st_size
+        self.say.note(f"$ pullprint print {name} -P {printer} -U {USER}   ({size} bytes)")
         result = self.pullprint("print", str(document), "-P", printer, "-U", USER)
-        print("  " + (result.stdout.strip() or result.stderr.strip()))
+        self.say.note(result.stdout.strip() or result.stderr.strip())
+        if result.returncode != 0:
+            raise DemoFailed(f"printing {name} to {printer} failed")
         return document
 
-    def received(self) -> list[Path]:
-        return sorted(self.printed.glob("job-*.prn"))
+    @staticmethod
+    def received(directory: Path) -> list[Path]:
+        return sorted(directory.glob("*")) if directory.exists() else []
 
-    def compare(self, document: Path, received: Path) -> bool:
-        sent, got = sha256(document), sha256(received)
-        print(f"  sent     sha256 {sent}\n  received sha256 {got}  ({received.name})")
-        print("  identical" if sent == got else "  MISMATCH")
-        return sent == got
+    def verify(self, document: Path, printer: str, directory: Path, count: int) -> None:
+        """Wait for the ``count``-th document at the printer; it must be ours, byte for byte."""
+        wait(lambda: len(self.received(directory)) >= count, f"{document.name} at {printer}")
+        got = self.received(directory)[count - 1]
+        sent, printed = sha256(document), sha256(got)
+        self.say.note(f"sent     sha256 {sent}\nprinted  sha256 {printed}  ({printer}: {got.name})")
+        if sent != printed:
+            raise DemoFailed(f"{document.name} arrived at {printer} with other bytes")
+        self.say.note(f"{document.name}: sha256 identical at {printer}")
 
-    def run(self) -> bool:
+    def show_jobs(self) -> None:
+        with self.facade() as facade:
+            jobs = facade.get("/jobs").raise_for_status().json()
+        self.say.note(f"{'ID':>3}  {'PORT':<8} {'STATE':<14} {'ROUTE':<8} NAME")
+        for job in jobs:
+            route = job["route"] or "-"
+            self.say.note(
+                f"{job['id']:>3}  {job['printer']:<8} {job['state']:<14} {route:<8} {job['name']}"
+            )
+
+    # --- the steps -----------------------------------------------------------------------------
+
+    def start_printers(self) -> None:
+        self.say.step(
+            f"Two printers come up. 'floor1' is a raw virtual printer (port 9100 style) on\n"
+            f"   127.0.0.1:{self.raw_port}; it stores every job it prints in {self.raw_dir.name}/."
+        )
+        argv = ["virtual-printer", "--port", str(self.raw_port), "--dir", str(self.raw_dir)]
+        self.processes.spawn("floor1.log", [PYTHON, "-m", "services.core.cli", *argv])
+        wait(lambda: listening(self.raw_port), "floor1 to listen")
+        if self.ipp_skipped:
+            self.say.note(f"'floor2' (IPP) is left out: {self.ipp_skipped}.")
+            return
+        ensure_dns_sd(self.processes)  # ippeveprinter will not start without DNS-SD
+        argv = ippeveprinter_argv(self.root, self.ipp_port, self.ipp_dir)
+        process = self.processes.spawn("floor2.log", argv)
+        wait(lambda: process.poll() is not None or listening(self.ipp_port), "ippeveprinter")
+        if process.poll() is not None:
+            raise DemoFailed(f"ippeveprinter exited; see {self.root / 'floor2.log'}")
+        self.say.note(
+            f"'floor2' is Debian's ippeveprinter, an IPP printer on 127.0.0.1:{self.ipp_port};\n"
+            f"it keeps every job it prints in {self.ipp_dir.name}/."
+        )
+
+    def start_server(self) -> None:
+        self.say.step(
+            "The organisation's server starts (pullprint-server, self-signed TLS): HTTPS API on\n"
+            f"   {self.http_port}, TLS gateway for uploaded jobs on {self.gateway_port}, and "
+            "Document Output,\n   which prints the jobs the server stores."
+        )
+        argv = [PYTHON, "-m", "server.cli", "run", "--data", str(self.server_data),
+                "--http-port", str(self.http_port), "--gateway-port", str(self.gateway_port),
+                "--dev-tls"]  # fmt: skip
+        self.processes.spawn("server.log", argv)
+        wait(self.server_ready, "the server to answer")
+        self.configure_server()
+
+    def configure_server(self) -> None:
+        printers = {"floor1": (self.raw_port, "raw", "")}
+        if not self.ipp_skipped:
+            printers["floor2"] = (self.ipp_port, "ipp", "/ipp/print")
+        with self.admin() as admin:
+            admin.post("/api/v1/admin/users", json={"name": USER, "password": "demo"})
+            for name, (port, kind, path) in printers.items():
+                body = {"name": name, "host": "127.0.0.1", "port": port, "protocol": kind}
+                admin.post("/api/v1/admin/printers", json=body | {"path": path}).raise_for_status()
+            ports = [("office", "direct", ["floor1"]), ("secure", "pull", list(printers))]
+            for name, kind, targets in ports:
+                body = {"name": name, "kind": kind, "printers": targets}
+                admin.post("/api/v1/admin/ports", json=body).raise_for_status()
+        self.say.note(
+            f"The admin creates user '{USER}', the printers {', '.join(printers)} and two input "
+            "ports:\n'office' (direct: straight to floor1) and 'secure' (pull: held until "
+            "released at a printer)."
+        )
+
+    def start_client(self) -> None:
+        self.say.step(
+            "pullprint starts on this PC in local mode: supervisord runs spooler (our IPP "
+            "endpoint),\n   sync, delivery, channel (the link to the server) and api (the "
+            "tray's facade)."
+        )
+        self.processes.spawn("service.log", [PYTHON, "-m", "services.core.cli", "service"])
+        wait(lambda: self.pending_endpoint() is not None, "the client to register")
+        endpoint_id = self.pending_endpoint()
+        self.say.note(
+            f"It registered with the server as endpoint {endpoint_id}; the admin authorizes it."
+        )
+        with self.admin() as admin:
+            admin.post(f"/api/v1/admin/endpoints/{endpoint_id}/authorize").raise_for_status()
+        wait(lambda: "online" in self.pullprint("status").stdout, "the channel to be online")
+        wait(lambda: "secure" in self.printers(), "the server's ports to be synced")
+        self.say.note("The server's input ports are now printers on this PC.")
+        self.say.note("$ pullprint status\n" + self.pullprint("status").stdout)
+
+    def print_direct(self) -> None:
+        self.say.step("A direct port prints at once: 'office' goes straight to floor1.")
+        memo = self.print_file("memo.pdf", "office")
+        self.verify(memo, "floor1", self.raw_dir, 1)
+
+    def print_held(self) -> Path:
+        self.say.step(
+            "A pull port holds the job on this PC until you release it at a printer; the "
+            "server\n   learns only that it exists (name, size, owner), never its content."
+        )
+        payslip = self.print_file("payslip.pdf", "secure")
+        self.wait_held("payslip.pdf")
+        self.show_jobs()
+        self.say.note(
+            f"floor1 has printed {len(self.received(self.raw_dir))} job; payslip.pdf waits here."
+        )
+        return payslip
+
+    def release_at_floor1(self, payslip: Path) -> None:
+        self.say.step(
+            f"{USER} authenticates at floor1 (the server's release stands in for the badge "
+            "reader).\n   The server tells this PC, which sends the job straight to floor1."
+        )
+        self.release("floor1")
+        self.verify(payslip, "floor1", self.raw_dir, 2)
+
+    def release_at_floor2(self) -> None:
+        if self.ipp_skipped:
+            self.say.step(f"(IPP printer left out: {self.ipp_skipped}.)")
+            return
+        self.say.step(
+            f"The same at the IPP printer: {USER} prints report.pdf to 'secure' and releases "
+            "it at\n   floor2; this PC delivers it by IPP Print-Job to ippeveprinter."
+        )
+        report = self.print_file("report.pdf", "secure")
+        self.wait_held("report.pdf")
+        self.release("floor2")
+        self.verify(report, "floor2", self.ipp_dir, 1)
+
+    def switch_to_gateway(self) -> None:
+        self.say.step(
+            'The tray\'s "Store and deliver via gateway": from now on jobs leave this PC at '
+            "once,\n   uploaded over TLS to the server, which stores them and prints them."
+        )
+        self.say.note('$ PUT /route {"route": "gateway"}   (the facade, with its token)')
+        with self.facade() as facade:
+            reply = facade.put("/route", json={"route": "gateway"}).raise_for_status().json()
+        self.say.note(f"route={reply['route']} mode={reply['mode']}")
+        if reply["route"] != "gateway":
+            raise DemoFailed("the facade did not switch the route to gateway")
+
+    def print_via_gateway(self) -> None:
+        self.say.step(
+            f"{USER} prints contract.pdf to 'office' again. This time it goes up the TLS gateway "
+            f"on\n   {self.gateway_port}; the server's Document Output prints it on floor1."
+        )
+        contract = self.print_file("contract.pdf", "office")
+        self.verify(contract, "floor1", self.raw_dir, 3)
+        done = self.client_job("contract.pdf")
+        self.say.note(f"this PC: job {done['id']} {done['state']}, route={done['route']}")
+        wait(lambda: self.server_job("contract.pdf").get("state") == "completed", "the server")
+        job = self.server_job("contract.pdf")
+        self.say.note(
+            f"server: job {job['id'][:8]}... stored on the {job['location']}, printed on "
+            f"{job['printer']}: {job['state']}"
+        )
+        if done["route"] != "gateway" or job["location"] != "server":
+            raise DemoFailed("contract.pdf did not go through the gateway")
+        self.say.note("contract.pdf: delivered via the gateway and Document Output")
+        self.show_jobs()
+
+    def run(self) -> None:
+        print(f"pullprint demo: everything runs in {self.root}, on loopback ports.")
+        self.start_printers()
         self.start_server()
         self.start_client()
-        direct = self.print_file("memo.pdf", "office")
-        wait(lambda: len(self.received()) == 1, "the direct job at the printer")
-        print("  printed at once:")
-        ok = self.compare(direct, self.received()[0])
-
-        held = self.print_file("payslip.pdf", "secure")
-        wait(lambda: "pending-held" in self.pullprint("jobs").stdout, "the job held")
-        print(self.pullprint("jobs").stdout.rstrip())
-        print(f"  the printer still has {len(self.received())} job; payslip.pdf waits on this PC")
-        say(f"{USER} authenticates at printer floor1 (the server's release)")
-        with self.admin() as admin:
-            reply = admin.post("/api/v1/release", json={"user": USER, "printer": "floor1"})
-        print(f"  released: {reply.json()['job_ids']}")
-        wait(lambda: len(self.received()) == 2, "the released job at the printer")
-        print(self.pullprint("jobs", "--all").stdout.rstrip())
-        return self.compare(held, self.received()[1]) and ok
+        self.print_direct()
+        payslip = self.print_held()
+        self.release_at_floor1(payslip)
+        self.release_at_floor2()
+        self.switch_to_gateway()
+        self.print_via_gateway()
 
     def stop(self) -> None:
-        say("Stopping everything the demo started")
-        for process in reversed(self.started):
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        self.say.step("Stopping everything the demo started (client, server, printers).")
+        self.processes.stop()
 
 
 def run() -> int:
     root = Path(tempfile.mkdtemp(prefix="pullprint-demo-"))
     demo = Demo(root)
-    ok = False
+    handlers = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    code = 1
     try:
-        ok = demo.run()
-    except (TimeoutError, httpx.HTTPError) as exc:
-        print(f"demo failed: {exc}", file=sys.stderr)
+        demo.run()
+        code = 0
+    except Interrupted as exc:
+        code = 130
+        print(f"\ndemo interrupted ({exc}) at step {demo.say.current}", file=sys.stderr)
+    except Exception as exc:
+        print(f"\ndemo FAILED at step {demo.say.current}\n   {type(exc).__name__}: {exc}",
+              file=sys.stderr)  # fmt: skip
     finally:
+        for sig in handlers:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         demo.stop()
-        if ok:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print(f"logs kept in {root}")
-        print("done.")
-    return 0 if ok else 1
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if code == 0:
+        shutil.rmtree(root, ignore_errors=True)
+        print("\nDone: every document arrived byte for byte; nothing the demo started still runs.")
+    else:
+        print(f"\nLogs kept in {root} (server.log, service.log, log/).", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
