@@ -48,44 +48,49 @@ def socket_copy(path: Path, target: Path) -> float:
     return elapsed
 
 
-def ipp_capture(path: Path) -> float:
+def ipp_capture(client: Client, path: Path) -> float:
     """Ours: Print-Job to a real spooler process; timed until its successful-ok."""
-    client = Client(PULL)
-    try:
-        client.start("sync", "spooler")
-        client.wait_printer("bench")
-        request = ipp.request(Operation.PRINT_JOB)
-        request.operation.add(
-            "printer-uri", Tag.URI, f"ipp://127.0.0.1:{client.spooler_port}/printers/bench"
-        )
-        request.operation.add("requesting-user-name", Tag.NAME, "bench")
-        header = ipp.encode(request)
-        started = time.perf_counter()
-        reply = httpx.post(
-            f"http://127.0.0.1:{client.spooler_port}/printers/bench",
-            content=chunks(path, header),
-            headers={
-                "Content-Type": "application/ipp",
-                "Content-Length": str(len(header) + path.stat().st_size),
-            },
-            timeout=600,
-        )
-        elapsed = time.perf_counter() - started
-        assert ipp.parse(reply.content)[0].code == 0, "the spooler refused the job"
-        return elapsed
-    finally:
-        close(client)
+    request = ipp.request(Operation.PRINT_JOB)
+    request.operation.add(
+        "printer-uri", Tag.URI, f"ipp://127.0.0.1:{client.spooler_port}/printers/bench"
+    )
+    request.operation.add("requesting-user-name", Tag.NAME, "bench")
+    header = ipp.encode(request)
+    started = time.perf_counter()
+    reply = httpx.post(
+        f"http://127.0.0.1:{client.spooler_port}/printers/bench",
+        content=chunks(path, header),
+        headers={
+            "Content-Type": "application/ipp",
+            "Content-Length": str(len(header) + path.stat().st_size),
+        },
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - started
+    assert ipp.parse(reply.content)[0].code == 0, "the spooler refused the job"
+    for document in client.spool_files():
+        document.unlink()  # keep the disk free; the held row stays, which is harmless here
+    return elapsed
 
 
 def run(work: Path, quick: bool) -> list[Row]:
-    size = (32 if quick else 256) * MB
+    size, reps = (32 * MB, 1) if quick else (256 * MB, 2)
     document = work / "capture.bin"
     make_file(document, size)
-    baseline = socket_copy(document, work / "copy.bin")
-    (work / "copy.bin").unlink()
-    ours = ipp_capture(document)
+    client = Client(PULL)
+    baseline, ours = [], []
+    try:
+        client.start("sync", "spooler")
+        client.wait_printer("bench")
+        # Alternated, best of each: load from elsewhere on the machine only ever slows a run.
+        for _ in range(reps):
+            baseline.append(socket_copy(document, work / "copy.bin"))
+            (work / "copy.bin").unlink()
+            ours.append(ipp_capture(client, document))
+    finally:
+        close(client)
     document.unlink()
-    mbps, base_mbps = size / MB / ours, size / MB / baseline
+    mbps, base_mbps = size / MB / min(ours), size / MB / min(baseline)
     return [
         Row(
             "ipp_capture_MBps",
@@ -94,7 +99,8 @@ def run(work: Path, quick: bool) -> list[Row]:
             "higher",
             goal=">= 0.5x",
             met=mbps / base_mbps >= 0.5,
-            note=f"{size // MB} MB Print-Job vs loopback socket copy into an fsynced file",
-            extra={"size_mb": size // MB},
+            note=f"{size // MB} MB Print-Job vs loopback socket copy into an fsynced file, "
+            f"best of {reps}",
+            extra={"size_mb": size // MB, "runs_s": ours, "baseline_runs_s": baseline},
         )
     ]

@@ -123,21 +123,29 @@ def latency(work: Path, quick: bool) -> list[Row]:
 
 
 def concurrency(work: Path, quick: bool) -> list[Row]:
-    each = 2 if quick else 10
+    each, rounds = (2, 1) if quick else (10, 2)
     setup = Setup(work)
+    ours, base = [], []
     try:
-        ours = concurrently(setup.ours, SUBMITTERS, each)
-        base = concurrently(setup.baseline, SUBMITTERS, each)
+        # Alternated, best of each: load from elsewhere on the machine only ever slows a run.
+        for _ in range(rounds):
+            ours.append(concurrently(setup.ours, SUBMITTERS, each))
+            base.append(concurrently(setup.baseline, SUBMITTERS, each))
     finally:
         setup.close()
     return [
         Row(
             f"concurrent_{SUBMITTERS}_jobs_per_s",
-            ours,
-            base,
+            max(ours),
+            max(base),
             "higher",
-            note=f"{SUBMITTERS} threads x {each} jobs of {SMALL // 1024} KB; baseline "
-            f"{SUBMITTERS} concurrent socket copies into fsynced files",
-            extra={"submitters": SUBMITTERS, "jobs": SUBMITTERS * each},
+            note=f"{SUBMITTERS} threads x {each} jobs of {SMALL // 1024} KB, best of {rounds}; "
+            f"baseline {SUBMITTERS} concurrent socket copies into fsynced files",
+            extra={
+                "submitters": SUBMITTERS,
+                "jobs": SUBMITTERS * each,
+                "runs": ours,
+                "baseline_runs": base,
+            },
         )
     ]
