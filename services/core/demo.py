@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from services.core.demo_peers import (
+    GATEWAY_PORT,
     DemoFailed,
     Processes,
     ensure_dns_sd,
@@ -222,6 +223,10 @@ class Demo:
                 "--http-port", str(self.http_port), "--gateway-port", str(self.gateway_port),
                 "--dev-tls"]  # fmt: skip
         self.processes.spawn("server.log", argv)
+        if self.gateway_port != GATEWAY_PORT:
+            self.say.note(
+                f"({GATEWAY_PORT}, the gateway's usual port, is taken here: using another.)"
+            )
         wait(self.server_ready, "the server to answer")
         self.configure_server()
 
