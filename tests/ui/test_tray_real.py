@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install pytest-qt)")
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog
 
@@ -322,6 +323,20 @@ def test_custom_login_shows_login_as_and_gateway_mode_hides_the_delivery_pair(
 
 
 # -- after quitting ---------------------------------------------------------------------------
+
+
+def test_quit_ends_the_application(
+    qapp: Any, serverless: Installation, make_tray: Callable[[Installation], TrayApp]
+) -> None:
+    tray = make_tray(serverless)
+    # If Quit did nothing, the guard would end the event loop with 1 instead of Quit's 0.
+    guard = QTimer()
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: qapp.exit(1))
+    guard.start(WAIT_MS)
+    QTimer.singleShot(0, tray.quit_action.trigger)
+    assert qapp.exec() == 0
+    guard.stop()
 
 
 def test_an_answer_after_stop_is_dropped(
