@@ -37,8 +37,12 @@ def free_port() -> int:
 def gateway_port() -> int:
     """7300 as in production, unless something (a real server, another demo) holds it."""
     with socket.socket() as s:
+        # As the server's listener does: connections of an earlier run in TIME_WAIT do not
+        # make the port taken, only another listener does.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", GATEWAY_PORT))
+            s.listen()
         except OSError:
             return free_port()
     return GATEWAY_PORT
