@@ -26,8 +26,12 @@ debs:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else echo "not root: not installing$$missing; tests that need them are skipped with a reason"; fi
 
+# Test files run on parallel workers: most of a test's time is spent waiting for the real
+# processes it started, so two cores keep more than two workers busy. TEST_WORKERS=0 runs
+# everything in one process.
+TEST_WORKERS ?= 4
 test: $(STAMP) debs
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
 demo: $(STAMP)
 	$(PY) -m services.core.demo

@@ -67,6 +67,8 @@ def print_file(
             content=body(),
             headers={"Content-Type": "application/ipp", "Content-Length": str(size)},
             timeout=timeout,
+            # Printers and our spooler are on the local network: never through HTTP(S)_PROXY.
+            trust_env=False,
         )
     except httpx.HTTPError as exc:
         raise IppRequestFailed(f"{printer_uri}: {exc}") from None

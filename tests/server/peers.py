@@ -4,6 +4,7 @@ the dbus + avahi it needs) and a throwaway PostgreSQL cluster."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import socket
@@ -128,16 +129,27 @@ def _alive(pid_file: Path) -> bool:
 
 
 class DnsSd:
-    """dbus + avahi, which ippeveprinter needs; started only when absent, and only what we
-    started is stopped (TESTING.md)."""
+    """dbus + avahi, which ippeveprinter needs; started only when absent (TESTING.md).
+
+    Under pytest-xdist several workers share the machine's one system bus: the check-and-start
+    runs under a file lock, and a worker never stops what it started, since another worker's
+    ippeveprinter may be using it (the daemons are the machine's, as they would be under
+    systemd). Run alone, only what we started is stopped.
+    """
 
     DBUS_PID = Path("/run/dbus/pid")
     AVAHI_PID = Path("/run/avahi-daemon/pid")
+    LOCK = Path(tempfile.gettempdir()) / "pullprint-tests-dns-sd.lock"
 
     def __init__(self) -> None:
         self.started: list[int] = []
 
     def ensure(self) -> None:
+        with self.LOCK.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._ensure()
+
+    def _ensure(self) -> None:
         if not _alive(self.DBUS_PID):
             self.DBUS_PID.parent.mkdir(parents=True, exist_ok=True)
             self.DBUS_PID.unlink(missing_ok=True)
@@ -154,6 +166,8 @@ class DnsSd:
             self.started.append(int(self.AVAHI_PID.read_text().split()[0]))
 
     def stop(self) -> None:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            return
         for pid in reversed(self.started):
             with contextlib.suppress(OSError):
                 os.kill(pid, 15)
