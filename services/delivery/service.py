@@ -4,14 +4,18 @@ The store says what to do; bus events only wake the loop early. Each attempt mar
 ``processing`` with its attempt number before the first byte and ``completed`` right after the
 printer took the last one, so a crash in between means "send again from the start" and a
 completed job is never sent twice. Jobs of one printer go out one at a time, in order.
+Before anything is connected, the document is read once and checked against the size and sha256
+recorded at capture; a document that changed on disk is aborted, never printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,9 @@ DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
 ROUTE_SWITCH_KEY = "delivery_route"
 # With 256 KiB chunks: look for a cancel every 4 MiB sent.
 CANCEL_CHECK_CHUNKS = 16
+# The integrity pre-pass reads in larger blocks: it only hashes, so fewer calls are cheaper,
+# and one block is all it ever holds in memory.
+VERIFY_CHUNK = 1024 * 1024
 
 
 class Canceled(Exception):
@@ -57,6 +64,16 @@ class Destination:
     port: int
     protocol: str
     path: str
+
+
+def _digest(chunks: Iterator[bytes]) -> tuple[int, str]:
+    """Size and sha256 of a stream of chunks, holding one chunk at a time."""
+    sha = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        sha.update(chunk)
+        size += len(chunk)
+    return size, sha.hexdigest()
 
 
 def _destination(job: Job, printer: Printer) -> Destination:
@@ -190,6 +207,11 @@ class DeliveryService(Service):
             job, JobState(job.state), JobState.PROCESSING, reasons="job-printing", attempts=attempt
         ):
             return  # someone else moved it (canceled meanwhile): nothing to send
+        try:
+            await asyncio.to_thread(self._verify_document, job)
+        except DeliveryError as exc:
+            await self._failed(job, attempt, exc)
+            return
         destination = _destination(job, printer)
         route = await self._route(printer.kind, destination)
         self.log.info(
@@ -224,6 +246,26 @@ class DeliveryService(Service):
             attempt=attempt,
             route=route.value,
         )
+
+    def _verify_document(self, job: Job) -> None:
+        """Check the spooled document against the size and sha256 recorded at capture.
+
+        One streamed pass before anything is connected or sent: a document that rotted on disk
+        (or was changed behind our back) must never reach a printer or the server.
+        """
+        try:
+            size, digest = _digest(self.spool.read_chunks(job.uuid, VERIFY_CHUNK))
+        except FileNotFoundError:
+            raise DeliveryError(
+                "document-access-error", "the spooled document is missing", final=True
+            ) from None
+        if (size, digest) != (job.size, job.sha256):
+            raise DeliveryError(
+                "aborted-by-system",
+                f"spooled document is corrupt: {size} bytes with sha256 {digest}, "
+                f"captured as {job.size} bytes with sha256 {job.sha256}; not printed",
+                final=True,
+            )
 
     async def _send(self, transport: Transport, job: Job) -> None:
         """Stream the document from the spool; read no faster than the printer takes it.
