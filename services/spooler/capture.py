@@ -165,7 +165,12 @@ async def store_document(ctx: Context, job_uuid: str, body: Body) -> tuple[int, 
     except OSError as exc:
         writer.abort()
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise IppError(Status.SERVER_ERROR_BUSY, "spool disk full; try again later") from None
+            # RFC 8011 B.1.5.6 names a disk full condition as server-error-temporary-error:
+            # the client may send the same request again later.
+            raise IppError(
+                Status.SERVER_ERROR_TEMPORARY_ERROR,
+                f"spool disk full after {writer.size} bytes; nothing was kept, try again later",
+            ) from None
         raise
     except BaseException:
         writer.abort()  # client gone, disk nearly full, cancelled: nothing of the job stays
