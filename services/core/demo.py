@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
@@ -27,10 +26,13 @@ import httpx
 from services.core.demo_peers import (
     GATEWAY_PORT,
     DemoFailed,
+    Interrupted,
     Processes,
+    check_interrupt,
     ensure_dns_sd,
     free_port,
     gateway_port,
+    interrupt,
     ipp_printer_missing,
     ippeveprinter_argv,
     listening,
@@ -43,20 +45,14 @@ USER = "ada"
 PYTHON = sys.executable
 
 
-class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM: a BaseException, so no ``except Exception`` in a step swallows it."""
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signal.Signals(signum).name)
-
-
 class Narrator:
     def __init__(self) -> None:
         self.number = 0
         self.current = "setting up"
 
-    def step(self, text: str) -> None:
+    def step(self, text: str, last: bool = False) -> None:
+        if not last:  # the clean-up step runs after an interruption too
+            check_interrupt()
         self.number += 1
         self.current = f"{self.number}. {text.splitlines()[0]}"
         print(f"\n{self.number}. {text}", flush=True)
@@ -352,14 +348,14 @@ class Demo:
         self.print_via_gateway()
 
     def stop(self) -> None:
-        self.say.step("Stopping everything the demo started (client, server, printers).")
+        self.say.step("Stopping everything the demo started (client, server, printers).", last=True)
         self.processes.stop()
 
 
 def run() -> int:
     root = Path(tempfile.mkdtemp(prefix="pullprint-demo-"))
     demo = Demo(root)
-    handlers = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     code = 1
     try:
         demo.run()

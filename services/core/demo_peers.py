@@ -12,11 +12,13 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import psutil
 
@@ -26,6 +28,25 @@ IPP_FORMATS = "application/pdf,application/octet-stream"
 
 class DemoFailed(Exception):
     """A step did not do what the narration said it would."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: a BaseException, so no ``except Exception`` in a step swallows it."""
+
+
+_signals: list[str] = []
+
+
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """The demo's SIGINT/SIGTERM handler only takes note. Raising from the handler could land
+    inside ``Popen`` after the fork and before the child is recorded: that child (supervisord
+    with the whole service) would then outlive the demo. Steps and waits check instead."""
+    _signals.append(signal.Signals(signum).name)
+
+
+def check_interrupt() -> None:
+    if _signals:
+        raise Interrupted(_signals[0])
 
 
 def free_port() -> int:
@@ -57,6 +78,7 @@ def listening(port: int) -> bool:
 def wait(condition: Callable[[], object], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
+        check_interrupt()
         if time.monotonic() > deadline:
             raise DemoFailed(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(0.2)
@@ -99,6 +121,7 @@ class Processes:
                 start_new_session=True,
             )
         self.started.append(process)
+        check_interrupt()
         return process
 
     def stop(self) -> None:
