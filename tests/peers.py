@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from services.core import ipp, ipp_client
@@ -267,83 +266,6 @@ def ipptool_summary(output: str) -> str:
         f"{results.count('PASS')} passed, {results.count('FAIL')} failed, "
         f"{results.count('SKIP')} skipped"
     )
-
-
-# --- dbus + avahi ------------------------------------------------------------------------------
-
-DBUS_PID = Path("/run/dbus/pid")
-DBUS_SOCKET = Path("/run/dbus/system_bus_socket")
-AVAHI_PID = Path("/run/avahi-daemon/pid")
-
-
-def _pid_alive(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().split()[0])
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _running(name: str) -> bool:
-    """Any process called ``name``: a daemon started without our pid file still counts."""
-    return any(process.info["name"] == name for process in psutil.process_iter(["name"]))
-
-
-def _bus_answers() -> bool:
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as s:
-        s.connect(str(DBUS_SOCKET))
-        return True
-    return False
-
-
-@contextlib.contextmanager
-def ensure_dns_sd() -> Iterator[list[int]]:
-    """Make sure the system dbus and avahi-daemon run (there is no systemd here); start each
-    only when it is not running already and, on exit, stop only what this call started (its
-    pids are what the context yields), so a daemon the machine or another test relies on is
-    never touched."""
-    started: list[int] = []
-    try:
-        if not (_pid_alive(DBUS_PID) or _running("dbus-daemon")):
-            DBUS_PID.parent.mkdir(parents=True, exist_ok=True)
-            DBUS_PID.unlink(missing_ok=True)  # stale: dbus-daemon refuses to start over it
-            out = subprocess.run(
-                ["dbus-daemon", "--system", "--fork", "--print-pid"],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=30,
-            )
-            started.append(int(out.stdout.split()[0]))
-            wait_for(_bus_answers, 30, "the system bus socket")
-        if not (_pid_alive(AVAHI_PID) or _running("avahi-daemon")):
-            AVAHI_PID.unlink(missing_ok=True)
-            subprocess.run(
-                ["avahi-daemon", "--no-chroot", "-D", "--no-drop-root"],
-                capture_output=True,
-                check=True,
-                timeout=30,
-            )
-            started.append(wait_for(lambda: _pid_alive(AVAHI_PID), 30, "avahi-daemon pid file"))
-        yield started
-    finally:
-        for pid in reversed(started):
-            _terminate(pid)
-
-
-def _terminate(pid: int, timeout: float = 15) -> None:
-    """SIGTERM one process by pid, wait for it, SIGKILL if it will not go."""
-    try:
-        process = psutil.Process(pid)
-        process.terminate()
-        process.wait(timeout)
-    except psutil.NoSuchProcess:
-        return
-    except psutil.TimeoutExpired:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-            process.wait(10)
 
 
 # --- a private cupsd ---------------------------------------------------------------------------
