@@ -19,8 +19,6 @@ from services.api.errors import ApiError, responses
 from services.api.models import Login, LoginResult, Session
 from services.api.tokens import TokenError
 from services.core import endpoint, proxy, users
-from services.core.bus import RequestFailed
-from services.core.messages import WakeRequest
 
 router = APIRouter(tags=["account"])
 
@@ -65,16 +63,6 @@ def _server_message(reply: httpx.Response) -> str:
         return f"HTTP {reply.status_code}"
 
 
-async def _wake(facade: Facade, *services: str) -> None:
-    """Spooler (user map) and sync (printers back or gone) look at the store now; they also
-    would on their own timers, so one that does not answer is only logged."""
-    for service in services:
-        try:
-            await facade.ask(service, WakeRequest())
-        except RequestFailed:
-            facade.log.info("wake.unanswered", service=service)
-
-
 @router.post("/login", responses=responses(401, 403, 502))
 async def login(body: Login, facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
     """Log in, as ``pullprint login`` does: with custom login print as ``user`` from now on
@@ -84,7 +72,7 @@ async def login(body: Login, facade: FacadeDep, caller: TokenCallerDep) -> Login
     server_user = await _check_password(facade, body) if login_type == "custom" else None
     await asyncio.to_thread(users.log_in, facade.store, login_type, caller.user, server_user)
     facade.log.info("login", os_user=caller.user, server_user=server_user or "")
-    await _wake(facade, "spooler", "sync")
+    await facade.wake("spooler", "sync")
     return LoginResult(os_user=caller.user, server_user=server_user, signed_out=False)
 
 
@@ -101,5 +89,5 @@ async def logout(facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
     this machine (stored jobs stay) until the next login."""
     signed_out = await asyncio.to_thread(_log_out, facade, caller.user)
     facade.log.info("logout", os_user=caller.user, signed_out=signed_out)
-    await _wake(facade, "spooler", "sync")
+    await facade.wake("spooler", "sync")
     return LoginResult(os_user=caller.user, server_user=None, signed_out=signed_out)

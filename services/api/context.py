@@ -15,7 +15,7 @@ from services.api.tokens import Tokens
 from services.core.bus import Publisher, RequestFailed, request
 from services.core.config import Settings
 from services.core.logs import EventLog
-from services.core.messages import Message
+from services.core.messages import Message, WakeRequest
 from services.core.spool import Spool
 from services.core.store import Store
 
@@ -60,6 +60,15 @@ class Facade:
             return await self.ask(service, message)
         except RequestFailed as exc:
             return str(exc)
+
+    async def wake(self, *services: str) -> None:
+        """Ask services to look at the store now (a login, a route switch). They also would on
+        their own timers, so one that does not answer is only logged."""
+        for service in services:
+            try:
+                await self.ask(service, WakeRequest())
+            except RequestFailed:
+                self.log.info("wake.unanswered", service=service)
 
     async def publish(self, message: Message) -> None:
         await self.publisher.publish(message)

@@ -1,12 +1,12 @@
-"""Runtime switches kept in the store's ``State`` table, so they survive restarts and every
-service reads the same value: the delivery route (``delivery_route``) and the UI language
-(``language``). Values are JSON strings, as delivery expects.
+"""``/route`` and ``/language``: the runtime switches of ``services/core/switches.py``.
+
+A route change wakes the spooler (whether pull jobs are held depends on it) and delivery (where
+due jobs go now); both also read it on their own timers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import get_args
 
 from fastapi import APIRouter
@@ -21,39 +21,23 @@ from services.api.models import (
     RouteChange,
     RouteState,
 )
-from services.core.store import State, Store
+from services.core.switches import LANGUAGE_KEY, ROUTE_KEY, read_value, route_switch, write_value
 
-ROUTE_KEY = "delivery_route"  # read by delivery (services/delivery/service.py)
-LANGUAGE_KEY = "language"
 LANGUAGES = get_args(Language)
 
 router = APIRouter(tags=["preferences"])
-
-
-def read_value(store: Store, key: str) -> object:
-    with store.session() as session:
-        row = session.get(State, key)
-        return json.loads(row.value) if row is not None else None
-
-
-def write_value(store: Store, key: str, value: object) -> None:
-    with store.session() as session:
-        session.merge(State(key=key, value=json.dumps(value)))
-        session.commit()
 
 
 def current_route(facade: Facade) -> str:
     """The route jobs take now: the switch in local mode, else what the mode implies."""
     if facade.settings.mode != "local":
         return facade.settings.mode  # gateway, or hybrid (direct ports local, pull via gateway)
-    switch = read_value(facade.store, ROUTE_KEY)
-    return "gateway" if switch == "gateway" else "local"
+    return route_switch(facade.store)
 
 
 def _route_state(facade: Facade) -> RouteState:
     local = facade.settings.mode == "local"
-    switch = read_value(facade.store, ROUTE_KEY) if local else None
-    route = "gateway" if not local or switch == "gateway" else "local"
+    route = route_switch(facade.store) if local else "gateway"
     return RouteState(route=route, mode=facade.settings.mode, switchable=local)
 
 
@@ -70,6 +54,7 @@ async def put_route(body: RouteChange, facade: FacadeDep, caller: TokenCallerDep
         raise ApiError(409, "not-local-mode", f"mode is {facade.settings.mode}: no route switch")
     await asyncio.to_thread(write_value, facade.store, ROUTE_KEY, body.route)
     facade.log.info("route.changed", route=body.route, user=caller.user)
+    await facade.wake("spooler", "delivery")
     return await asyncio.to_thread(_route_state, facade)
 
 

@@ -34,16 +34,16 @@ from services.core.messages import (
 from services.core.runner import Service, wait_for_wake
 from services.core.spool import Spool
 from services.core.states import JobState
-from services.core.store import Job, Printer, State, Store
+from services.core.store import Job, Printer, Store
+from services.core.switches import route_switch
 from services.delivery import gateway
 from services.delivery.gateway import GatewayTransport
 from services.delivery.ipp import IppTransport
 from services.delivery.raw import RawTransport
-from services.delivery.router import Route, Switch, choose
+from services.delivery.router import Route, choose
 from services.delivery.transport import DeliveryError, Transport, reachable
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
-ROUTE_SWITCH_KEY = "delivery_route"
 # With 256 KiB chunks: look for a cancel every 4 MiB sent.
 CANCEL_CHECK_CHUNKS = 16
 # The integrity pre-pass reads in larger blocks: it only hashes, so fewer calls are cheaper,
@@ -303,14 +303,8 @@ class DeliveryService(Service):
         answered = needs_check and await reachable(
             destination.host, destination.port, self.settings.reach_timeout
         )
-        switch = await asyncio.to_thread(self._route_switch)
+        switch = await asyncio.to_thread(route_switch, self.store)
         return choose(mode, switch, kind, answered, bool(self.settings.server_url))
-
-    def _route_switch(self) -> Switch:
-        """The tray's "deliver via gateway" switch, persisted in the store (local mode only)."""
-        with self.store.session() as session:
-            row = session.get(State, ROUTE_SWITCH_KEY)
-        return "gateway" if row is not None and json.loads(row.value) == "gateway" else "local"
 
     def _transport(
         self, route: Route, job: Job, printer: Printer, destination: Destination
@@ -338,7 +332,8 @@ class DeliveryService(Service):
     def _upload(
         self, route: Route, job: Job, printer: Printer, destination: Destination
     ) -> GatewayTransport:
-        """To the server: the gateway holds it (GATEWAY) or prints it at once (VIA_SERVER)."""
+        """To the server: the gateway holds it (GATEWAY) or prints it at once (VIA_SERVER, or
+        a job already released to a printer)."""
         token = endpoint.load_token(self.settings.state_dir)
         if not token:
             raise DeliveryError("service-off-line", "waiting for the server to authorize us")
@@ -347,7 +342,9 @@ class DeliveryService(Service):
                 "service-off-line", f"{printer.name} is not an input port of the server"
             )
         deliver_to = None
-        if route == Route.VIA_SERVER:
+        # Via the server, or released at a printer (the release names it): the server prints
+        # it there at once. Otherwise the server holds it until its own release.
+        if route == Route.VIA_SERVER or job.target:
             deliver_to = gateway.destination(
                 destination.host, destination.port, destination.protocol, destination.path
             )

@@ -39,6 +39,7 @@ class PrinterObject:
     kind: str  # direct | pull
     port: int  # the spooler's TCP port, for printer-uri-supported
     mode: str = "local"  # local | gateway | hybrid
+    switch: str = "local"  # the tray's route switch (local mode): local | gateway
 
     @property
     def uri(self) -> str:
@@ -87,8 +88,9 @@ class PrinterObject:
     @property
     def held(self) -> bool:
         """In local storage mode pull ports keep every job here until the user releases it at
-        a printer; in gateway and hybrid modes the server holds them, so they go out at once."""
-        return self.kind == "pull" and self.mode == "local"
+        a printer; in gateway and hybrid modes, and in local mode switched to the gateway, the
+        server holds them, so they go out at once (DESIGN.md 5)."""
+        return self.kind == "pull" and self.mode == "local" and self.switch == "local"
 
 
 def _add_job_template_defaults(g: Group) -> None:

@@ -17,6 +17,7 @@ from services.core.runner import Service, every
 from services.core.spool import Spool
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
+from services.core.switches import route_switch
 from services.spooler.capture import abort_abandoned
 from services.spooler.context import Context
 from services.spooler.http import IppApp
@@ -74,12 +75,13 @@ class SpoolerService(Service):
         return self.printers.get(name)
 
     async def _load_printers(self) -> None:
-        """Printers and the custom-login user map, from the store."""
+        """Printers, the custom-login user map and the route switch, from the store."""
         self.ipp_ctx.user_map = await asyncio.to_thread(users.load_map, self.store)
+        switch = await asyncio.to_thread(route_switch, self.store)
         rows = await asyncio.to_thread(self._read_printers)
         self.printers = {
             row.name: PrinterObject(
-                row.name, row.kind, self.settings.spooler_port, self.settings.mode
+                row.name, row.kind, self.settings.spooler_port, self.settings.mode, switch
             )
             for row in rows
         }
@@ -92,7 +94,7 @@ class SpoolerService(Service):
         return super().handlers() | {WakeRequest: self._wake_now}
 
     async def _wake_now(self, _message: Message) -> dict[str, Any]:
-        """``pullprint login``/``logout`` changed the user map: reload now."""
+        """A login, a logout or the route switch changed what the store says: reload now."""
         await self._load_printers()
         return {}
 

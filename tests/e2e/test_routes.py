@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ssl
 
+import httpx
 import trustme
 
 from services.core.ipp import Operation, Status
@@ -145,3 +146,46 @@ def test_a_gateway_with_an_untrusted_certificate_is_refused(
         assert channel_state(client) == "online"  # the real server is still trusted
     finally:
         impostor.stop()
+
+
+def switch_route(client, route: str) -> None:
+    """What the tray's "Store and deliver via gateway" item does: PUT /route on the facade."""
+    token = (client.root / "state" / "api.token").read_text().strip()
+    reply = httpx.put(
+        f"http://127.0.0.1:{client.api_port}/route",
+        json={"route": route},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+
+
+def test_local_mode_switched_to_the_gateway_uploads_pull_jobs_and_releases_held_ones(
+    online_client, cloud, raw_printer
+):
+    add_user(cloud, "alice")
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="pull", port_name="secure")
+    client = online_client([], gateway=gateway_of(cloud))
+    client.start("api")
+    wait_for(lambda: served(client, "secure"), 30, "the server's port")
+    held = print_bytes(client, "secure", b"held here before the switch")
+    assert client.job_state(held) == JobState.PENDING_HELD
+    wait_for(lambda: (client.root / "state" / "api.token").exists(), 30, "the facade's token")
+
+    switch_route(client, "gateway")
+    # From now on a pull job is not held on this PC: it goes up the gateway at once, and the
+    # server holds it until the release.
+    uploaded = print_bytes(client, "secure", b"uploaded after the switch")
+    wait_for(lambda: client.job_state(uploaded) == JobState.COMPLETED, 30, "uploaded")
+    uploaded_uuid = next(j.uuid for j in client.jobs() if j.id == uploaded)
+    assert cloud.job(uploaded_uuid)["state"] == "pending-held"
+    assert client.job_state(held) == JobState.PENDING_HELD
+
+    # alice at floor1: the job held on this PC goes through the gateway to floor1 (the printer
+    # she stands at), the one held on the server goes out by Document Output.
+    wait_for(lambda: len(cloud.jobs()) >= 2, 30, "the server to know both jobs")
+    release(cloud, "alice", "floor1")
+    wait_for(lambda: len(raw_printer.jobs()) == 2, 60, "both jobs printed at floor1")
+    printed = sorted(p.read_bytes() for p in raw_printer.jobs())
+    assert printed == [b"held here before the switch", b"uploaded after the switch"]
+    assert {j.id: j.route for j in client.jobs()} == {held: "gateway", uploaded: "gateway"}
