@@ -56,7 +56,8 @@ class IppTransport:
         self._client: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._timeout)
+        # Printers are on the local network: never through HTTP(S)_PROXY.
+        self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         self._task = asyncio.create_task(
             self._client.post(
                 self._url,
