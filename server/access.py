@@ -1,7 +1,7 @@
 """Who is calling: bearer tokens (admin, endpoint, user) and session cookies for pages.
 
-Three kinds of caller: the admin (token in DIR/admin.token), an endpoint (token issued once
-after authorization) and a user (token from login). Only hashes of endpoint and user tokens
+Three kinds of caller: the admin (token in DIR/admin.token), an endpoint (a short-lived access
+token, server/tokens.py) and a user (token from login). Only hashes of endpoint and user tokens
 are stored.
 """
 
@@ -13,9 +13,9 @@ from typing import Literal
 from fastapi import HTTPException, Request
 from sqlalchemy import delete, select
 
-from server import auth
+from server import auth, tokens
 from server.context import ServerContext
-from server.models import Endpoint, UserSession, now
+from server.models import UserSession, now
 
 SESSION_TTL = 7 * 86400  # user tokens are for people: a week, then log in again
 COOKIE = "pullprint_session"
@@ -37,24 +37,30 @@ def context(request: Request) -> ServerContext:
     return request.app.state.ctx
 
 
-def resolve(ctx: ServerContext, token: str) -> Principal | None:
+def authenticate(ctx: ServerContext, token: str) -> tuple[Principal | None, str]:
+    """The caller, or None and why: `token-expired` (an endpoint's access token ran out; it
+    should refresh) or `unauthorized`."""
     if auth.same_secret(token, ctx.admin_token):
-        return Principal("admin", name="admin")
-    digest = auth.token_hash(token)
+        return Principal("admin", name="admin"), "ok"
     with ctx.store.session() as session:
-        endpoint = session.scalar(
-            select(Endpoint).where(Endpoint.token_hash == digest, Endpoint.state == "authorized")
-        )
-        if endpoint is not None:
-            return Principal("endpoint", endpoint.id, endpoint.hostname)
+        check = tokens.check_access(session, token)
+        if check.endpoint is not None:
+            return Principal("endpoint", check.endpoint.id, check.endpoint.hostname), "ok"
+        if check.code == "token-expired":
+            return None, check.code
         user_session = session.scalar(
             select(UserSession).where(
-                UserSession.token_hash == digest, UserSession.created_at > now() - SESSION_TTL
+                UserSession.token_hash == auth.token_hash(token),
+                UserSession.created_at > now() - SESSION_TTL,
             )
         )
-        if user_session is not None:
-            return Principal("user", user_session.user.id, user_session.user.name)
-    return None
+        if user_session is not None and not user_session.user.disabled:
+            return Principal("user", user_session.user.id, user_session.user.name), "ok"
+    return None, "unauthorized"
+
+
+def resolve(ctx: ServerContext, token: str) -> Principal | None:
+    return authenticate(ctx, token)[0]
 
 
 def end_session(ctx: ServerContext, token: str) -> None:
@@ -70,8 +76,10 @@ def bearer(request: Request) -> str | None:
 def caller(request: Request) -> Principal:
     """Any valid bearer token; 401 otherwise."""
     token = bearer(request)
-    principal = resolve(context(request), token) if token else None
+    principal, code = authenticate(context(request), token) if token else (None, "unauthorized")
     if principal is None:
+        if code == "token-expired":
+            raise error(401, code, "the access token expired; refresh it")
         raise error(401, "unauthorized", "a valid bearer token is required")
     return principal
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import jobs
-from server.models import InputPort, Job, now
+from server.models import InputPort, Job, User, now
 from services.core.protocol import TERMINAL_STATES, JobStateChange, JobStored, Report
 
 
@@ -25,10 +25,13 @@ def _port_id(session: Session, port_id: int | None) -> int | None:
 
 
 def record_stored(session: Session, endpoint_id: int, msg: JobStored) -> str:
-    """A job captured on an endpoint; returns 'ok', 'duplicate' or 'conflict'."""
+    """A job captured on an endpoint; returns 'ok', 'duplicate', 'conflict' or
+    'user-disabled'."""
     existing = session.get(Job, msg.job_id)
     if existing is not None:
         return "duplicate" if existing.endpoint_id == endpoint_id else "conflict"
+    if User.is_disabled(session, msg.owner):
+        return "user-disabled"
     session.add(
         Job(
             id=msg.job_id,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from server import auth, commands, notify
-from server.models import Endpoint, InputPort, Printer, Setting, User, now
+from server import auth, commands, notify, tokens
+from server.models import Endpoint, InputPort, Printer, Setting, User, UserSession, now
 from services.core import protocol
 
 
@@ -40,7 +40,35 @@ def add_user(session: Session, name: str, password: str) -> dict[str, Any]:
 
 
 def list_users(session: Session) -> list[dict[str, Any]]:
-    return [{"id": u.id, "name": u.name} for u in session.scalars(select(User).order_by(User.id))]
+    return [user_info(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+def user_info(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "disabled": user.disabled}
+
+
+def _user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise AdminError("not-found", f"no user {name!r}")
+    return user
+
+
+def disable_user(session: Session, name: str) -> dict[str, Any]:
+    """The user's tokens end now; logins, releases and new jobs of theirs are refused; every
+    authorized endpoint gets `user.disabled` and logs out the OS users printing as them."""
+    user = _user(session, name)
+    user.disabled = True
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    commands.broadcast(session, "user.disabled", protocol.UserDisabled(user=name).model_dump())
+    return user_info(user)
+
+
+def enable_user(session: Session, name: str) -> dict[str, Any]:
+    """The user may log in again (endpoints do not log them back in by themselves)."""
+    user = _user(session, name)
+    user.disabled = False
+    return user_info(user)
 
 
 def add_printer(
@@ -127,7 +155,7 @@ def endpoint_info(endpoint: Endpoint) -> dict[str, Any]:
         "os": endpoint.os,
         "version": endpoint.version,
         "state": endpoint.state,
-        "token_issued": endpoint.token_hash is not None,
+        "token_issued": endpoint.credentials_issued_at is not None,
         "created_at": endpoint.created_at,
         "last_seen_at": endpoint.last_seen_at,
         # A holder row outlives a crashed process; a recent heartbeat tick proves it is live.
@@ -162,7 +190,7 @@ def authorize_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
 def revoke_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
     endpoint = _endpoint(session, endpoint_id)
     endpoint.state = "revoked"
-    endpoint.token_hash = None
+    tokens.revoke_all(session, endpoint_id)  # access and refresh tokens, at once
     notify.endpoint_changed(session, endpoint_id)  # closes its channel in whichever process
     return endpoint_info(endpoint)
 

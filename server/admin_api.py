@@ -61,6 +61,16 @@ def add_user(body: NewUser, request: Request) -> dict:
     return run(request, admin.add_user, body.name, body.password)
 
 
+@router.post("/users/{name}/disable")
+def disable_user(name: str, request: Request) -> dict:
+    return run(request, admin.disable_user, name)
+
+
+@router.post("/users/{name}/enable")
+def enable_user(name: str, request: Request) -> dict:
+    return run(request, admin.enable_user, name)
+
+
 @router.get("/printers")
 def printers(request: Request) -> list[dict]:
     return run(request, admin.list_printers)

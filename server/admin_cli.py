@@ -62,6 +62,19 @@ def user_list(session: Session, args: argparse.Namespace) -> Any:
     return admin.list_users(session)
 
 
+@command("user", "disable", arg("name"))
+def user_disable(session: Session, args: argparse.Namespace) -> Any:
+    """Disable a user: their tokens end, logins, releases and new jobs are refused, and every
+    endpoint logs out the OS users printing as them."""
+    return admin.disable_user(session, args.name)
+
+
+@command("user", "enable", arg("name"))
+def user_enable(session: Session, args: argparse.Namespace) -> Any:
+    """Enable a disabled user again."""
+    return admin.enable_user(session, args.name)
+
+
 @command(
     "printer", "add", arg("name"), arg("--host", required=True),
     arg("--port", type=int, required=True),

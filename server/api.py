@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from server import access, accounting, admin, auth, release
+from server import access, accounting, admin, auth, release, tokens
 from server.access import Principal, error
 from server.context import ServerContext
 from server.logs import event
-from server.models import Endpoint, Job, User, UserSession
+from server.models import Endpoint, Job, User, UserSession, now
 from services.core import protocol
 
 router = APIRouter(prefix="/api/v1")
@@ -52,8 +52,10 @@ def register(body: protocol.RegisterRequest, request: Request) -> protocol.Regis
 def poll_token(
     endpoint_id: int, body: protocol.TokenRequest, request: Request
 ) -> protocol.TokenResponse:
-    """pending until an admin authorizes; then the token, exactly once."""
-    with access.context(request).store.session() as session:
+    """pending until an admin authorizes; then the credentials (access + refresh token),
+    exactly once."""
+    ctx = access.context(request)
+    with ctx.store.session() as session:
         endpoint = session.get(Endpoint, endpoint_id)
         if endpoint is None:
             raise error(404, "not-found", f"no endpoint {endpoint_id}")
@@ -63,12 +65,26 @@ def poll_token(
             raise error(403, "revoked", "endpoint revoked; register again")
         if endpoint.state == "pending":
             return protocol.TokenResponse(state="pending")
-        if endpoint.token_hash is not None:
+        if endpoint.credentials_issued_at is not None:
             raise error(409, "token-issued", "the token was already issued; register again")
-        token = auth.new_token()
-        endpoint.token_hash = auth.token_hash(token)
+        endpoint.credentials_issued_at = endpoint.last_seen_at = now()
+        credentials = tokens.issue(session, endpoint_id, ctx.tokens)
     event("endpoint.token_issued", endpoint=endpoint_id)
-    return protocol.TokenResponse(state="authorized", token=token)
+    return protocol.TokenResponse(state="authorized", **credentials.model_dump())
+
+
+@router.post("/endpoints/refresh")
+def refresh_token(body: protocol.RefreshRequest, request: Request) -> protocol.Credentials:
+    """A new access + refresh pair for a refresh token, which is used up by this call."""
+    ctx = access.context(request)
+    try:
+        with ctx.store.session() as session:
+            endpoint_id, credentials = tokens.refresh(session, body.refresh_token, ctx.tokens)
+    except tokens.TokenError as exc:
+        event("endpoint.refresh_refused", code=exc.code)
+        raise error(403 if exc.code == "revoked" else 401, exc.code, exc.message) from exc
+    event("endpoint.token_refreshed", endpoint=endpoint_id)
+    return credentials
 
 
 @router.post("/login")
@@ -85,8 +101,8 @@ def login_user(ctx: ServerContext, name: str, password: str) -> str | None:
         user = session.scalar(select(User).where(User.name == name))
         # Hash anyway for unknown users, so timing does not tell which names exist.
         stored = user.password_hash if user else auth.hash_password("-")
-        if not auth.verify_password(stored, password) or user is None:
-            event("user.login_failed", user=name)
+        if not auth.verify_password(stored, password) or user is None or user.disabled:
+            event("user.login_failed", user=name, disabled=bool(user and user.disabled))
             return None
         token = auth.new_token()
         session.add(UserSession(user_id=user.id, token_hash=auth.token_hash(token)))
@@ -150,7 +166,7 @@ def release_for(
         with ctx.store.session() as session:
             result = release.release(session, user, printer)
     except release.ReleaseError as exc:
-        raise error(404, exc.code, exc.message) from exc
+        raise error(403 if exc.code == "user-disabled" else 404, exc.code, exc.message) from exc
     # Commit first, then wake the workers: they read the committed state.
     for job_id in result.server_job_ids:
         ctx.output.submit(job_id)

@@ -24,6 +24,7 @@ from server.limits import BodyLimit
 from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
 from server.store import Store, default_url
+from server.tokens import TokenPolicy
 
 
 @dataclass
@@ -40,6 +41,7 @@ class RunOptions:
     expiry_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    tokens: TokenPolicy = field(default_factory=TokenPolicy)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -103,6 +105,8 @@ async def _start_background(
         notes = notify.Listener(ctx.store.url, lambda endpoint: ctx.hub.nudge({endpoint}))
         notes.start()
         stack.callback(notes.stop)
+    else:
+        stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -133,6 +137,7 @@ def prepare(opts: RunOptions) -> ServerContext:
         output=output,
         gateway_address=f"{opts.host}:{opts.gateway_port}",
         instance=instance,
+        tokens=opts.tokens,
     )
 
 

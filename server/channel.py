@@ -3,8 +3,10 @@
 Endpoints report their jobs here (hello, job.stored, job.state, report) and the server sends
 commands (release, cancel, printers.changed, config.changed) from the `commands` table. Every
 message except heartbeats and acks is acked by id. A heartbeat goes out every interval; on the
-same tick the server re-checks that the endpoint is still authorized (so a revoke done by the
-admin CLI in another process also closes the channel) and resends unacked commands.
+same tick the server re-checks that the endpoint is still authorized and resends unacked
+commands. A revoke or a command queued by another process (the admin CLI) reaches the process
+holding the channel through NOTIFY on PostgreSQL, and through `watch` (a one-query poll every
+second for all of this process's channels) on SQLite, so it takes effect within about a second.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server import accounting, auth, commands
+from server import accounting, commands, tokens
 from server.logs import event
-from server.models import Endpoint, now
+from server.models import Command, Endpoint, now
 from server.store import Store
 from services.core import protocol
 from services.core.protocol import ChannelMessage
 
 MAX_MESSAGE = 1024 * 1024
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+REVOKED_REASON = "endpoint revoked"
 
 
 class Connection:
@@ -67,12 +70,13 @@ class ChannelHub:
 
     def _authorized(self, token: str | None = None, endpoint_id: int | None = None) -> int | None:
         with self.store.session() as session:
-            query = select(Endpoint).where(Endpoint.state == "authorized")
             if token is not None:
-                query = query.where(Endpoint.token_hash == auth.token_hash(token))
+                endpoint = tokens.check_access(session, token).endpoint
             else:
-                query = query.where(Endpoint.id == endpoint_id)
-            endpoint = session.scalar(query)
+                query = select(Endpoint).where(
+                    Endpoint.state == "authorized", Endpoint.id == endpoint_id
+                )
+                endpoint = session.scalar(query)
             if endpoint is None:
                 return None
             endpoint.last_seen_at = now()
@@ -124,14 +128,48 @@ class ChannelHub:
     async def disconnect(self, endpoint_id: int) -> None:
         conn = self.connections.get(endpoint_id)
         if conn is not None:
-            await conn.close(protocol.CLOSE_UNAUTHORIZED, "endpoint revoked")
+            event("channel.revoked", endpoint=endpoint_id)
+            await conn.close(protocol.CLOSE_UNAUTHORIZED, REVOKED_REASON)
+
+    async def watch(self, interval: float = 1.0) -> None:
+        """Without NOTIFY (SQLite), notice other processes' changes to our channels quickly:
+        revoked endpoints are closed at once, new commands nudge their channel."""
+        while True:
+            await asyncio.sleep(interval)
+            if not self.connections:
+                continue
+            try:
+                revoked, waiting = await asyncio.to_thread(self._changes)
+            except Exception as exc:  # a locked or restarting database: next round
+                event("channel.watch_failed", error=exc.__class__.__name__)
+                continue
+            for endpoint_id in revoked:
+                await self.disconnect(endpoint_id)
+            for endpoint_id, command_ids in waiting.items():
+                conn = self.connections.get(endpoint_id)
+                if conn is not None and not command_ids <= conn.sent:
+                    conn.nudged.set()
+
+    def _changes(self) -> tuple[list[int], dict[int, set[str]]]:
+        with self.store.session() as session:
+            ours = select(Endpoint.id).where(Endpoint.channel_holder == HOLDER)
+            revoked = session.scalars(ours.where(Endpoint.state != "authorized")).all()
+            waiting: dict[int, set[str]] = {}
+            rows = session.execute(
+                select(Command.endpoint_id, Command.id).where(
+                    Command.acked_at.is_(None), Command.endpoint_id.in_(ours)
+                )
+            )
+            for endpoint_id, command_id in rows:
+                waiting.setdefault(endpoint_id, set()).add(command_id)
+        return [e for e in revoked if e in self.connections], waiting
 
     async def _tick(self, conn: Connection) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
                 if await asyncio.to_thread(self._authorized, None, conn.endpoint_id) is None:
                     event("channel.revoked", endpoint=conn.endpoint_id)
-                    await conn.close(protocol.CLOSE_UNAUTHORIZED, "endpoint revoked")
+                    await conn.close(protocol.CLOSE_UNAUTHORIZED, REVOKED_REASON)
                     return
                 await self._flush(conn)
                 await conn.send(ChannelMessage.new("heartbeat", {"ts": now()}))

@@ -17,6 +17,7 @@ def _run(args: argparse.Namespace) -> int:
     from server import app, tls
     from server.gateway import Limits
     from server.output import RetryPolicy
+    from server.tokens import TokenPolicy
 
     if args.dev_tls:
         cert, key = tls.dev_certificate(args.data, args.host)
@@ -38,6 +39,11 @@ def _run(args: argparse.Namespace) -> int:
         expiry_interval=args.expiry_interval,
         limits=Limits(header_timeout=args.header_timeout, read_timeout=args.read_timeout),
         retry=RetryPolicy(initial=args.retry_initial, max_attempts=args.retry_attempts),
+        tokens=TokenPolicy(
+            access_ttl=args.access_token_ttl,
+            refresh_ttl=args.refresh_token_ttl,
+            refresh_grace=args.refresh_grace,
+        ),
     )
     app.run(opts)
     return 0
@@ -51,6 +57,18 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--cert", type=Path, help="PEM certificate chain")
     run.add_argument("--key", type=Path, help="PEM private key")
     run.add_argument("--dev-tls", action="store_true", help="self-signed pair under DIR/tls")
+    run.add_argument(
+        "--access-token-ttl", type=float, default=900.0,
+        help="seconds an endpoint access token is valid (default 15 min)",
+    )  # fmt: skip
+    run.add_argument(
+        "--refresh-token-ttl", type=float, default=90 * 86400.0,
+        help="seconds an unused endpoint refresh token is valid (default 90 days)",
+    )  # fmt: skip
+    run.add_argument(
+        "--refresh-grace", type=float, default=60.0,
+        help="seconds a used refresh token still works, for a client whose answer was lost",
+    )  # fmt: skip
     tuning = run.add_argument_group("tuning (defaults suit production; tests shorten them)")
     tuning.add_argument("--heartbeat", type=float, default=10.0, help="channel heartbeat, s")
     tuning.add_argument("--header-timeout", type=float, default=10.0, help="gateway header, s")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.channel import ChannelHub
 from server.output import DocumentOutput
 from server.store import Store
+from server.tokens import TokenPolicy
 
 
 @dataclass
@@ -22,6 +23,7 @@ class ServerContext:
     output: DocumentOutput
     gateway_address: str  # host:port handed to endpoints in their config
     instance: str  # this data dir's id; see instance_id()
+    tokens: TokenPolicy = field(default_factory=TokenPolicy)
 
 
 def instance_id(data_dir: Path) -> str:

@@ -17,11 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
-from server import auth, commands
+from server import commands, tokens
 from server.logs import event
-from server.models import Endpoint, InputPort, Job, now
+from server.models import InputPort, Job, User, now
 from server.store import Store
 from services.core.protocol import (
     MAX_HEADER_SIZE,
@@ -35,7 +33,7 @@ from services.core.protocol import (
 CHUNK = 256 * 1024
 # Refusals of an authenticated endpoint, after which its body is still read (and dropped) so
 # the client gets the reply instead of a reset. Unauthenticated peers get no such courtesy.
-DRAIN_FIRST = frozenset({"busy", "conflict", "unknown-port"})
+DRAIN_FIRST = frozenset({"busy", "conflict", "unknown-port", "user-disabled"})
 
 
 @dataclass
@@ -148,15 +146,15 @@ class Gateway:
     def _accept(self, header: UploadHeader) -> Accepted:
         """Check the token and the port before any body byte is read."""
         with self.store.session() as session:
-            endpoint = session.scalar(
-                select(Endpoint).where(
-                    Endpoint.token_hash == auth.token_hash(header.token),
-                    Endpoint.state == "authorized",
-                )
-            )
+            check = tokens.check_access(session, header.token)
+            endpoint = check.endpoint
             if endpoint is None:
+                if check.code == "token-expired":
+                    raise ProtocolError("unauthorized", "access token expired; refresh it")
                 raise ProtocolError("unauthorized", "unknown, unauthorized or revoked endpoint")
             endpoint.last_seen_at = now()
+            if User.is_disabled(session, header.owner):
+                raise ProtocolError("user-disabled", f"user {header.owner!r} is disabled")
             port = session.get(InputPort, header.port_id)
             if port is None:
                 raise ProtocolError("unknown-port", f"no input port {header.port_id}")

@@ -10,8 +10,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, ForeignKey, Integer, String, Table
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    false,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def now() -> float:
@@ -37,6 +49,13 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # A disabled user cannot log in, release or have jobs stored; endpoints log them out.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    @staticmethod
+    def is_disabled(session: Session, name: str) -> bool:
+        """Owners the server does not know are not disabled (os login names, local users)."""
+        return bool(session.scalar(select(User.disabled).where(User.name == name)))
 
 
 class UserSession(Base):
@@ -80,7 +99,8 @@ class InputPort(Base):
 
 
 class Endpoint(Base):
-    """A client machine. pending -> authorized -> revoked; the token exists only when issued."""
+    """A client machine. pending -> authorized -> revoked; its credentials are rows of
+    `endpoint_tokens`, issued once on the first token poll after authorization."""
 
     __tablename__ = "endpoints"
 
@@ -90,12 +110,38 @@ class Endpoint(Base):
     version: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16), default="pending")
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # The long-lived endpoint token of schema 0004 and before; migration 0005 turned each one
+    # into a refresh token and cleared it. Never read (SQLite cannot drop a UNIQUE column).
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    credentials_issued_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     authorized_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seen_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     # "host:pid" of the server process holding this endpoint's channel; None when offline.
     channel_holder: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class EndpointToken(Base):
+    """One credential of an endpoint, stored as its sha256 only.
+
+    `access` tokens authenticate every endpoint call (REST, channel handshake, gateway) until
+    `expires_at`, a few minutes. A `refresh` token lives long and buys a new pair once: using it
+    sets `rotated_at`, after which it is accepted again only within the server's refresh grace
+    (a client whose answer was lost on the way can still get in). Revoking the endpoint voids
+    both kinds at once (server/tokens.py).
+    """
+
+    __tablename__ = "endpoint_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("endpoints.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # access | refresh
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float)
+    rotated_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Job(Base):

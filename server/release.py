@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import commands, jobs
-from server.models import InputPort, Job, Printer
+from server.models import InputPort, Job, Printer, User
 from services.core.protocol import Cancel, Release
 
 
@@ -41,6 +41,8 @@ def may_release_at(port: InputPort | None, printer: Printer) -> bool:
 
 
 def release(session: Session, user: str, printer_name: str) -> Released:
+    if User.is_disabled(session, user):
+        raise ReleaseError("user-disabled", f"user {user!r} is disabled")
     printer = session.scalar(select(Printer).where(Printer.name == printer_name))
     if printer is None:
         raise ReleaseError("not-found", f"no printer {printer_name!r}")

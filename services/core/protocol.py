@@ -61,7 +61,8 @@ GatewayCode = Literal[
     "bad-header",  # not msgpack, or fields missing / of the wrong type
     "header-too-large",
     "unsupported-version",
-    "unauthorized",  # token unknown, endpoint not authorized or revoked
+    "unauthorized",  # access token unknown or expired, endpoint not authorized or revoked
+    "user-disabled",  # the job's owner is a disabled user
     "unknown-port",
     "size-mismatch",  # the connection ended before `size` bytes arrived
     "sha256-mismatch",
@@ -181,7 +182,7 @@ async def read_frame(reader: asyncio.StreamReader, limit: int) -> bytes:
 
 CLIENT_MESSAGES = frozenset({"hello", "job.stored", "job.state", "report", "heartbeat", "ack"})
 SERVER_MESSAGES = frozenset(
-    {"release", "cancel", "printers.changed", "config.changed", "heartbeat", "ack"}
+    {"release", "cancel", "printers.changed", "config.changed", "user.disabled", "heartbeat", "ack"}
 )
 MessageType = Literal[
     "hello",
@@ -192,11 +193,12 @@ MessageType = Literal[
     "cancel",
     "printers.changed",
     "config.changed",
+    "user.disabled",
     "heartbeat",
     "ack",
 ]
 HEARTBEAT_INTERVAL = 10.0  # seconds; three missed heartbeats mean the peer is offline
-CLOSE_UNAUTHORIZED = 4401  # close code: the endpoint token is unknown or was revoked
+CLOSE_UNAUTHORIZED = 4401  # close code: the endpoint was revoked (its tokens are void)
 CLOSE_PROTOCOL = 4400  # close code: the peer sent something that is not a channel message
 
 
@@ -280,6 +282,12 @@ class ConfigChanged(BaseModel):
     config: dict[str, Any]
 
 
+class UserDisabled(BaseModel):
+    """An admin disabled this server user: log out every OS user who prints as them."""
+
+    user: str = Field(min_length=1, max_length=255)
+
+
 # ---------------------------------------------------------------------------------------------
 # REST payloads (/api/v1/...). Errors are {"detail": {"code": ..., "message": ...}}.
 # ---------------------------------------------------------------------------------------------
@@ -312,7 +320,25 @@ class TokenRequest(BaseModel):
 
 class TokenResponse(BaseModel):
     state: Literal["pending", "authorized"]
-    token: str | None = None  # present exactly once, on the first poll after authorization
+    # The first poll after authorization carries the endpoint's credentials, exactly once.
+    token: str | None = None  # access token
+    refresh_token: str | None = None
+    expires_in: float | None = None  # seconds the access token is valid for
+
+
+class Credentials(BaseModel):
+    """An endpoint's token pair: `token` (access, short-lived) opens the endpoint APIs,
+    `refresh_token` (long-lived, single use) buys the next pair."""
+
+    token: str
+    refresh_token: str
+    expires_in: float
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=256)
 
 
 class LoginRequest(BaseModel):
