@@ -10,7 +10,7 @@ import json
 
 from sqlalchemy import select
 
-from services.core import jobs
+from services.core import jobs, users
 from services.core.logs import get_log
 from services.core.protocol import Cancel, Release
 from services.core.spool import Spool
@@ -78,6 +78,20 @@ def cancel(store: Store, spool: Spool, command: Cancel, reason: str) -> list[int
     for job_id in canceled:
         log.info("job.canceled", job=job_id, reason=reason)
     return canceled
+
+
+def log_out_user(store: Store, login_type: str, server_user: str) -> list[str]:
+    """The server disabled ``server_user``: every OS user printing as them (custom login) is
+    logged out, as ``pullprint logout`` would; with nobody left the machine is signed out.
+    With os login the OS user is the server user and there is no login to end here: the server
+    refuses their jobs and releases itself."""
+    if login_type != "custom":
+        return []
+    os_users = sorted(o for o, s in users.load_map(store).items() if s == server_user)
+    for os_user in os_users:
+        users.log_out(store, login_type, os_user)
+        log.info("user.logged_out", os_user=os_user, server_user=server_user, why="disabled")
+    return os_users
 
 
 def expire_held(store: Store, spool: Spool, cutoff: float) -> list[int]:

@@ -1,7 +1,7 @@
-"""Getting an endpoint token: register this machine, then wait for an admin to authorize it.
+"""Getting endpoint credentials: register this machine, then wait for an admin to authorize it.
 
-The server issues the token exactly once, on the first poll after authorization, so it is
-written to disk (0600) before anything else happens with it.
+The server issues the credentials (access + refresh token) exactly once, on the first poll
+after authorization, so they are written to disk (0600) before anything else happens with them.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ class RegistrationError(Exception):
     """The server refused us for good (revoked endpoint); registering again is the way out."""
 
 
-async def obtain_token(client: httpx.AsyncClient, base_url: str, state_dir: Path) -> str | None:
-    """The token if we have or just got one; None while the admin has not authorized us yet."""
-    token = endpoint.load_token(state_dir)
-    if token:
-        return token
+async def obtain_token(
+    client: httpx.AsyncClient, base_url: str, state_dir: Path, keeper: endpoint.Keeper
+) -> str | None:
+    """A valid access token if we have (or just got) credentials; None while the admin has
+    not authorized us yet. Raises endpoint.Revoked when our refresh token is refused."""
+    if endpoint.load_credentials(state_dir) is not None:
+        return await keeper.access_token()
     registration = endpoint.load_registration(state_dir)
     if registration is None:
         registration = await _register(client, base_url)
@@ -39,8 +41,10 @@ async def obtain_token(client: httpx.AsyncClient, base_url: str, state_dir: Path
         raise RegistrationError(f"registration no longer valid ({reply.status_code})")
     reply.raise_for_status()
     answer = protocol.TokenResponse.model_validate(reply.json())
-    if answer.state == "authorized" and answer.token:
-        endpoint.save_token(state_dir, answer.token)
+    if answer.state == "authorized" and answer.token and answer.refresh_token:
+        endpoint.save_credentials(
+            state_dir, answer.token, answer.refresh_token, answer.expires_in or 0
+        )
         return answer.token
     return None
 

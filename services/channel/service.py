@@ -48,11 +48,15 @@ class ChannelService(Service):
         self.retention = settings.retention
         self.heartbeat_interval = protocol.HEARTBEAT_INTERVAL
         self.connection: Connection | None = None
+        # The one place this process gets and refreshes its access token (core/endpoint.py).
+        self.keeper = endpoint.Keeper.from_settings(settings)
+        self.revoked = ""  # why the server dropped us, shown until an admin authorizes again
 
     def tasks(self) -> list[Any]:
         tasks = [every(self.settings.rescan_interval, asyncio.Event(), self._expire_held)]
         if self.settings.server_url:
             tasks.append(self._keep_connected())
+            tasks.append(self._keep_fresh())
         else:
             self.reason = "serverless: no server_url configured"
             tasks.append(every(self.settings.rescan_interval, asyncio.Event(), self._prune))
@@ -99,57 +103,97 @@ class ChannelService(Service):
             # Now that we have a token and a server, fetch our printers at once.
             await self.publisher.publish(SyncRequested())
 
+        refused = ""  # the access token the server refused on the last attempt
         try:
-            token = await self._token(http, url)
-            if token is None:
-                return False
-            await self._fetch_config(http, url, token)
-            self.connection = Connection(
-                url,
-                token,
-                self.tls,
-                self.store,
-                self._command,
-                self.heartbeat_interval,
-                self.settings.mode,
-                proxy.for_url(url, self.settings.proxy),
-            )
-            await self.connection.run(online)
-        except RegistrationError as exc:
-            await self._set_state("registering", url, str(exc))
+            # Twice at most: a refused token is refreshed once and the channel reopened at once.
+            for _attempt in range(2):
+                token = await self._token(http, url, refused or None)
+                if token is None:
+                    return False
+                if token == refused:
+                    raise _Refused(f"the server refuses our token ({url})")
+                try:
+                    await self._connect(http, url, token, online)
+                except Exception as exc:
+                    if not _refused(exc):
+                        raise
+                    # An expired token, or a revoked endpoint: the refresh tells which.
+                    refused = token
+                    continue
+                return was_online
+            raise _Refused(f"the server refuses our refreshed token ({url})")
+        except (RegistrationError, endpoint.Revoked) as exc:
+            self.revoked = str(exc) if isinstance(exc, endpoint.Revoked) else self.revoked
+            self.log.warning("channel.unauthorized", server=url, reason=str(exc))
+            await self._set_state("registering", url, f"{exc}; registering again")
         except Exception as exc:  # any failure of one attempt means: offline, try again later
-            if _revoked(exc):
-                # The token no longer opens the channel. Register again from scratch.
-                endpoint.forget(self.settings.state_dir)
-                await self._set_state("offline", url, "revoked on the server; registering again")
-            else:
-                if not isinstance(exc, EXPECTED_FAILURES):
-                    self.log.exception("channel.failed", server=url)
-                await self._set_state("offline", url, _describe(exc))
+            if not isinstance(exc, EXPECTED_FAILURES):
+                self.log.exception("channel.failed", server=url)
+            await self._set_state("offline", url, _describe(exc))
         finally:
             self.connection = None
         return was_online
 
-    async def _token(self, http: httpx.AsyncClient, url: str) -> str | None:
+    async def _connect(self, http: httpx.AsyncClient, url: str, token: str, online: Any) -> None:
+        token = await self._fetch_config(http, url, token)
+        self.connection = Connection(
+            url,
+            token,
+            self.tls,
+            self.store,
+            self._command,
+            self.heartbeat_interval,
+            self.settings.mode,
+            proxy.for_url(url, self.settings.proxy),
+        )
+        await self.connection.run(online)
+
+    async def _keep_fresh(self) -> None:
+        """Refresh the access token before it expires, also while the channel is up (an open
+        channel outlives its token), so sync and delivery find a valid one in the file."""
+        while True:
+            await asyncio.sleep(max(0.2, self.keeper.refresh_in()))
+            try:
+                await self.keeper.access_token()
+            except endpoint.Revoked as exc:
+                # The server closes our channel too; _session reports it when it sees that.
+                self.log.warning("channel.unauthorized", reason=str(exc))
+            except Exception:
+                self.log.exception("token.refresh_failed")
+                await asyncio.sleep(5)
+
+    async def _token(
+        self, http: httpx.AsyncClient, url: str, refused: str | None = None
+    ) -> str | None:
+        if refused:
+            return await self.keeper.access_token(rejected=refused)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            token = await obtain_token(http, url, self.settings.state_dir)
+            token = await obtain_token(http, url, self.settings.state_dir, self.keeper)
             if token:
+                self.revoked = ""
                 return token
-            await self._set_state(
-                "waiting-authorization",
-                url,
-                "registered; waiting for an admin to authorize this machine",
-            )
+            reason = "registered; waiting for an admin to authorize this machine"
+            if self.revoked:
+                reason = f"{self.revoked}; registered again, waiting for an admin to authorize it"
+            await self._set_state("waiting-authorization", url, reason)
             await asyncio.sleep(AUTHORIZATION_POLL)
         return None
 
-    async def _fetch_config(self, http: httpx.AsyncClient, url: str, token: str) -> None:
+    async def _fetch_config(self, http: httpx.AsyncClient, url: str, token: str) -> str:
+        """Read the site configuration; on a 401 refresh the token once. Returns the token
+        that worked."""
         reply = await http.get(f"{url}/api/v1/config", headers={"Authorization": f"Bearer {token}"})
+        if reply.status_code == 401:
+            token = await self.keeper.access_token(rejected=token) or token
+            reply = await http.get(
+                f"{url}/api/v1/config", headers={"Authorization": f"Bearer {token}"}
+            )
         reply.raise_for_status()
         config = protocol.EndpointConfig.model_validate(reply.json())
         self.retention = config.retention or self.settings.retention
         self.heartbeat_interval = config.heartbeat_interval
+        return token
 
     async def _command(self, message: ChannelMessage) -> tuple[bool, str, str]:
         """Apply one server command; the answer becomes the ack."""
@@ -170,6 +214,15 @@ class ChannelService(Service):
                     )
             elif message.type == "printers.changed":
                 await self.publisher.publish(SyncRequested())
+            elif message.type == "user.disabled":
+                user = protocol.UserDisabled.model_validate(message.body).user
+                logged_out = await asyncio.to_thread(
+                    commands.log_out_user, self.store, self.settings.login_type, user
+                )
+                if logged_out:
+                    # Sync re-reads the printers (gone when signed out) and tells the spooler,
+                    # which then reloads the user map.
+                    await self.publisher.publish(SyncRequested())
             elif message.type == "config.changed":
                 config = protocol.ConfigChanged.model_validate(message.body).config
                 self.retention = float(config.get("retention") or self.retention)
@@ -199,6 +252,10 @@ class ChannelService(Service):
         await asyncio.to_thread(prune)
 
 
+class _Refused(Exception):
+    """The server refuses even the token we just refreshed; try again later."""
+
+
 EXPECTED_FAILURES = (
     httpx.HTTPError,
     OSError,
@@ -206,17 +263,21 @@ EXPECTED_FAILURES = (
     TimeoutError,
     InvalidStatus,
     ConnectionClosed,
+    _Refused,
 )
 
 
-def _revoked(exc: BaseException) -> bool:
-    """403 on the upgrade or close code 4401: the server no longer accepts our token."""
+def _refused(exc: BaseException) -> bool:
+    """403 on the upgrade or close code 4401: the server no longer accepts our token (it
+    expired, or the endpoint was revoked: a refresh tells which)."""
     if isinstance(exc, InvalidStatus):
         return exc.response.status_code in (401, 403)
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code in (401, 403)
     if isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
         return exc.rcvd.code == protocol.CLOSE_UNAUTHORIZED
+    if isinstance(exc, ExceptionGroup):
+        return any(_refused(e) for e in exc.exceptions)
     return False
 
 

@@ -12,7 +12,18 @@ import time
 from typing import Any
 
 # Field names whose values must never reach a log line or a support bundle.
-SECRET_FIELDS = frozenset({"token", "password", "secret", "authorization", "endpoint_token"})
+SECRET_FIELDS = frozenset(
+    {
+        "token",
+        "password",
+        "secret",
+        "authorization",
+        "endpoint_token",
+        "access_token",
+        "refresh_token",
+        "credentials",
+    }
+)
 
 
 def setup(service: str, level: str = "info") -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from services.core import protocol
+from services.core import endpoint, protocol
 from services.core.protocol import Destination, UploadHeader
 from services.delivery.transport import DeliveryError
 
 DEFAULT_GATEWAY_PORT = 7300
 # Reply codes after which sending the same job again cannot succeed.
-FINAL_CODES = {"conflict", "unknown-port", "bad-header", "unsupported-version"}
+FINAL_CODES = {"conflict", "unknown-port", "bad-header", "unsupported-version", "user-disabled"}
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -45,6 +45,7 @@ class GatewayTransport:
 
     async def open(self) -> None:
         """Connect to the first gateway that answers: the primary, else the secondary."""
+        await self._authenticate()
         errors = []
         for address in self._addresses:
             host, port = parse_address(address)
@@ -63,6 +64,16 @@ class GatewayTransport:
             self._writer.write(protocol.encode_header(self._header))
             return
         raise DeliveryError("service-off-line", "no gateway reachable: " + "; ".join(errors))
+
+    async def _authenticate(self, rejected: str | None = None) -> None:
+        """Put a valid access token into the header (core/endpoint.py refreshes it when due,
+        or after the gateway refused ``rejected``)."""
+        try:
+            token = await endpoint.current_access_token(rejected)
+        except endpoint.Revoked as exc:
+            raise DeliveryError("service-off-line", f"{exc}; waiting for authorization") from None
+        if token:
+            self._header = self._header.model_copy(update={"token": token})
 
     async def send(self, chunk: bytes) -> None:
         assert self._writer is not None
@@ -88,6 +99,9 @@ class GatewayTransport:
             ) from None
         finally:
             self.abort()
+        if reply.status != "ok" and reply.code == "unauthorized":
+            # Refresh once now, so the retry that follows goes out with a fresh token.
+            await self._authenticate(rejected=self._header.token)
         if reply.status != "ok":
             message = f"{self.address}: {reply.code} {reply.message}".strip()
             raise DeliveryError(
