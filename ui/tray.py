@@ -26,6 +26,7 @@ from ui import i18n
 from ui.background import Background
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.configuration import ConfigurationDialog
+from ui.dialogs.jobs import JobsDialog
 from ui.dialogs.login import LoginDialog
 from ui.dialogs.support import SupportDialog
 from ui.facade import Facade, Result
@@ -87,6 +88,7 @@ class TrayApp(QObject):
         self.status_action = m.addAction("")
         self.status_action.setEnabled(False)  # a line of information, not a command
         m.addSeparator()
+        self.jobs_action = self._add(lambda: self.open_dialog("jobs"))
         self.sync_action = self._add(self.sync_now)
         self.login_action = self._add(lambda: self.open_dialog("login"))
         self.sign_in_action = self._add(self.sign_in)
@@ -124,6 +126,7 @@ class TrayApp(QObject):
 
     def retranslate(self) -> None:
         """Set every text in the current language; called again after a language switch."""
+        self.jobs_action.setText(_("My jobs…"))
         self.sync_action.setText(_("Synchronize printers now"))
         self.login_action.setText(_("Login as different user…"))
         self.sign_in_action.setText(_("Log in"))
@@ -160,6 +163,7 @@ class TrayApp(QObject):
         self.route_gateway_action.setVisible(local_mode)
         self.profile_action.setEnabled(bool(self.config.get("server_url")))
         for action in (
+            self.jobs_action,
             self.sync_action,
             self.login_action,
             self.sign_in_action,
@@ -273,6 +277,7 @@ class TrayApp(QObject):
         dialog = self.dialogs.get(name)
         if dialog is None:
             factories = {
+                "jobs": lambda: JobsDialog(self.facade),
                 "configuration": lambda: ConfigurationDialog(self.facade),
                 "login": lambda: LoginDialog(self.facade),
                 "support": lambda: SupportDialog(self.facade),

@@ -12,6 +12,7 @@ import copy
 import io
 import socket
 import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 USERS = {"alice": "wonderland"}
 
+# The states a job can still be canceled in (services/core/states.py TRANSITIONS).
+CANCELABLE = ("pending", "pending-held", "processing", "processing-stopped")
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -66,6 +70,7 @@ class FakeFacade:
         self.set_token("first-token")
         self.user: str | None = None
         self.language: str | None = None  # chosen with PUT /language; else the config's key
+        self.jobs: list[dict[str, Any]] = []  # the caller's jobs, as GET /jobs answers them
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app = self._build_app()
@@ -74,6 +79,31 @@ class FakeFacade:
         self.token = token
         self.token_file.write_text(token + "\n")
         self.token_file.chmod(0o600)
+
+    def add_job(self, **fields: Any) -> dict[str, Any]:
+        """A job of the caller (a JobInfo), held on a pull port unless ``fields`` say otherwise."""
+        job = {
+            "id": max((j["id"] for j in self.jobs), default=0) + 1,
+            "printer": "hall",
+            "owner": "tester",
+            "name": "report.pdf",
+            "state": "pending-held",
+            "state_reasons": ["job-hold-until-specified"],
+            "state_message": "",
+            "route": None,
+            "size": 52_431,
+            "created_at": time.time(),
+            "completed_at": None,
+        } | fields
+        self.jobs.append(job)
+        return job
+
+    def set_job(self, job_id: int, **fields: Any) -> None:
+        """Change a job as the services would (state, reasons, message, ...)."""
+        job = next(j for j in self.jobs if j["id"] == job_id)
+        if fields.get("state") in ("completed", "aborted", "canceled"):
+            fields.setdefault("completed_at", time.time())
+        job.update(fields)
 
     def changes(self) -> list[tuple[str, str, Any]]:
         return [call for call in self.calls if call[0] != "GET"]
@@ -190,6 +220,27 @@ class FakeFacade:
                 zf.writestr("config.toml", 'mode = "local"\n')
                 zf.writestr("days.txt", str(days))
             return Response(buffer.getvalue(), media_type="application/zip")
+
+        @app.get("/jobs")
+        def jobs() -> list[dict[str, Any]]:
+            return copy.deepcopy(self.jobs)
+
+        @app.post("/jobs/{job_id}/cancel")
+        def cancel(job_id: int, authorization: str | None = Header(None)) -> Any:
+            self._check_token(authorization)
+            job = next((j for j in self.jobs if j["id"] == job_id), None)
+            if job is None:
+                raise HTTPException(404, {"code": "no-such-job", "message": f"no job {job_id}"})
+            if job["state"] not in CANCELABLE:
+                message = f"job {job_id} is already {job['state']}"
+                raise HTTPException(409, {"code": "job-finished", "message": message})
+            self.set_job(
+                job_id,
+                state="canceled",
+                state_reasons=["job-canceled-by-user"],
+                state_message="canceled by tester",
+            )
+            return copy.deepcopy(job)
 
         @app.get("/about")
         def about() -> dict[str, Any]:
