@@ -10,6 +10,9 @@ Visibility rules (DESIGN.md 8, issue 9):
 - the delivery pair ("Store and deliver locally" / "Deliver via gateway") only in ``local`` mode;
 - "My profile" only enabled when a server is configured (serverless sites have no profile page);
 - items that need the service are disabled while it is not reachable.
+
+Each poll also reads ``GET /jobs`` (only the caller's own jobs) for the job notifications of
+``ui/notifications.py``; "Notifications" turns them off for this user (``ui/preferences.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from ui.dialogs.support import SupportDialog
 from ui.facade import Facade, Result
 from ui.i18n import _
 from ui.icons import TrayState, state_icon
+from ui.notifications import JobNotices, message_for
+from ui.preferences import Preferences
 from ui.state import TrayStatus, derive_status, tooltip
 
 # Often enough that a sync or an outage shows within seconds, rarely enough to cost nothing.
@@ -41,9 +46,16 @@ POLL_INTERVAL_MS = 3000
 class TrayApp(QObject):
     """The whole tray: icon, menu, polling and the dialogs it opens."""
 
-    def __init__(self, facade: Facade, poll_interval_ms: int = POLL_INTERVAL_MS) -> None:
+    def __init__(
+        self,
+        facade: Facade,
+        poll_interval_ms: int = POLL_INTERVAL_MS,
+        preferences: Preferences | None = None,
+    ) -> None:
         super().__init__()
         self.facade = facade
+        self.preferences = preferences or Preferences()
+        self.job_notices = JobNotices()
         self.background = Background(self)
         self.status = TrayStatus(TrayState.ERROR, "")
         self._status_result: Result | None = None  # the last /status answer, None before one
@@ -112,6 +124,8 @@ class TrayApp(QObject):
             action.triggered.connect(lambda _checked=False, c=code: self.choose_language(c))
             self.language_group.addAction(action)
             self.language_actions[code] = action
+        self.notifications_action = self._add(self._toggle_notifications, checkable=True)
+        self.notifications_action.setChecked(self.preferences.notifications)
         self.profile_action = self._add(self.open_profile)
         self.support_action = self._add(lambda: self.open_dialog("support"))
         self.about_action = self._add(lambda: self.open_dialog("about"))
@@ -127,6 +141,7 @@ class TrayApp(QObject):
     def retranslate(self) -> None:
         """Set every text in the current language; called again after a language switch."""
         self.jobs_action.setText(_("My jobs…"))
+        self.notifications_action.setText(_("Notifications"))
         self.sync_action.setText(_("Synchronize printers now"))
         self.login_action.setText(_("Login as different user…"))
         self.sign_in_action.setText(_("Log in"))
@@ -193,7 +208,8 @@ class TrayApp(QObject):
         status = self.facade.status()
         if not status.ok:
             return Poll(status, None, None, epoch)
-        return Poll(status, self.facade.config(), self.facade.language(), epoch)
+        config, language = self.facade.config(), self.facade.language()
+        return Poll(status, config, language, epoch, self.facade.jobs())
 
     def _apply(self, poll: Poll) -> None:
         status_result, epoch = poll.status, poll.epoch
@@ -214,6 +230,7 @@ class TrayApp(QObject):
         self._status_result = status_result
         self._show_status()
         self._refresh_visibility()
+        self._announce_jobs(poll)
         self.polls += 1
 
     def _show_status(self) -> None:
@@ -266,6 +283,20 @@ class TrayApp(QObject):
             report(result)
 
         self.background.run(lambda: self.facade.set_language(language), stored)
+
+    def _announce_jobs(self, poll: Poll) -> None:
+        """Tell the owner what became of their jobs (see ui/notifications.py). The notices are
+        worked out even while switched off, so switching on does not replay what happened."""
+        jobs = poll.jobs
+        if jobs is None or not jobs.ok or not isinstance(jobs.data, list):
+            return
+        status = poll.status.data if isinstance(poll.status.data, dict) else None
+        notices = self.job_notices.update([j for j in jobs.data if isinstance(j, dict)], status)
+        if notices and self.preferences.notifications:
+            self.notify(*message_for(notices))
+
+    def _toggle_notifications(self) -> None:
+        self.preferences.notifications = self.notifications_action.isChecked()
 
     def open_profile(self) -> None:
         server = str(self.config.get("server_url") or "").rstrip("/")
@@ -331,12 +362,14 @@ class TrayApp(QObject):
 
 @dataclass(frozen=True)
 class Poll:
-    """One poll's answers; ``config`` and ``language`` are None when ``/status`` failed."""
+    """One poll's answers; ``config``, ``language`` and ``jobs`` are None when ``/status``
+    failed."""
 
     status: Result
     config: Result | None
     language: Result | None
     epoch: int  # the language epoch when the poll started
+    jobs: Result | None = None  # GET /jobs, the caller's own; None when /status failed
 
 
 def _config_from(
