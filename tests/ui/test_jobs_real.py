@@ -1,0 +1,110 @@
+"""My jobs and the owner's notifications against the real facade and spooler (issue 12).
+
+A serverless client with a pull printer: jobs printed to it stay held. The tray reaches the
+facade as the OS user ``nobody`` (through ``user_relay``: the facade takes the caller from the
+kernel, never from the request), and the spooler makes the job's owner its
+``requesting-user-name``. So a job printed as ``nobody`` is the tray user's, and one printed as
+``alice`` is another user's, which the facade does not list to ``nobody``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
+pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install pytest-qt)")
+
+from services.core.ipp import Operation, Tag
+from services.core.states import JobState
+from tests.ui.conftest import dispose
+from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation
+from tests.ui.test_jobs import Shown, rows
+from tests.ui.user_relay import can_switch_user, relay_as
+from ui.dialogs.jobs import JobsDialog
+from ui.facade import Facade
+from ui.preferences import Preferences
+from ui.tray import TrayApp
+
+pytestmark = pytest.mark.skipif(
+    not can_switch_user(), reason="needs root to reach the facade as another OS user"
+)
+
+TRAY_USER = "nobody"
+HALL = {"name": "hall", "kind": "pull"}  # serverless pull port: jobs stay held
+
+
+@pytest.fixture(scope="module")
+def serverless_pull() -> Iterator[Installation]:
+    with installation(*ALL_SERVICES, printers=[HALL]) as inst:
+        inst.wait_services_up()
+        inst.client.wait_printer("hall")
+        yield inst
+
+
+def print_held(inst: Installation, user: str, name: str) -> int:
+    reply = inst.client.ipp(
+        Operation.PRINT_JOB,
+        user=user,
+        printer="hall",
+        document=b"%PDF-1.4 " + name.encode(),
+        job_name=(Tag.NAME, name),
+    )
+    return reply.group(Tag.JOB).get("job-id")
+
+
+def test_own_held_job_is_announced_listed_and_canceled_and_another_users_is_not(
+    qtbot: Any, qapp: Any, serverless_pull: Installation, tmp_path: Path
+) -> None:
+    inst = serverless_pull
+    with relay_as(TRAY_USER, inst.client.api_port) as url:
+        facade = Facade(url)
+        session = facade.session()
+        assert session.ok and session.data["user"] == TRAY_USER  # what the kernel said
+        tray = TrayApp(facade, poll_interval_ms=200, preferences=Preferences(tmp_path / "t.ini"))
+        shown = Shown(tray)
+        tray.start()
+        try:
+            qtbot.waitUntil(lambda: tray.polls > 0, timeout=WAIT_MS)
+            others = print_held(inst, "alice", "alices-payslip.pdf")
+            mine = print_held(inst, TRAY_USER, "mine.pdf")
+
+            held = "“mine.pdf” is held. Release it at a printer."
+            qtbot.waitUntil(lambda: held in shown.texts, timeout=WAIT_MS)
+            seen = tray.polls
+            qtbot.waitUntil(lambda: tray.polls >= seen + 3, timeout=WAIT_MS)
+            assert shown.texts == [held]  # alice's job: not a word
+            assert inst.client.job_state(others) == JobState.PENDING_HELD  # yet it is there
+
+            tray.jobs_action.trigger()
+            dialog = tray.dialogs["jobs"]
+            assert isinstance(dialog, JobsDialog)
+            assert [(r["name"], r["state"], r["printer"]) for r in rows(dialog)] == [
+                ("mine.pdf", "Held", "hall")
+            ]
+            assert dialog.jobs[0]["owner"] == TRAY_USER
+            assert dialog.jobs[0]["state"] == "pending-held"
+
+            dialog.cancel_button(mine).click()
+            qtbot.waitUntil(
+                lambda: inst.client.job_state(mine) == JobState.CANCELED, timeout=WAIT_MS
+            )
+            assert rows(dialog)[0]["state"] == "Canceled"
+            assert dialog.message.text() == "“mine.pdf” is canceled."
+            assert inst.client.job_state(others) == JobState.PENDING_HELD
+            # Canceled by its owner, who knows: no notification for that.
+            seen = tray.polls
+            qtbot.waitUntil(lambda: tray.polls >= seen + 3, timeout=WAIT_MS)
+            assert shown.texts == [held]
+        finally:
+            tray.timer.stop()
+            qtbot.waitUntil(lambda: tray.background.pending == 0, timeout=WAIT_MS)
+            for dialog in list(tray.dialogs.values()):
+                dialog.reject()
+                qtbot.waitUntil(lambda d=dialog: not d.loading, timeout=WAIT_MS)
+            tray.stop()
+            dispose(tray.menu, tray)
+            facade.close()
