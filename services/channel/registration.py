@@ -26,7 +26,10 @@ async def obtain_token(
     """A valid access token if we have (or just got) credentials; None while the admin has
     not authorized us yet. Raises endpoint.Revoked when our refresh token is refused."""
     if endpoint.load_credentials(state_dir) is not None:
-        return await keeper.access_token()
+        token = await keeper.access_token()
+        if token is None:  # only a refresh token, and no server answered the refresh
+            raise OSError("could not refresh the access token: no server answered")
+        return token
     registration = endpoint.load_registration(state_dir)
     if registration is None:
         registration = await _register(client, base_url)

@@ -152,7 +152,9 @@ class ChannelService(Service):
         """Refresh the access token before it expires, also while the channel is up (an open
         channel outlives its token), so sync and delivery find a valid one in the file."""
         while True:
-            await asyncio.sleep(max(0.2, self.keeper.refresh_in()))
+            due = self.keeper.refresh_in()
+            # Without credentials (registering) look again in a while; _session gets them.
+            await asyncio.sleep(AUTHORIZATION_POLL if due is None else max(0.2, due))
             try:
                 await self.keeper.access_token()
             except endpoint.Revoked as exc:

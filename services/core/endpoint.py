@@ -198,9 +198,10 @@ class Keeper:
             return credentials.token
         return await asyncio.to_thread(self._refresh, rejected)
 
-    def refresh_in(self) -> float:
+    def refresh_in(self) -> float | None:
+        """Seconds until the next refresh is due; None while we have no credentials."""
         credentials = load_credentials(self.state_dir)
-        return credentials.refresh_in() if credentials else 0.0
+        return credentials.refresh_in() if credentials else None
 
     def _refresh(self, rejected: str | None) -> str | None:
         with _locked(self.state_dir):
