@@ -381,3 +381,34 @@ def test_a_new_tray_starts_with_the_users_choice(
     finally:
         tray.stop()
         dispose(tray.menu, tray)
+
+
+def test_waiting_says_what_the_job_waits_for() -> None:
+    stopped = {
+        "id": 1,
+        "name": "x.pdf",
+        "state": "processing-stopped",
+        "state_reasons": ["printer-stopped"],
+        "state_message": "10.0.0.7:9100 does not answer; will retry",
+        "created_at": 10.0,
+    }
+    held = {"id": 2, "name": "y.pdf", "state": "pending-held", "created_at": 10.0}
+    held["state_reasons"] = ["job-hold-until-specified"]
+    unauthorized = {"channel": {"state": "waiting-authorization", "server": "s", "reason": ""}}
+    notices = JobNotices(started_at=0.0).update([stopped, held], unauthorized)
+    assert [(n.job_id, n.kind, n.text, n.error) for n in notices] == [
+        (
+            1,
+            "waiting",
+            "“x.pdf” is waiting: the printer does not answer "
+            "(10.0.0.7:9100 does not answer; will retry).",
+            True,
+        ),
+        (
+            2,
+            "waiting",
+            "“y.pdf” is held, but cannot be released now: "
+            "this computer is waiting for an administrator's authorization.",
+            True,
+        ),
+    ]
