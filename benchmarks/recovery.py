@@ -30,7 +30,7 @@ def seed(client: Client, count: int) -> None:
     """``count`` held jobs of user root (the benchmark's caller) with their documents."""
     state = client.root / "state"
     state.mkdir(mode=0o700, exist_ok=True)
-    spool = Spool(state / "spool")
+    spool = Spool(state / "spool", key_dir=state)
     store = Store(state / "pullprint.db")
     data = os.urandom(DOCUMENT)
     now = time.time()

@@ -33,7 +33,7 @@ class Facade:
         self.publisher = publisher
         self.log = log
         self.store = Store(settings.db_path)
-        self.spool = Spool(settings.spool_dir)
+        self.spool = Spool(settings.spool_dir, key_dir=settings.state_dir)
         self.tokens = Tokens(settings.state_dir, settings.run_dir)
 
     async def ask(

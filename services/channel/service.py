@@ -42,7 +42,7 @@ class ChannelService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.store = Store(settings.db_path)
-        self.spool = Spool(settings.spool_dir)
+        self.spool = Spool(settings.spool_dir, key_dir=settings.state_dir)
         self.tls = endpoint.tls_context(settings.ca_file)
         self.state, self.server, self.reason = "idle", "", ""
         self.retention = settings.retention

@@ -1,10 +1,18 @@
 """Job documents on disk, written so that a crash at any instant leaves either nothing or a
-complete, durable file.
+complete, durable file, and sealed so that no plaintext byte of a job ever reaches the disk.
 
 Write order (DESIGN.md 4): stream into ``spool/<uuid>.part``, fsync the file, rename it to
 ``spool/<uuid>``, fsync the directory, and only then may the caller insert and commit the job row
 and answer the sender. A ``.part`` file or a document without a row is garbage from a crash and
 is removed by the spooler on start.
+
+Encryption at rest (``core/crypto.py`` has the format): the writer holds at most one record
+(``CHUNK_SIZE``) of plaintext in memory and writes only the header and sealed records, the
+``.part`` file included. ``read_chunks`` yields plaintext records as it opens them and raises
+``SpoolIntegrityError`` at the first one that fails authentication. The size and sha256 the
+writer reports stay those of the plaintext, as the store and the gateway header expect.
+Documents spooled before encryption existed do not start with the format's magic: they are
+still read as they are (their sha256 in the store still guards them); every new one is sealed.
 """
 
 from __future__ import annotations
@@ -15,6 +23,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.core import crypto
+from services.core.crypto import SpoolIntegrityError, SpoolKeyError
+
+__all__ = ["CHUNK_SIZE", "DocumentTooLarge", "Spool", "SpoolIntegrityError", "SpoolKeyError"]
+
 CHUNK_SIZE = 256 * 1024
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -24,12 +37,22 @@ class DocumentTooLarge(Exception):
 
 
 class Spool:
-    """The spool directory (0700), documents (0600) named from the job uuid only."""
+    """The spool directory (0700), documents (0600) named from the job uuid only, sealed with
+    the machine key kept in ``key_dir`` (the state directory)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, key_dir: Path) -> None:
         self.directory = directory
+        self.key_dir = key_dir
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        # Loaded (or made) on first use: deleting and listing documents never needs it.
+        if self._key is None:
+            self._key = crypto.machine_key(self.key_dir)
+        return self._key
 
     def path(self, uuid: str) -> Path:
         # Never build a path from anything a client sent: only our own uuids pass.
@@ -41,9 +64,19 @@ class Spool:
         return SpoolWriter(self, uuid, max_size)
 
     def read_chunks(self, uuid: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The plaintext, one record at a time (``chunk_size`` applies to legacy plaintext
+        files only; sealed ones come in the records they were written in)."""
         with self.path(uuid).open("rb") as f:
-            while chunk := f.read(chunk_size):
-                yield chunk
+            if f.read(len(crypto.MAGIC)) != crypto.MAGIC:
+                f.seek(0)  # spooled before encryption at rest
+                while chunk := f.read(chunk_size):
+                    yield chunk
+                return
+            f.seek(0)
+            opener = crypto.Opener(self.key, uuid, f.read(crypto.HEADER_SIZE))
+            count = opener.records(os.fstat(f.fileno()).st_size)
+            for index in range(count):
+                yield opener.open(index, f.read(opener.record_size + crypto.TAG_SIZE), count)
 
     def delete(self, uuid: str) -> None:
         self.path(uuid).unlink(missing_ok=True)
@@ -69,7 +102,8 @@ class Spool:
 
 
 class SpoolWriter:
-    """Streams one document to ``<uuid>.part``, hashing and counting as it goes."""
+    """Streams one document to ``<uuid>.part`` as sealed records, hashing and counting the
+    plaintext as it goes."""
 
     def __init__(self, spool: Spool, uuid: str, max_size: int) -> None:
         self._spool = spool
@@ -77,7 +111,14 @@ class SpoolWriter:
         self.final_path = spool.path(uuid)
         self.part_path = self.final_path.with_name(uuid + ".part")
         self._max_size = max_size
+        self._sealer = crypto.Sealer(spool.key, uuid, CHUNK_SIZE)
         self._fd: int | None = os.open(self.part_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # The header goes out with the first record, so a full disk shows up in write() or
+        # commit(), where the caller turns it into an answer, not here.
+        self._header: bytes | None = self._sealer.header
+        # At most one record of plaintext, in memory only. A record is sealed only once more
+        # data follows it: whatever is left at commit is the final record.
+        self._plain = bytearray()
         self._sha = hashlib.sha256()
         self.size = 0
 
@@ -86,21 +127,34 @@ class SpoolWriter:
             self.abort()
             raise DocumentTooLarge(f"document exceeds {self._max_size} bytes")
         assert self._fd is not None, "write after commit or abort"
-        view = memoryview(chunk)
+        self._plain += chunk
+        self._sha.update(chunk)
+        self.size += len(chunk)
+        while len(self._plain) > CHUNK_SIZE:
+            record = bytes(self._plain[:CHUNK_SIZE])
+            del self._plain[:CHUNK_SIZE]
+            self._emit(self._sealer.seal(record, final=False))
+
+    def _emit(self, sealed: bytes) -> None:
+        assert self._fd is not None
+        if self._header is not None:
+            sealed, self._header = self._header + sealed, None
+        view = memoryview(sealed)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
-        self._sha.update(chunk)
-        self.size += len(chunk)
 
     @property
     def sha256(self) -> str:
         return self._sha.hexdigest()
 
     def commit(self) -> None:
-        """Make the document durable under its final name (fsync, rename, fsync dir)."""
+        """Seal the last record and make the document durable under its final name (fsync,
+        rename, fsync dir)."""
         assert self._fd is not None, "commit after commit or abort"
         try:
+            self._emit(self._sealer.seal(bytes(self._plain), final=True))
+            self._plain.clear()
             os.fsync(self._fd)
         finally:
             os.close(self._fd)
@@ -110,6 +164,7 @@ class SpoolWriter:
 
     def abort(self) -> None:
         """Forget the document: nothing of it stays on disk. Safe to call more than once."""
+        self._plain.clear()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

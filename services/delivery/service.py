@@ -32,7 +32,7 @@ from services.core.messages import (
     WakeRequest,
 )
 from services.core.runner import Service, wait_for_wake
-from services.core.spool import Spool
+from services.core.spool import Spool, SpoolIntegrityError
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
 from services.core.switches import route_switch
@@ -95,7 +95,7 @@ class DeliveryService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.store = Store(settings.db_path)
-        self.spool = Spool(settings.spool_dir)
+        self.spool = Spool(settings.spool_dir, key_dir=settings.state_dir)
         self.tls = endpoint.tls_context(settings.ca_file)
         self._wake = asyncio.Event()
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -258,6 +258,13 @@ class DeliveryService(Service):
         except FileNotFoundError:
             raise DeliveryError(
                 "document-access-error", "the spooled document is missing", final=True
+            ) from None
+        except SpoolIntegrityError as exc:
+            raise DeliveryError(
+                "aborted-by-system",
+                f"{exc}; the spooled document is corrupt (captured as {job.size} bytes with "
+                f"sha256 {job.sha256}); not printed",
+                final=True,
             ) from None
         if (size, digest) != (job.size, job.sha256):
             raise DeliveryError(

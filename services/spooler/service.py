@@ -31,7 +31,7 @@ class SpoolerService(Service):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.store = Store(settings.db_path)
-        self.spool = Spool(settings.spool_dir)
+        self.spool = Spool(settings.spool_dir, key_dir=settings.state_dir)
         self.printers: dict[str, PrinterObject] = {}
         self._wake = asyncio.Event()
         self._clean_spool()
