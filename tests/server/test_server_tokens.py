@@ -3,6 +3,7 @@ that takes effect everywhere within seconds; disabled users are refused and logg
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -257,3 +258,29 @@ def test_migration_turns_issued_endpoint_tokens_into_refresh_tokens(
             assert tokens.check_access(session, pair.token).code == "ok"
     finally:
         store.close()
+
+
+def test_client_processes_refreshing_together_send_each_refresh_token_once(
+    short_tokens: ServerProcess, tmp_path: Path
+) -> None:
+    """Channel, sync and delivery each hold a Keeper on one state dir. With no grace on the
+    server, a refresh token sent twice would be refused and the client would drop its
+    credentials; the file lock makes the second caller find the pair the first one got."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.core import endpoint
+
+    _, pair = register_and_authorize(short_tokens)
+    endpoint.save_credentials(tmp_path, pair["token"], pair["refresh_token"], 0)  # due now
+    servers = [short_tokens.base_url]
+
+    def refresh_in_its_own_keeper(_: int) -> str | None:
+        keeper = endpoint.Keeper(tmp_path, servers, short_tokens.ca)
+        return asyncio.run(keeper.access_token(rejected=pair["token"]))
+
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(refresh_in_its_own_keeper, range(6)))
+
+    assert len(set(got)) == 1 and got[0] != pair["token"]
+    assert rest_status(short_tokens, got[0]) == (200, "")
+    assert short_tokens.logs().count("endpoint.refresh_refused") == 0
