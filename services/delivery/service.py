@@ -4,8 +4,8 @@ The store says what to do; bus events only wake the loop early. Each attempt mar
 ``processing`` with its attempt number before the first byte and ``completed`` right after the
 printer took the last one, so a crash in between means "send again from the start" and a
 completed job is never sent twice. Jobs of one printer go out one at a time, in order.
-Before anything is connected, the document is read once and checked against the size and sha256
-recorded at capture; a document that changed on disk is aborted, never printed.
+Before the first byte is sent, the document is read once and checked against the size and
+sha256 recorded at capture; a document that changed on disk is aborted, never printed.
 """
 
 from __future__ import annotations
@@ -207,11 +207,6 @@ class DeliveryService(Service):
             job, JobState(job.state), JobState.PROCESSING, reasons="job-printing", attempts=attempt
         ):
             return  # someone else moved it (canceled meanwhile): nothing to send
-        try:
-            await asyncio.to_thread(self._verify_document, job)
-        except DeliveryError as exc:
-            await self._failed(job, attempt, exc)
-            return
         destination = _destination(job, printer)
         route = await self._route(printer.kind, destination)
         self.log.info(
@@ -250,8 +245,8 @@ class DeliveryService(Service):
     def _verify_document(self, job: Job) -> None:
         """Check the spooled document against the size and sha256 recorded at capture.
 
-        One streamed pass before anything is connected or sent: a document that rotted on disk
-        (or was changed behind our back) must never reach a printer or the server.
+        One streamed pass before the transport opens: a document that rotted on disk (or was
+        changed behind our back) must never reach a printer or the server.
         """
         try:
             size, digest = _digest(self.spool.read_chunks(job.uuid, VERIFY_CHUNK))
@@ -281,6 +276,9 @@ class DeliveryService(Service):
         the server): then the transfer stops instead of printing a canceled job to the end.
         """
         try:
+            # Only now, with somewhere to send it: a job waiting for an unreachable printer is
+            # not read again on every retry.
+            await asyncio.to_thread(self._verify_document, job)
             await transport.open()
             for number, chunk in enumerate(self.spool.read_chunks(job.uuid), 1):
                 if number % CANCEL_CHECK_CHUNKS == 0 and not await self._still_processing(job):
