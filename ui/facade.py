@@ -97,7 +97,8 @@ class Facade:
         return self._request("GET", "/session", auth=False)
 
     def jobs(self) -> Result:
-        return self._request("GET", "/jobs")
+        """This user's own jobs, also when the tray runs as root (who could see all)."""
+        return self._request("GET", "/jobs", params={"mine": "true"})
 
     def printers(self) -> Result:
         return self._request("GET", "/printers")

@@ -28,9 +28,10 @@ router = APIRouter(tags=["jobs"])
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def owners(facade: Facade, caller: Caller) -> set[str] | None:
-    """The owner names that are the caller's, or None for "everyone's" (admins)."""
-    if caller.admin:
+def owners(facade: Facade, caller: Caller, mine: bool = False) -> set[str] | None:
+    """The owner names that are the caller's, or None for "everyone's" (admins, unless they
+    ask for their own only)."""
+    if caller.admin and not mine:
         return None
     names = {caller.user}
     mapped = users.load_map(facade.store).get(caller.user)
@@ -55,8 +56,8 @@ def _info(job: Job) -> JobInfo:
     )
 
 
-def _list(facade: Facade, caller: Caller) -> list[JobInfo]:
-    mine = owners(facade, caller)
+def _list(facade: Facade, caller: Caller, only_mine: bool) -> list[JobInfo]:
+    mine = owners(facade, caller, only_mine)
     query = select(Job).order_by(Job.id)
     if mine is not None:
         query = query.where(Job.owner.in_(mine))
@@ -65,9 +66,10 @@ def _list(facade: Facade, caller: Caller) -> list[JobInfo]:
 
 
 @router.get("/jobs", responses=responses(403))
-async def list_jobs(facade: FacadeDep, caller: CallerDep) -> list[JobInfo]:
-    """The caller's jobs, oldest first (all jobs for root and the admin token)."""
-    return await asyncio.to_thread(_list, facade, caller)
+async def list_jobs(facade: FacadeDep, caller: CallerDep, mine: bool = False) -> list[JobInfo]:
+    """The caller's jobs, oldest first. Root and the admin token see all jobs unless they ask
+    for ``mine``: the tray always does, so a tray run as root announces only root's jobs."""
+    return await asyncio.to_thread(_list, facade, caller, mine)
 
 
 def _cancel(facade: Facade, caller: Caller, job_id: int) -> tuple[str, str]:
