@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from services.core import endpoint, protocol
+from services.core import endpoint, protocol, proxy
 from services.core.protocol import Destination, UploadHeader
 from services.delivery.transport import DeliveryError
 
@@ -34,8 +34,10 @@ class GatewayTransport:
         tls: ssl.SSLContext,
         header: UploadHeader,
         connect_timeout: float,
+        proxy_setting: str | None = None,
     ) -> None:
         self._addresses = addresses
+        self._proxy = proxy_setting  # the ``proxy`` key; core/proxy.py decides per address
         self._tls = tls
         self._header = header
         self._timeout = connect_timeout
@@ -44,16 +46,16 @@ class GatewayTransport:
         self.address = ""
 
     async def open(self) -> None:
-        """Connect to the first gateway that answers: the primary, else the secondary."""
+        """Connect to the first gateway that answers: the primary, else the secondary; through
+        an HTTP CONNECT tunnel when a proxy applies to it (``proxy``, HTTPS_PROXY, NO_PROXY)."""
         await self._authenticate()
         errors = []
         for address in self._addresses:
             host, port = parse_address(address)
             try:
-                self._reader, self._writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port, ssl=self._tls, server_hostname=host),
-                    self._timeout * 5,  # connect plus TLS handshake
-                )
+                self._reader, self._writer = await proxy.open_connection(
+                    host, port, self._tls, self._proxy, self._timeout * 5
+                )  # connect, the proxy's tunnel if one applies, and the TLS handshake
             except ssl.SSLCertVerificationError as exc:
                 errors.append(f"{address}: certificate not trusted ({exc.verify_message})")
                 continue

@@ -365,7 +365,9 @@ class DeliveryService(Service):
             sha256=job.sha256,
             deliver_to=deliver_to,
         )
-        return GatewayTransport(self._gateways(), self.tls, header, self.settings.reach_timeout)
+        return GatewayTransport(
+            self._gateways(), self.tls, header, self.settings.reach_timeout, self.settings.proxy
+        )
 
     def _gateways(self) -> list[str]:
         primary = self.settings.gateway

@@ -1,7 +1,7 @@
 """Through a corporate proxy (issue #12): a real proxy.py between the client and the server
 carries registration, sync, the channel and so the release of a held job; NO_PROXY sends the
-server direct; a dead proxy leaves the channel offline. The gateway tunnel helper is proven
-against the same proxy.
+server direct; a dead proxy leaves the channel offline; gateway uploads (TLS on 7300) go
+through the same proxy in an HTTP CONNECT tunnel.
 
 The proxy's debug log names every upstream it connects to ("Connecting to upstream
 HOST:PORT"), which is how the tests know the traffic went through it rather than around it.
@@ -239,3 +239,32 @@ def test_gateway_tunnel_carries_tls_through_the_proxy(http_proxy, certificates):
     port, answer = asyncio.run(round_trip())
     assert answer == b"hello"
     assert http_proxy.upstreams() == [f"127.0.0.1:{port}"]
+
+
+def test_gateway_upload_goes_through_the_proxy(
+    client_environment, make_client, cloud, certificates, raw_printer, http_proxy
+):
+    add_printer_and_port(cloud, "floor1", raw_printer.port, port_name="secure")
+    gateway = f"127.0.0.1:{cloud.gateway_port}"
+    client: Client = make_client(
+        [],
+        server_url=cloud.base_url,
+        ca_file=str(certificates.ca_file),
+        proxy=http_proxy.url,
+        mode="gateway",
+        gateway=gateway,
+    )
+    client.start("sync", "spooler", "delivery", "channel")
+    authorize_first_endpoint(cloud)
+    wait_for(
+        lambda: client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer="secure").code == Status.OK,
+        60,
+        "the server's port, synced through the proxy",
+    )
+    reply = client.ipp(Operation.PRINT_JOB, printer="secure", user="alice", document=b"tunneled")
+    assert reply.code == Status.OK
+    [job] = client.jobs()
+
+    wait_for(lambda: client.job_state(job.id) == JobState.COMPLETED, 60, "uploaded")
+    assert cloud.job(job.uuid)["state"] == "pending-held"
+    assert gateway in http_proxy.upstreams(), http_proxy.upstreams()
