@@ -127,9 +127,10 @@ class ChannelService(Service):
             self.log.warning("channel.unauthorized", server=url, reason=str(exc))
             await self._set_state("registering", url, f"{exc}; registering again")
         except Exception as exc:  # any failure of one attempt means: offline, try again later
-            if not isinstance(exc, EXPECTED_FAILURES):
+            cause = _unwrap(exc)
+            if not isinstance(cause, EXPECTED_FAILURES):
                 self.log.exception("channel.failed", server=url)
-            await self._set_state("offline", url, _describe(exc))
+            await self._set_state("offline", url, _describe(cause))
         finally:
             self.connection = None
         return was_online
@@ -281,6 +282,14 @@ def _refused(exc: BaseException) -> bool:
     if isinstance(exc, ExceptionGroup):
         return any(_refused(e) for e in exc.exceptions)
     return False
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The one failure inside the connection's task group (a closed socket, say), so it is
+    judged and described like the same failure outside it."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _describe(exc: BaseException) -> str:
