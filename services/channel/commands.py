@@ -52,8 +52,15 @@ def release(store: Store, command: Release) -> list[int]:
     return released
 
 
-def cancel(store: Store, spool: Spool, command: Cancel, reason: str) -> list[int]:
-    """Cancel jobs and delete their documents; finished jobs stay as they are."""
+def cancel(
+    store: Store,
+    spool: Spool,
+    command: Cancel,
+    reason: str,
+    message: str = "canceled on the server",
+) -> list[int]:
+    """Cancel jobs and delete their documents; finished jobs stay as they are. ``message``
+    is what the owner reads (My jobs, the notification)."""
     canceled = []
     with store.session() as session:
         for job in session.scalars(select(Job).where(Job.uuid.in_(command.job_ids))):
@@ -66,7 +73,7 @@ def cancel(store: Store, spool: Spool, command: Cancel, reason: str) -> list[int
                 state,
                 JobState.CANCELED,
                 reasons=reason,
-                message="canceled on the server",
+                message=message,
             ):
                 canceled.append(job.id)
         session.commit()
@@ -106,4 +113,5 @@ def expire_held(store: Store, spool: Spool, cutoff: float) -> list[int]:
         ).all()
     if not stale:
         return []
-    return cancel(store, spool, Cancel(job_ids=list(stale)), "job-canceled-by-operator")
+    message = "not released within the retention period; deleted"
+    return cancel(store, spool, Cancel(job_ids=list(stale)), "job-canceled-by-operator", message)

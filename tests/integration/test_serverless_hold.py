@@ -40,4 +40,6 @@ def test_held_jobs_expire_after_retention(make_client, raw_printer):
 
     wait_for(lambda: client.job_state(1) == JobState.CANCELED, what="held job expired")
     assert client.jobs()[0].state_reasons == "job-canceled-by-operator"
+    # What the owner reads in My jobs and the notification says why, not "canceled".
+    assert client.jobs()[0].state_message == "not released within the retention period; deleted"
     assert client.spool_files() == []
