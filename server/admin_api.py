@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from server import access, admin
+from server import access, admin, profiles
 from server.access import error
 
 router = APIRouter(prefix="/api/v1/admin", dependencies=[Depends(access.admin)])
@@ -124,3 +124,89 @@ def settings(request: Request) -> dict:
 @router.put("/settings/{key}")
 def set_setting(key: str, body: SettingValue, request: Request) -> dict:
     return run(request, admin.set_setting, key, body.value)
+
+
+# --- configuration profiles (server/profiles.py) ----------------------------------------------
+
+
+class NewProfile(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProfileChange(BaseModel):
+    settings: dict[str, Any]
+
+
+class Assignment(BaseModel):
+    """Exactly one of user, group, or default = true."""
+
+    user: str | None = None
+    group: str | None = None
+    default: bool = False
+
+
+class NewGroup(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+
+
+@router.get("/profiles")
+def list_profiles(request: Request) -> list[dict]:
+    return run(request, profiles.list_profiles)
+
+
+@router.post("/profiles", status_code=201)
+def add_profile(body: NewProfile, request: Request) -> dict:
+    return run(request, profiles.add_profile, body.name, body.settings)
+
+
+@router.patch("/profiles/{name}")
+def update_profile(name: str, body: ProfileChange, request: Request) -> dict:
+    return run(request, profiles.update_profile, name, body.settings)
+
+
+@router.delete("/profiles/{name}")
+def delete_profile(name: str, request: Request) -> dict:
+    return run(request, profiles.delete_profile, name)
+
+
+@router.post("/profiles/{name}/assign")
+def assign_profile(name: str, body: Assignment, request: Request) -> dict:
+    return run(request, profiles.assign, name, body.user, body.group, body.default)
+
+
+@router.post("/profiles/unassign")
+def unassign_profile(body: Assignment, request: Request) -> dict:
+    return run(request, profiles.unassign, body.user, body.group, body.default)
+
+
+@router.get("/profiles/effective")
+def effective_profile(request: Request, user: str) -> dict:
+    """The profile in force for a machine where `user` is logged in (null: none applies)."""
+    found = run(request, profiles.effective_for_users, [user])
+    return {"user": user, "profile": found.model_dump() if found else None}
+
+
+@router.get("/groups")
+def list_groups(request: Request) -> list[dict]:
+    return run(request, profiles.list_groups)
+
+
+@router.post("/groups", status_code=201)
+def add_group(body: NewGroup, request: Request) -> dict:
+    return run(request, profiles.add_group, body.name)
+
+
+@router.delete("/groups/{name}")
+def delete_group(name: str, request: Request) -> dict:
+    return run(request, profiles.delete_group, name)
+
+
+@router.put("/groups/{name}/members/{user}")
+def add_member(name: str, user: str, request: Request) -> dict:
+    return run(request, profiles.add_member, name, user)
+
+
+@router.delete("/groups/{name}/members/{user}")
+def remove_member(name: str, user: str, request: Request) -> dict:
+    return run(request, profiles.remove_member, name, user)

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from server import admin, auth
+from server import admin, auth, profiles
 from server.store import Store, default_url
+from services.core import protocol
 
 Handler = Callable[[Session, argparse.Namespace], Any]
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -148,6 +149,120 @@ def setting_set(session: Session, args: argparse.Namespace) -> Any:
     return admin.set_setting(session, args.key, value)
 
 
+# --- configuration profiles ----------------------------------------------------------------
+
+SETTING_HELP = (
+    "KEY=VALUE, may repeat; keys: " + ", ".join(protocol.PROFILE_FIELDS) + "; VALUE is JSON "
+    "(300, false, '\"debug\"') or a bare word (debug); an empty VALUE clears the key"
+)
+
+
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise admin.AdminError("invalid", f"{pair!r} is not KEY=VALUE")
+        if text == "":
+            settings[key] = None
+            continue
+        try:
+            settings[key] = json.loads(text)
+        except json.JSONDecodeError:
+            settings[key] = text  # a bare word: debug, a4, monochrome
+    return settings
+
+
+def _target(args: argparse.Namespace) -> dict[str, Any]:
+    return {"user": args.user, "group": args.group, "default": args.default}
+
+
+TARGET = (
+    arg("--user", help="a user name"),
+    arg("--group", help="a group name"),
+    arg("--default", action="store_true", help="everyone without a user or group profile"),
+)
+
+
+@command("profile", "list")
+def profile_list(session: Session, args: argparse.Namespace) -> Any:
+    """List configuration profiles with their settings and assignments."""
+    return profiles.list_profiles(session)
+
+
+@command(
+    "profile", "add", arg("name"), arg("--set", action="append", default=[], help=SETTING_HELP)
+)  # fmt: skip
+def profile_add(session: Session, args: argparse.Namespace) -> Any:
+    """Create a configuration profile (assigned to nobody yet)."""
+    return profiles.add_profile(session, args.name, _settings(args.set))
+
+
+@command(
+    "profile", "update", arg("name"),
+    arg("--set", action="append", default=[], help=SETTING_HELP),
+)  # fmt: skip
+def profile_update(session: Session, args: argparse.Namespace) -> Any:
+    """Change settings of a profile; the endpoints it applies to receive config.changed."""
+    return profiles.update_profile(session, args.name, _settings(args.set))
+
+
+@command("profile", "delete", arg("name"))
+def profile_delete(session: Session, args: argparse.Namespace) -> Any:
+    """Delete a profile and its assignments; its endpoints fall back to the next profile."""
+    return profiles.delete_profile(session, args.name)
+
+
+@command("profile", "assign", arg("name"), *TARGET)
+def profile_assign(session: Session, args: argparse.Namespace) -> Any:
+    """Assign a profile to a user, a group or as the default (replacing the target's)."""
+    return profiles.assign(session, args.name, **_target(args))
+
+
+@command("profile", "unassign", *TARGET)
+def profile_unassign(session: Session, args: argparse.Namespace) -> Any:
+    """Remove the profile of a user, a group or the default."""
+    return profiles.unassign(session, **_target(args))
+
+
+@command("profile", "effective", arg("--user", required=True))
+def profile_effective(session: Session, args: argparse.Namespace) -> Any:
+    """The profile in force on a machine where this user is logged in (user > group >
+    default, field by field)."""
+    found = profiles.effective_for_users(session, [args.user])
+    return {"user": args.user, "profile": found.model_dump() if found else None}
+
+
+@command("group", "list")
+def group_list(session: Session, args: argparse.Namespace) -> Any:
+    """List groups and their members."""
+    return profiles.list_groups(session)
+
+
+@command("group", "add", arg("name"))
+def group_add(session: Session, args: argparse.Namespace) -> Any:
+    """Create a group of users."""
+    return profiles.add_group(session, args.name)
+
+
+@command("group", "delete", arg("name"))
+def group_delete(session: Session, args: argparse.Namespace) -> Any:
+    """Delete a group (its users stay)."""
+    return profiles.delete_group(session, args.name)
+
+
+@command("group", "add-member", arg("name"), arg("user"))
+def group_add_member(session: Session, args: argparse.Namespace) -> Any:
+    """Add a user to a group."""
+    return profiles.add_member(session, args.name, args.user)
+
+
+@command("group", "remove-member", arg("name"), arg("user"))
+def group_remove_member(session: Session, args: argparse.Namespace) -> Any:
+    """Remove a user from a group."""
+    return profiles.remove_member(session, args.name, args.user)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one admin command in one transaction and print its result as JSON."""
     if args.object == "token":
@@ -173,7 +288,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    adm = sub.add_parser("admin", help="users, printers, input ports, endpoints, settings")
+    adm = sub.add_parser(
+        "admin", help="users, groups, printers, input ports, endpoints, settings, profiles"
+    )
     objects = adm.add_subparsers(dest="object", required=True)
     objects.add_parser("token", help="print the admin token for the REST API")
     actions: dict[str, argparse._SubParsersAction] = {}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from server import access, accounting, admin, auth, release, tokens
+from server import access, accounting, admin, auth, profiles, release, tokens
 from server.access import Principal, error
 from server.context import ServerContext
 from server.logs import event
@@ -126,15 +126,28 @@ def printers(request: Request, who: Caller) -> protocol.PrintersResponse:
 
 
 @router.get("/config")
-def config(request: Request, who: EndpointCaller) -> protocol.EndpointConfig:
+def config(
+    request: Request,
+    who: EndpointCaller,
+    users: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> protocol.EndpointConfig:
+    """The site settings and the configuration profile in force for this endpoint's users.
+
+    `users` (repeatable) are the server users logged in on the endpoint now; they are kept, so
+    later profile changes are pushed to it. `?users=` (empty) says nobody is; without the
+    parameter the users it reported last are used."""
     ctx = access.context(request)
     with ctx.store.session() as session:
         settings = admin.get_settings(session)
+        if users is not None:
+            profiles.set_endpoint_users(session, who.id, [u[:255] for u in users])
+        profile = profiles.effective_for_endpoint(session, who.id)
     return protocol.EndpointConfig(
         heartbeat_interval=ctx.hub.heartbeat_interval,
         gateway=ctx.gateway_address,
         retention=int(settings.get("retention", 86400)),
         settings=settings,
+        profile=profile,
     )
 
 

@@ -204,3 +204,73 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+group_members = Table(
+    "group_members",
+    Base.metadata,
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Group(Base):
+    """A named set of users, for assigning a configuration profile to many at once."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+    members: Mapped[list[User]] = relationship(secondary=group_members)
+
+
+class Profile(Base):
+    """A configuration profile; each setting is optional (NULL = not set by this profile).
+    The settings mirror services/core/protocol.py's ProfileSettings."""
+
+    __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    log_level: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    allow_local_configuration: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    sync_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retention: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    default_color: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    default_duplex: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    default_paper: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ProfileAssignment(Base):
+    """A profile given to one user, one group, or (both NULL) everyone: the default.
+
+    At most one row per user, per group and for the default; server/profiles.py keeps it so
+    (the unique indexes cover users and groups; NULLs never collide, hence the code for the
+    default)."""
+
+    __tablename__ = "profile_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+
+    profile: Mapped[Profile] = relationship()
+
+
+class EndpointUser(Base):
+    """A server user an endpoint last said is logged in on it (GET /api/v1/config?users=...):
+    whose profile the endpoint gets, and so whom a profile change is pushed to."""
+
+    __tablename__ = "endpoint_users"
+
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("endpoints.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)

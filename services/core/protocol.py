@@ -365,11 +365,57 @@ class PrintersResponse(BaseModel):
     ports: list[InputPort]
 
 
+# Configuration profiles: what an admin sets per user, per group or as the default, and what
+# an endpoint applies over its own configuration file. Every field is optional: a profile sets
+# only what it names, and the effective profile is merged field by field.
+PROFILE_FIELDS = (
+    "log_level",
+    "allow_local_configuration",
+    "sync_interval",
+    "retention",
+    "default_color",
+    "default_duplex",
+    "default_paper",
+)
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$"
+
+
+class ProfileSettings(BaseModel):
+    """The settings of a profile; None = not set by this profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log_level: Literal["debug", "info", "warning", "error"] | None = None
+    # False: the endpoint's facade refuses configuration changes and the tray shows them
+    # read-only.
+    allow_local_configuration: bool | None = None
+    sync_interval: int | None = Field(default=None, ge=10, le=86400)  # seconds
+    retention: int | None = Field(default=None, ge=60, le=365 * 86400)  # seconds
+    # Defaults of the OS queues (IPP print-color-mode, sides, media as PWG self-describing
+    # names or their short forms such as "a4" and "letter").
+    default_color: Literal["color", "monochrome"] | None = None
+    default_duplex: Literal["one-sided", "two-sided-long-edge", "two-sided-short-edge"] | None = (
+        None
+    )
+    default_paper: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+class EffectiveProfile(BaseModel):
+    """The profile in force for one endpoint: ``name`` is the highest-ranking profile that
+    applies; ``sources`` names, for each field set, the profile it came from."""
+
+    name: str
+    settings: ProfileSettings = Field(default_factory=ProfileSettings)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
 class EndpointConfig(BaseModel):
     heartbeat_interval: float = HEARTBEAT_INTERVAL
     gateway: str = ""  # host:port of the TLS gateway
     retention: int = 86400
     settings: dict[str, Any] = Field(default_factory=dict)
+    # None: no profile applies to this endpoint's users (or an older server).
+    profile: EffectiveProfile | None = None
 
 
 class ReleaseRequest(BaseModel):
