@@ -1,20 +1,118 @@
-"""The one place that changes a job's state.
+"""The one place that changes a job's state, and the job's trace.
 
 Every change is a compare-and-set (``UPDATE ... WHERE id = :id AND state = :expected``) so a
 replayed or late message can never move a job backwards, and two processes racing for one job
 cannot both win. The allowed transitions are the table in ``states.py``.
+
+Each change also writes one ``job_events`` row in the same transaction, so the trace can never
+say something happened that the store does not show, or miss a change it does. ``record``
+adds the events that change no state (the route chosen and why, the server acknowledging the
+job). The first rows (captured, stored, held) are written by the insert trigger of migration V3.
 """
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.core import outbox
 from services.core.states import TERMINAL, IllegalTransition, JobState, check
-from services.core.store import Job
+from services.core.store import Job, JobEvent
+
+S = JobState
+# The trace's word for a change when the caller names none: by the new state, and for the two
+# ways into ``pending`` by where it came from.
+EVENTS: dict[tuple[JobState | None, JobState], str] = {
+    (S.PENDING_HELD, S.PENDING): "released",
+    (S.PROCESSING, S.PENDING): "requeued",
+    (None, S.PENDING): "queued",
+    (None, S.PENDING_HELD): "held",
+    (None, S.PROCESSING): "attempt",
+    (None, S.PROCESSING_STOPPED): "attempt-failed",
+    (None, S.COMPLETED): "delivered",
+    (None, S.ABORTED): "aborted",
+    (None, S.CANCELED): "canceled",
+}
+# Events after which the backoff starts again from its first step (``failures_in_a_row``).
+FRESH_START = ("reset", "woke")
+
+
+def event_for(old: JobState, new: JobState) -> str:
+    return EVENTS.get((old, new)) or EVENTS[(None, new)]
+
+
+def record(session: Session, job_id: int, event: str, detail: str = "") -> None:
+    """Add one line to a job's trace (in the caller's transaction; the caller commits)."""
+    session.execute(
+        insert(JobEvent).values(job_id=job_id, at=time.time(), event=event, detail=detail[:1024])
+    )
+
+
+def trace(session: Session, job_id: int) -> list[JobEvent]:
+    """A job's trace, oldest first."""
+    return list(
+        session.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))
+    )
+
+
+def failures_in_a_row(session: Session, job_id: int) -> int:
+    """Failed attempts since the job last started afresh (a printer reset, a wake from sleep):
+    the exponent of its backoff, so a reset job that fails again waits one second, not the
+    maximum its attempt number would give."""
+    since = session.scalar(
+        select(func.max(JobEvent.id)).where(
+            JobEvent.job_id == job_id, JobEvent.event.in_(FRESH_START)
+        )
+    )
+    return int(
+        session.scalar(
+            select(func.count(JobEvent.id)).where(
+                JobEvent.job_id == job_id,
+                JobEvent.event == "attempt-failed",
+                JobEvent.id > (since or 0),
+            )
+        )
+        or 0
+    )
+
+
+def stopped_at(session: Session, printer: str | None = None) -> list[int]:
+    """The ``processing-stopped`` jobs (waiting to be tried again), all or those waiting for
+    ``printer``: the jobs of that input port and the pull jobs released to a printer of that
+    name."""
+    query = select(Job.id).where(Job.state == int(JobState.PROCESSING_STOPPED))
+    if printer is not None:
+        query = query.where(
+            or_(Job.printer == printer, func.json_extract(Job.target, "$.name") == printer)
+        )
+    return list(session.scalars(query.order_by(Job.id)))
+
+
+def reset_printer(session: Session, printer: str, who: str) -> list[int]:
+    """``pullprint printer reset`` / ``POST /printers/{name}/reset``: every job stuck waiting
+    for this printer is due now, its backoff starting again from one second. The caller
+    commits and then wakes delivery."""
+    detail = f"printer {printer} reset by {who}: retrying now"
+    return [j for j in stopped_at(session, printer) if retry_now(session, j, "reset", detail)]
+
+
+def retry_now(session: Session, job_id: int, event: str, detail: str) -> bool:
+    """A ``processing-stopped`` job becomes due at once (printer reset, wake from sleep).
+
+    The state stays: RFC 8011 takes processing-stopped back to processing, which delivery does
+    within moments. Only the wait ends, and the trace says why. False when the job was no
+    longer waiting (delivery took it, or someone canceled it)."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == int(JobState.PROCESSING_STOPPED))
+        .values(next_attempt_at=0.0, updated_at=time.time())
+    )
+    if result.rowcount != 1:
+        return False
+    record(session, job_id, event, detail)
+    return True
 
 
 def transition(
@@ -25,6 +123,8 @@ def transition(
     *,
     reasons: str = "none",
     message: str = "",
+    event: str | None = None,
+    detail: str | None = None,
     **columns: object,
 ) -> bool:
     """Move one job from ``expected`` to ``new``; False when it was no longer in ``expected``.
@@ -32,7 +132,10 @@ def transition(
     ``reasons`` holds RFC ``job-state-reasons`` keywords (comma separated); detail beyond them
     goes into ``message`` (``job-state-message``), never into new states. Extra ``columns``
     (attempts, route, ...) change in the same statement so the row is never half-updated.
-    The caller commits, so a state change and its outbox row can share one transaction.
+    The trace gets ``event`` (by default named after the change, see ``EVENTS``) with
+    ``detail`` (by default ``message``).
+    The caller commits, so a state change, its outbox row and its trace line share one
+    transaction.
     """
     check(expected, new)
     now = time.time()
@@ -51,6 +154,8 @@ def transition(
     if result.rowcount != 1:
         return False
     outbox.job_changed(session, job_id, new)
+    text = message if detail is None else detail
+    record(session, job_id, event or event_for(expected, new), text)
     return True
 
 
@@ -76,4 +181,10 @@ def attach_document(
         )
         .values(state=int(new), state_reasons=reasons, updated_at=time.time(), **columns)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    size = columns.get("size")
+    record(session, job_id, "stored", f"the document arrived ({size} bytes) and is on disk")
+    if new == JobState.PENDING_HELD:
+        record(session, job_id, "held", "waiting for release at a printer")
+    return True

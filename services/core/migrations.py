@@ -7,6 +7,8 @@ lives in SQLite's ``PRAGMA user_version``; ``Store`` applies the missing steps o
 
 from __future__ import annotations
 
+import sqlite3
+
 V1 = """
 CREATE TABLE jobs (
     id INTEGER NOT NULL PRIMARY KEY,
@@ -62,8 +64,51 @@ CREATE TABLE state (
 CREATE INDEX ix_outbox_sent ON outbox (sent_at);
 """
 
-STEPS: list[str] = [V1, V2]
+# The job trace (issue #12): one row per thing that happened to a job, written in the same
+# transaction as the change it describes (core/jobs.py). The trigger writes the first rows when
+# the job row is inserted, so every way a job comes in (IPP, raw capture, Create-Job) starts its
+# trace in the very commit that stores it, without the spooler having to remember to.
+V3 = """
+CREATE TABLE job_events (
+    id INTEGER NOT NULL PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    at FLOAT NOT NULL,
+    event VARCHAR(32) NOT NULL,
+    detail VARCHAR(1024) NOT NULL
+);
+CREATE INDEX ix_job_events_job ON job_events (job_id, id);
+CREATE TRIGGER job_events_on_insert AFTER INSERT ON jobs
+BEGIN
+    INSERT INTO job_events (job_id, at, event, detail) VALUES (
+        NEW.id, NEW.created_at, 'captured',
+        'on ' || NEW.printer || ' from ' || NEW.owner || ': ' || quote(NEW.name)
+        || CASE WHEN NEW.state_reasons = 'job-incoming'
+                THEN ' (Create-Job; the document follows)'
+                ELSE ', ' || NEW.size || ' bytes ' || NEW.format END
+    );
+    INSERT INTO job_events (job_id, at, event, detail)
+    SELECT NEW.id, NEW.created_at, 'stored',
+           'document and job committed to disk (sha256 ' || substr(NEW.sha256, 1, 12) || '...)'
+    WHERE NEW.state_reasons != 'job-incoming';
+    INSERT INTO job_events (job_id, at, event, detail)
+    SELECT NEW.id, NEW.created_at, 'held', 'waiting for release at a printer'
+    WHERE NEW.state = 4 AND NEW.state_reasons != 'job-incoming';
+END;
+"""
+
+STEPS: list[str] = [V1, V2, V3]
 
 
 def statements(step: str) -> list[str]:
-    return [s.strip() for s in step.split(";") if s.strip()]
+    """The statements of one step. Split at each ``;`` that ends a complete statement, so a
+    trigger's body (whose statements end in ``;`` too) stays one statement."""
+    out, pending = [], ""
+    for piece in step.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip())
+    return out

@@ -11,7 +11,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import Boolean, Float, Integer, String, create_engine, event, text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from services.core import migrations
@@ -53,6 +53,20 @@ class Job(Base):
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class JobEvent(Base):
+    """One line of a job's trace: what happened to it, when, and the detail a person needs
+    (which printer, which route and why, what an attempt's error was, who canceled it).
+    Written by ``core/jobs.py`` in the transaction of the change it describes."""
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(Integer, ForeignKey("jobs.id"))
+    at: Mapped[float] = mapped_column(Float)
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(1024), default="")
 
 
 class Printer(Base):
