@@ -44,6 +44,8 @@ def release(store: Store, command: Release) -> list[int]:
                 JobState.PENDING,
                 reasons="none",
                 message=f"released at {printer.name}",
+                # The server releases only the jobs of the user who authenticated there.
+                detail=f"at printer {printer.name} ({printer.host}:{printer.port}) by {job.owner}",
                 target=target,
             ):
                 released.append(job.id)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from services.core import VERSION, outbox
+from services.core import VERSION, jobs, outbox
 from services.core.logs import get_log
 from services.core.protocol import HEARTBEAT_INTERVAL, ChannelMessage
 from services.core.states import JobState
@@ -149,6 +149,7 @@ class Connection:
             )
         with self._store.session() as session:
             outbox.mark_sent(session, [ack.id])
+            _trace_ack(session, ack)
             session.commit()
         self._in_flight.discard(ack.id)
 
@@ -159,3 +160,25 @@ class Connection:
 
     async def _send(self, ws: ClientConnection, message: ChannelMessage) -> None:
         await ws.send(message.model_dump_json())
+
+
+# The acks worth a line in the job's trace: the server knows a held job, and has its end.
+TRACED_ACKS = {
+    "job.stored": "the server knows the held job and can release it",
+    "report": "the server has the job's final report",
+}
+
+
+def _trace_ack(session: Any, ack: ChannelMessage) -> None:
+    """In the transaction that marks the report sent: the job's trace says the server has it."""
+    kind, _, rest = ack.id.partition(":")
+    if kind not in TRACED_ACKS:
+        return
+    job_id = session.scalar(select(Job.id).where(Job.uuid == rest.split(":")[0]))
+    if job_id is None:
+        return
+    if ack.body.get("ok", False):
+        detail = f"{kind}: {TRACED_ACKS[kind]}"
+    else:
+        detail = f"{kind} refused: {ack.body.get('message') or ack.body.get('code')}"
+    jobs.record(session, job_id, "reported", detail)

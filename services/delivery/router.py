@@ -39,3 +39,27 @@ def choose(
     if printer_reachable:
         return Route.DIRECT
     return Route.VIA_SERVER if has_server else Route.WAIT
+
+
+def explain(
+    route: Route,
+    mode: Mode,
+    switch: Switch,
+    printer: str,
+    address: str,
+    reach_timeout: float,
+) -> str:
+    """Why ``choose`` gave ``route``, in the words of the job's trace ("via-server:
+    10.0.0.5:9100 did not answer within 2 s")."""
+    if route == Route.GATEWAY:
+        if mode == "gateway":
+            return "gateway: gateway mode"
+        if mode == "local" and switch == "gateway":
+            return "gateway: route switched to gateway"
+        return "gateway: hybrid mode sends pull ports through the gateway"
+    if route == Route.DIRECT:
+        return f"direct: {printer} answered at {address}"
+    silent = f"{printer} at {address} did not answer within {reach_timeout:g} s"
+    if route == Route.VIA_SERVER:
+        return f"via-server: {silent}"
+    return f"wait: {silent} and there is no server to print it"

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
-from services.core import endpoint, jobs, protocol
+from services.core import endpoint, jobs
 from services.core.config import Settings
 from services.core.messages import (
     JobStateChanged,
@@ -36,11 +32,8 @@ from services.core.spool import Spool, SpoolIntegrityError
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
 from services.core.switches import route_switch
-from services.delivery import gateway
-from services.delivery.gateway import GatewayTransport
-from services.delivery.ipp import IppTransport
-from services.delivery.raw import RawTransport
-from services.delivery.router import Route, choose
+from services.delivery import attempts
+from services.delivery.router import Route, choose, explain
 from services.delivery.transport import DeliveryError, Transport, reachable
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
@@ -55,17 +48,6 @@ class Canceled(Exception):
     """The job left ``processing`` (canceled) while we were sending it."""
 
 
-@dataclass(frozen=True)
-class Destination:
-    """Where a job is sent: its direct port's printer, or where a pull job was released."""
-
-    name: str
-    host: str
-    port: int
-    protocol: str
-    path: str
-
-
 def _digest(chunks: Iterator[bytes]) -> tuple[int, str]:
     """Size and sha256 of a stream of chunks, holding one chunk at a time."""
     sha = hashlib.sha256()
@@ -74,19 +56,6 @@ def _digest(chunks: Iterator[bytes]) -> tuple[int, str]:
         sha.update(chunk)
         size += len(chunk)
     return size, sha.hexdigest()
-
-
-def _destination(job: Job, printer: Printer) -> Destination:
-    if job.target:
-        target = json.loads(job.target)
-        return Destination(
-            target["name"],
-            target["host"],
-            int(target["port"]),
-            target["protocol"],
-            target.get("path", ""),
-        )
-    return Destination(printer.name, printer.host, printer.port, printer.protocol, printer.path)
 
 
 class DeliveryService(Service):
@@ -111,6 +80,22 @@ class DeliveryService(Service):
         """Someone changed the store outside the bus (``pullprint release``): look now."""
         self._wake.set()
         return {}
+
+    async def on_wake(self, slept: float) -> None:
+        """After a sleep the printer or the server may well be back: every job waiting for its
+        next attempt is tried now, its backoff starting again from one second."""
+
+        def retry() -> list[int]:
+            detail = f"the machine woke after {slept:.0f} s asleep: retrying now"
+            with self.store.session() as session:
+                waiting = jobs.stopped_at(session)
+                due = [j for j in waiting if jobs.retry_now(session, j, "woke", detail)]
+                session.commit()
+            return due
+
+        retried = await asyncio.to_thread(retry)
+        self.log.info("delivery.woke", retried=retried)
+        self._wake.set()
 
     def tasks(self) -> list[Any]:
         return [
@@ -204,11 +189,17 @@ class DeliveryService(Service):
         job, printer = target
         attempt = job.attempts + 1
         if not await self._move(
-            job, JobState(job.state), JobState.PROCESSING, reasons="job-printing", attempts=attempt
+            job,
+            JobState(job.state),
+            JobState.PROCESSING,
+            reasons="job-printing",
+            detail=f"attempt {attempt}",
+            attempts=attempt,
         ):
             return  # someone else moved it (canceled meanwhile): nothing to send
-        destination = _destination(job, printer)
-        route = await self._route(printer.kind, destination)
+        destination = attempts.destination(job, printer)
+        route, why = await self._route(printer.kind, destination)
+        await asyncio.to_thread(attempts.record, self.store, job.id, "route", why)
         self.log.info(
             "delivery.started",
             job=job.id,
@@ -218,7 +209,10 @@ class DeliveryService(Service):
             target=f"{destination.host}:{destination.port}",
         )
         try:
-            await self._send(self._transport(route, job, printer, destination), job)
+            transport = attempts.transport(
+                self.settings, self.tls, route, job, printer, destination
+            )
+            await self._send(transport, job)
         except DeliveryError as exc:
             await self._failed(job, attempt, exc)
             return
@@ -230,6 +224,7 @@ class DeliveryService(Service):
             JobState.PROCESSING,
             JobState.COMPLETED,
             reasons="job-completed-successfully",
+            detail=attempts.delivered(route, destination, attempt, bool(job.target)),
             route=route.value,
         )
         self.spool.delete(job.uuid)
@@ -301,90 +296,32 @@ class DeliveryService(Service):
 
         return await asyncio.to_thread(state) == JobState.PROCESSING
 
-    async def _route(self, kind: str, destination: Destination) -> Route:
+    async def _route(self, kind: str, where: attempts.Destination) -> tuple[Route, str]:
+        """The route, and why (for the trace)."""
         # The reachability check costs a connect; only the routes that depend on it pay it.
-        mode = self.settings.mode
+        mode, timeout = self.settings.mode, self.settings.reach_timeout
         needs_check = mode != "gateway" and not (mode == "hybrid" and kind == "pull")
-        answered = needs_check and await reachable(
-            destination.host, destination.port, self.settings.reach_timeout
-        )
+        answered = needs_check and await reachable(where.host, where.port, timeout)
         switch = await asyncio.to_thread(route_switch, self.store)
-        return choose(mode, switch, kind, answered, bool(self.settings.server_url))
-
-    def _transport(
-        self, route: Route, job: Job, printer: Printer, destination: Destination
-    ) -> Transport:
-        if route == Route.WAIT:
-            raise DeliveryError(
-                "printer-stopped",
-                f"{destination.host}:{destination.port} does not answer; will retry",
-            )
-        if route in (Route.GATEWAY, Route.VIA_SERVER):
-            return self._upload(route, job, printer, destination)
-        if destination.protocol == "ipp":
-            return IppTransport(
-                destination.host,
-                destination.port,
-                destination.path,
-                self.settings.reach_timeout,
-                owner=job.owner,
-                name=job.name,
-                document_format=job.format,
-                size=job.size,
-            )
-        return RawTransport(destination.host, destination.port, self.settings.reach_timeout)
-
-    def _upload(
-        self, route: Route, job: Job, printer: Printer, destination: Destination
-    ) -> GatewayTransport:
-        """To the server: the gateway holds it (GATEWAY) or prints it at once (VIA_SERVER, or
-        a job already released to a printer)."""
-        token = endpoint.load_token(self.settings.state_dir)
-        if not token:
-            raise DeliveryError("service-off-line", "waiting for the server to authorize us")
-        if printer.server_id is None:
-            raise DeliveryError(
-                "service-off-line", f"{printer.name} is not an input port of the server"
-            )
-        deliver_to = None
-        # Via the server, or released at a printer (the release names it): the server prints
-        # it there at once. Otherwise the server holds it until its own release.
-        if route == Route.VIA_SERVER or job.target:
-            deliver_to = gateway.destination(
-                destination.host, destination.port, destination.protocol, destination.path
-            )
-        header = protocol.UploadHeader(
-            v=protocol.PROTOCOL_VERSION,
-            token=token,
-            job_id=job.uuid,
-            owner=job.owner,
-            port_id=printer.server_id,
-            name=job.name,
-            format=job.format,
-            size=job.size,
-            sha256=job.sha256,
-            deliver_to=deliver_to,
-        )
-        return GatewayTransport(
-            self._gateways(), self.tls, header, self.settings.reach_timeout, self.settings.proxy
-        )
-
-    def _gateways(self) -> list[str]:
-        primary = self.settings.gateway
-        if not primary and self.settings.server_url:
-            primary = f"{httpx.URL(self.settings.server_url).host}:{gateway.DEFAULT_GATEWAY_PORT}"
-        return [a for a in (primary, self.settings.secondary_gateway) if a]
+        route = choose(mode, switch, kind, answered, bool(self.settings.server_url))
+        return route, explain(route, mode, switch, where.name, where.address, timeout)
 
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""
         if exc.final:
             self.log.warning("delivery.aborted", job=job.id, attempt=attempt, reason=exc.message)
             await self._move(
-                job, JobState.PROCESSING, JobState.ABORTED, reasons=exc.reason, message=exc.message
+                job,
+                JobState.PROCESSING,
+                JobState.ABORTED,
+                reasons=exc.reason,
+                message=exc.message,
+                detail=f"attempt {attempt}: {exc.message}",
             )
             self.spool.delete(job.uuid)
             return
-        delay = self._backoff(attempt)
+        maximum = self.settings.retry_backoff_max
+        delay = await asyncio.to_thread(attempts.backoff, self.store, job.id, maximum)
         self.log.warning(
             "delivery.failed",
             job=job.id,
@@ -398,6 +335,7 @@ class DeliveryService(Service):
             JobState.PROCESSING_STOPPED,
             reasons=exc.reason,
             message=exc.message,
+            detail=f"attempt {attempt}: {exc.message}; next try in {delay:.0f} s",
             next_attempt_at=time.time() + delay,
         )
 
@@ -414,8 +352,3 @@ class DeliveryService(Service):
                 JobStateChanged(job.id, int(new), str(columns.get("reasons", "none")))
             )
         return moved
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential from 1 s, capped, with jitter so many clients don't retry in step."""
-        base = min(self.settings.retry_backoff_max, 2.0 ** (attempt - 1))
-        return base * random.uniform(0.8, 1.0)

@@ -1,0 +1,147 @@
+"""One delivery attempt's facts: where the job goes (its destination), which transport takes it
+there for the chosen route, how long to wait after a failure, and the trace lines an attempt
+writes. Kept apart from ``service.py`` so the loop there stays about scheduling and states."""
+
+from __future__ import annotations
+
+import json
+import random
+import ssl
+from dataclasses import dataclass
+
+import httpx
+
+from services.core import endpoint, jobs, protocol
+from services.core.config import Settings
+from services.core.store import Job, Printer, Store
+from services.delivery import gateway
+from services.delivery.gateway import GatewayTransport
+from services.delivery.ipp import IppTransport
+from services.delivery.raw import RawTransport
+from services.delivery.router import Route
+from services.delivery.transport import DeliveryError, Transport
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a job is sent: its direct port's printer, or where a pull job was released."""
+
+    name: str
+    host: str
+    port: int
+    protocol: str
+    path: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def destination(job: Job, printer: Printer) -> Destination:
+    if job.target:
+        target = json.loads(job.target)
+        return Destination(
+            target["name"],
+            target["host"],
+            int(target["port"]),
+            target["protocol"],
+            target.get("path", ""),
+        )
+    return Destination(printer.name, printer.host, printer.port, printer.protocol, printer.path)
+
+
+def transport(
+    settings: Settings,
+    tls: ssl.SSLContext,
+    route: Route,
+    job: Job,
+    printer: Printer,
+    where: Destination,
+) -> Transport:
+    if route == Route.WAIT:
+        raise DeliveryError("printer-stopped", f"{where.address} does not answer; will retry")
+    if route in (Route.GATEWAY, Route.VIA_SERVER):
+        return _upload(settings, tls, route, job, printer, where)
+    if where.protocol == "ipp":
+        return IppTransport(
+            where.host,
+            where.port,
+            where.path,
+            settings.reach_timeout,
+            owner=job.owner,
+            name=job.name,
+            document_format=job.format,
+            size=job.size,
+        )
+    return RawTransport(where.host, where.port, settings.reach_timeout)
+
+
+def _upload(
+    settings: Settings,
+    tls: ssl.SSLContext,
+    route: Route,
+    job: Job,
+    printer: Printer,
+    where: Destination,
+) -> GatewayTransport:
+    """To the server: the gateway holds it (GATEWAY) or prints it at once (VIA_SERVER, or
+    a job already released to a printer)."""
+    token = endpoint.load_token(settings.state_dir)
+    if not token:
+        raise DeliveryError("service-off-line", "waiting for the server to authorize us")
+    if printer.server_id is None:
+        raise DeliveryError(
+            "service-off-line", f"{printer.name} is not an input port of the server"
+        )
+    deliver_to = None
+    # Via the server, or released at a printer (the release names it): the server prints
+    # it there at once. Otherwise the server holds it until its own release.
+    if route == Route.VIA_SERVER or job.target:
+        deliver_to = gateway.destination(where.host, where.port, where.protocol, where.path)
+    header = protocol.UploadHeader(
+        v=protocol.PROTOCOL_VERSION,
+        token=token,
+        job_id=job.uuid,
+        owner=job.owner,
+        port_id=printer.server_id,
+        name=job.name,
+        format=job.format,
+        size=job.size,
+        sha256=job.sha256,
+        deliver_to=deliver_to,
+    )
+    return GatewayTransport(gateways(settings), tls, header, settings.reach_timeout, settings.proxy)
+
+
+def gateways(settings: Settings) -> list[str]:
+    primary = settings.gateway
+    if not primary and settings.server_url:
+        primary = f"{httpx.URL(settings.server_url).host}:{gateway.DEFAULT_GATEWAY_PORT}"
+    return [a for a in (primary, settings.secondary_gateway) if a]
+
+
+def backoff(store: Store, job_id: int, maximum: float) -> float:
+    """Exponential from 1 s, capped, with jitter so many clients don't retry in step. Counted
+    from the job's last fresh start (a printer reset, a wake), not from its first attempt."""
+    with store.session() as session:
+        failures = jobs.failures_in_a_row(session, job_id)
+    base = min(maximum, 2.0**failures)
+    return base * random.uniform(0.8, 1.0)
+
+
+def record(store: Store, job_id: int, event: str, detail: str) -> None:
+    """One trace line that changes no state (the route and why)."""
+    with store.session() as session:
+        jobs.record(session, job_id, event, detail)
+        session.commit()
+
+
+def delivered(route: Route, where: Destination, attempt: int, released: bool) -> str:
+    """The trace's last line for a delivered job: where it went, how, on which attempt."""
+    if route == Route.DIRECT:
+        how = f"printed at {where.name} ({where.protocol} {where.address})"
+    elif route == Route.VIA_SERVER or released:
+        how = f"uploaded to the server, which prints it at {where.name}"
+    else:
+        how = "uploaded to the server's gateway, which holds it until its release"
+    return f"{how}; attempt {attempt}"
