@@ -25,12 +25,10 @@ from services.core.ipp import Operation, Status
 from services.core.states import JobState
 from tests.helpers import Client, wait_for
 from tests.server.support import add_printer_and_port
-from tests.ui.conftest import dispose
+from tests.ui.real_service import WAIT_MS, close_tray
 from ui.dialogs.login import LoginDialog
 from ui.facade import Facade
 from ui.tray import TrayApp
-
-WAIT_MS = 30_000
 
 
 @pytest.fixture
@@ -47,13 +45,7 @@ def tray(qapp: Any, qtbot: Any, online_client: Any, cloud: Any) -> Iterator[tupl
         qtbot.waitUntil(lambda: app.config.get("login_type") == "custom", timeout=WAIT_MS)
         yield app, client
     finally:
-        app.timer.stop()
-        qtbot.waitUntil(lambda: app.background.pending == 0, timeout=WAIT_MS)
-        app.stop()
-        for dialog in list(app.dialogs.values()):
-            dialog.close()
-        dispose(app.menu, app)
-        facade.close()
+        close_tray(qtbot, app, facade)
 
 
 def open_login(qtbot: Any, app: TrayApp) -> LoginDialog:

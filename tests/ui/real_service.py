@@ -80,6 +80,21 @@ def installation(
         inst.close()
 
 
+def close_tray(qtbot: Any, tray: Any, facade: Facade) -> None:
+    """Stop a tray polling a real facade and free its Qt objects. Every answer lands before
+    stop() shuts the worker pool: a command's callback that lands after it would poll into the
+    closed pool (see test_an_answer_after_stop_is_dropped)."""
+    from tests.ui.conftest import dispose
+
+    tray.timer.stop()
+    qtbot.waitUntil(lambda: tray.background.pending == 0, timeout=WAIT_MS)
+    tray.stop()
+    for dialog in list(tray.dialogs.values()):
+        dialog.close()
+    dispose(tray.menu, tray)
+    facade.close()
+
+
 @contextmanager
 def silent_server() -> Iterator[str]:
     """A loopback port that accepts TCP connections (the kernel completes the handshake) but

@@ -27,8 +27,14 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog
 
 from tests.helpers import free_port, wait_for
-from tests.ui.conftest import dispose
-from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation, silent_server
+from tests.ui.real_service import (
+    ALL_SERVICES,
+    WAIT_MS,
+    Installation,
+    close_tray,
+    installation,
+    silent_server,
+)
 from tests.ui.test_tray import UrlCatcher
 from ui import i18n
 from ui.dialogs.about import AboutDialog
@@ -65,15 +71,7 @@ def make_tray(qapp: Any, qtbot: Any) -> Iterator[Callable[[Installation], TrayAp
 
     yield make
     for tray, facade in trays:
-        # Let every answer land before stop() shuts the worker pool: a command's callback that
-        # lands after it polls into the closed pool (see test_an_answer_after_stop_is_dropped).
-        tray.timer.stop()
-        qtbot.waitUntil(lambda t=tray: t.background.pending == 0, timeout=WAIT_MS)
-        tray.stop()
-        for dialog in list(tray.dialogs.values()):
-            dialog.close()
-        dispose(tray.menu, tray)
-        facade.close()
+        close_tray(qtbot, tray, facade)
 
 
 def shows(tray: TrayApp, state: TrayState) -> bool:
