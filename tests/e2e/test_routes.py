@@ -150,6 +150,9 @@ def test_a_gateway_with_an_untrusted_certificate_is_refused(
 
 def switch_route(client, route: str) -> None:
     """What the tray's "Store and deliver via gateway" item does: PUT /route on the facade."""
+    # The facade writes its token just before its port opens: the token alone is no sign it
+    # listens yet.
+    client.wait_listening(client.api_port)
     token = (client.root / "state" / "api.token").read_text().strip()
     reply = httpx.put(
         f"http://127.0.0.1:{client.api_port}/route",
