@@ -1,4 +1,5 @@
-"""``GET /jobs`` and ``POST /jobs/{id}/cancel``: each user sees and cancels only their own jobs.
+"""``GET /jobs``, ``GET /jobs/{id}/trace`` and ``POST /jobs/{id}/cancel``: each user sees,
+traces and cancels only their own jobs.
 
 A job is the caller's when its owner is their OS user name or the server user that name is
 mapped to by custom login (services/core/users.py); root and the admin token see all. Someone
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from services.api.auth import Caller, CallerDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
-from services.api.models import JobInfo
+from services.api.models import JobInfo, JobTrace, TraceEvent
 from services.core import jobs, users
 from services.core.messages import JobStateChanged
 from services.core.states import TERMINAL, TRANSITIONS, JobState
@@ -70,6 +71,26 @@ async def list_jobs(facade: FacadeDep, caller: CallerDep, mine: bool = False) ->
     """The caller's jobs, oldest first. Root and the admin token see all jobs unless they ask
     for ``mine``: the tray always does, so a tray run as root announces only root's jobs."""
     return await asyncio.to_thread(_list, facade, caller, mine)
+
+
+def _trace(facade: Facade, caller: Caller, job_id: int) -> JobTrace:
+    mine = owners(facade, caller)
+    with facade.store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or (mine is not None and job.owner not in mine):
+            raise ApiError(404, "no-such-job", f"no job {job_id}")
+        events = [
+            TraceEvent(at=e.at, event=e.event, detail=e.detail) for e in jobs.trace(session, job_id)
+        ]
+        return JobTrace(job=_info(job), events=events)
+
+
+@router.get("/jobs/{job_id}/trace", responses=responses(403, 404))
+async def job_trace(job_id: JobId, facade: FacadeDep, caller: CallerDep) -> JobTrace:
+    """What happened to one of the caller's jobs, oldest first: captured, stored, held,
+    reported, released, each route chosen and why, each attempt and its error, and how it
+    ended. 404 for unknown or someone else's job, as for cancel."""
+    return await asyncio.to_thread(_trace, facade, caller, job_id)
 
 
 def _cancel(facade: Facade, caller: Caller, job_id: int) -> tuple[str, str]:

@@ -54,6 +54,19 @@ class JobInfo(BaseModel):
     completed_at: float | None
 
 
+class TraceEvent(BaseModel):
+    at: float  # seconds since the epoch
+    # captured, stored, held, reported, released, queued, attempt, route, attempt-failed,
+    # requeued, reset, woke, delivered, aborted, canceled
+    event: str
+    detail: str
+
+
+class JobTrace(BaseModel):
+    job: JobInfo
+    events: list[TraceEvent]  # oldest first
+
+
 class PrinterInfo(BaseModel):
     name: str
     kind: str
@@ -61,6 +74,12 @@ class PrinterInfo(BaseModel):
     port: int
     protocol: str
     source: str
+
+
+class PrinterReset(BaseModel):
+    ok: bool = True
+    printer: str
+    retried: list[int]  # the job ids that were waiting and are due now
 
 
 class Session(BaseModel):

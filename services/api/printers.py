@@ -1,21 +1,25 @@
-"""``GET /printers`` and ``POST /sync``: the printers this client serves, and "sync now"."""
+"""``GET /printers``, ``POST /printers/{name}/reset`` and ``POST /sync``: the printers this
+client serves, retrying one printer's stuck jobs now, and "sync now"."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from services.api.auth import TokenCallerDep
+from services.api.auth import AdminDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
-from services.api.models import Ok, PrinterInfo
+from services.api.models import Ok, PrinterInfo, PrinterReset
+from services.core import jobs
 from services.core.bus import RequestFailed
 from services.core.messages import WakeRequest
 from services.core.store import Printer
 
 router = APIRouter(tags=["printers"])
+PrinterName = Annotated[str, Path(min_length=1, max_length=127)]
 
 
 def _printers(facade: Facade) -> list[PrinterInfo]:
@@ -37,6 +41,26 @@ def _printers(facade: Facade) -> list[PrinterInfo]:
 async def list_printers(facade: FacadeDep) -> list[PrinterInfo]:
     """Every printer (input port) this client serves, from the config and from the server."""
     return await asyncio.to_thread(_printers, facade)
+
+
+def _reset(facade: Facade, name: str, who: str) -> list[int]:
+    with facade.store.session() as session:
+        if session.get(Printer, name) is None and not jobs.stopped_at(session, name):
+            raise ApiError(404, "no-such-printer", f"no printer {name}")
+        retried = jobs.reset_printer(session, name, who)
+        session.commit()
+        return retried
+
+
+@router.post("/printers/{name}/reset", responses=responses(401, 403, 404))
+async def reset_printer(name: PrinterName, facade: FacadeDep, caller: AdminDep) -> PrinterReset:
+    """Retry every job stuck waiting for this printer now, its backoff cleared, and wake
+    delivery; no process restarts. Root or the admin token only: it acts on every user's
+    jobs at that printer."""
+    retried = await asyncio.to_thread(_reset, facade, name, caller.user)
+    facade.log.info("printer.reset", printer=name, user=caller.user, jobs=retried)
+    await facade.wake("delivery")
+    return PrinterReset(printer=name, retried=retried)
 
 
 @router.post("/sync", responses=responses(401, 503))

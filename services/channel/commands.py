@@ -7,10 +7,11 @@ canceled is left as it is and the command is still acknowledged.
 from __future__ import annotations
 
 import json
+import time
 
 from sqlalchemy import select
 
-from services.core import jobs, users
+from services.core import jobs, profile, users
 from services.core.logs import get_log
 from services.core.protocol import Cancel, Release
 from services.core.spool import Spool
@@ -104,7 +105,13 @@ def log_out_user(store: Store, login_type: str, server_user: str) -> list[str]:
 
 
 def expire_held(store: Store, spool: Spool, cutoff: float) -> list[int]:
-    """Held jobs older than ``retention`` are canceled and their documents deleted."""
+    """Held jobs older than ``retention`` are canceled and their documents deleted. The
+    server's configuration profile, when it sets a retention, wins over the caller's cutoff
+    (which comes from the configuration file or the site setting): it is read from the store
+    on every sweep, so a profile change applies at the next one."""
+    profiled = profile.values(profile.load(store)).get("retention")
+    if profiled is not None:
+        cutoff = time.time() - profiled
     with store.session() as session:
         stale = session.scalars(
             select(Job.uuid).where(

@@ -229,6 +229,8 @@ class ChannelService(Service):
             elif message.type == "config.changed":
                 config = protocol.ConfigChanged.model_validate(message.body).config
                 self.retention = float(config.get("retention") or self.retention)
+                # The profile for our users comes with sync's GET /api/v1/config.
+                await self.publisher.publish(SyncRequested())
             else:
                 return False, "unknown-type", message.type
         except ValidationError as exc:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,8 +85,11 @@ def cmd_print(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    """List jobs from the store, newest last (all states with --all)."""
+    """List jobs from the store, newest last (all states with --all); --trace ID shows what
+    happened to one job."""
     store = Store(settings.db_path)
+    if args.trace is not None:
+        return _print_trace(store, args.trace)
     with store.session() as session:
         query = select(Job).order_by(Job.id)
         if not args.all:
@@ -100,6 +104,37 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         if job.state_message:
             line += f"  ({job.state_message})"
         print(line)
+    return 0
+
+
+def _print_trace(store: Store, job_id: int) -> int:
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            print(f"pullprint: no job {job_id}", file=sys.stderr)
+            return 1
+        events = jobs.trace(session, job_id)
+    state = JobState(job.state).keyword
+    print(f"job {job.id} {job.name!r} of {job.owner} on {job.printer}: {state}")
+    for e in events:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        print(f"  {stamp}.{int(e.at % 1 * 1000):03d}  {e.event:<15} {e.detail}")
+    if not events:
+        print("  (no trace: the job is older than the trace)")
+    return 0
+
+
+def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
+    """Operate one printer: ``reset NAME`` retries its stuck jobs now (no process restarts)."""
+    store = Store(settings.db_path)
+    with store.session() as session:
+        if session.get(Printer, args.name) is None and not jobs.stopped_at(session, args.name):
+            print(f"pullprint: no printer {args.name}", file=sys.stderr)
+            return 1
+        retried = jobs.reset_printer(session, args.name, getpass.getuser())
+        session.commit()
+    _wake(settings, "delivery")
+    print(f"printer {args.name} reset; {len(retried)} job(s) retried now")
     return 0
 
 
@@ -135,6 +170,7 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
             JobState.PENDING_HELD,
             JobState.PENDING,
             message=f"released at {printer.name}",
+            detail=f"at printer {printer.name} by {getpass.getuser()} (pullprint release)",
             target=json.dumps(target),
         )
         session.commit()
@@ -331,7 +367,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-P", "--printer", required=True)
     sp.add_argument("-U", "--user", default=getpass.getuser())
     sp.add_argument("--format", default=None, help="document-format (default: from the name)")
-    add("jobs", cmd_jobs).add_argument("--all", action="store_true")
+    sp = add("jobs", cmd_jobs)
+    sp.add_argument("--all", action="store_true")
+    sp.add_argument("--trace", type=int, metavar="ID", help="what happened to job ID")
+    sp = add("printer", cmd_printer)
+    sp.add_argument("action", choices=["reset"])
+    sp.add_argument("name")
     sp = add("release", cmd_release)
     sp.add_argument("job", type=int)
     sp.add_argument("-P", "--printer", required=True)

@@ -18,10 +18,11 @@ from typing import Any
 
 import zmq.asyncio
 
-from services.core import logs
+from services.core import logs, profile
 from services.core.bus import Publisher, RpcServer, Subscriber
 from services.core.config import ConfigError, Settings, load_settings
 from services.core.messages import Message, StatusRequest
+from services.core.store import Store
 
 EXIT_CONFIG = 2  # supervisord shows it; the log line above it says which key is wrong
 
@@ -75,6 +76,14 @@ class Service:
                 group.create_task(self.rpc.serve())
                 for task in self.tasks():
                     group.create_task(task)
+                # The server's configuration profile may set the log level (core/profile.py).
+                group.create_task(
+                    profile.follow_log_level(
+                        Store(self.settings.db_path),
+                        self.settings.log_level,
+                        self.settings.rescan_interval,
+                    )
+                )
         finally:
             self.close()
 
