@@ -4,6 +4,11 @@ A change is validated with the same ``Settings`` model the services start with, 
 file's content merged with the change (environment overrides play no part: they are not in
 the file), so an accepted change can never keep the services from starting. The file is then
 rewritten atomically. Services read their settings at start: the reply says a restart is due.
+
+The server's configuration profile for this machine's users (core/profile.py) overrides some
+keys; ``GET /config`` shows the values in force, names the profile and the keys it manages, and
+says ``locked`` when the profile forbids local configuration: ``PUT /config`` then answers 403
+``config-locked``.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from services.api import redact, restarts
 from services.api.auth import AdminDep
-from services.api.context import FacadeDep
+from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import ConfigChanged
+from services.core import profile
 from services.core.config import ConfigError, Settings, config_path, load_settings
 
 router = APIRouter(tags=["config"])
@@ -50,6 +56,10 @@ class FileSettings(Settings):
         return (init_settings,)
 
 
+# Keys GET /config adds about the server's configuration profile; never written to the file.
+READ_ONLY = ("profile", "locked", "managed")
+
+
 def _whole_number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
@@ -67,6 +77,10 @@ def _change_model() -> type[BaseModel]:
             # JSON Schema counts 65535.0 as an integer; TOML and Settings want 65535.
             optional.metadata = [*field.metadata, BeforeValidator(_whole_number)]
         fields[name] = (annotation | None, optional)
+    # What GET /config adds about the profile is read-only; a form that sends back everything
+    # it was shown may include it, and it is ignored.
+    for name in READ_ONLY:
+        fields[name] = (Any, None)
     # strict: JSON false is not the number 0, nor "5" the number 5.
     config = ConfigDict(extra="forbid", strict=True)
     return create_model("ConfigChange", __config__=config, **fields)
@@ -75,18 +89,40 @@ def _change_model() -> type[BaseModel]:
 ConfigChange = _change_model()
 
 
-def _current() -> dict[str, Any]:
+def _current(facade: Facade) -> dict[str, Any]:
     try:
         settings = load_settings()
     except ConfigError as exc:
         raise ApiError(409, "config-invalid", str(exc)) from None
-    return redact.settings(settings.model_dump(mode="json"))
+    assigned = profile.load(facade.store)
+    current = redact.settings(profile.overlay(settings, assigned).model_dump(mode="json"))
+    current["profile"] = assigned.model_dump(mode="json", exclude_none=True) if assigned else None
+    current["managed"] = sorted(profile.values(assigned))
+    current["locked"] = profile.locked_by(assigned) is not None
+    return current
 
 
 @router.get("/config", responses=responses(409))
-async def get_config() -> dict[str, Any]:
-    """The settings in force (file and environment), secrets masked as ``***``."""
-    return await asyncio.to_thread(_current)
+async def get_config(facade: FacadeDep) -> dict[str, Any]:
+    """The settings in force (file and environment, and the server's configuration profile
+    over them for the keys listed in ``managed``), secrets masked as ``***``. ``profile`` is
+    the profile in force (``name``, ``settings``, and ``sources``: which profile set each
+    value) or null; ``locked`` is true when it forbids local configuration changes."""
+    return await asyncio.to_thread(_current, facade)
+
+
+def _refuse_if_locked(facade: Facade) -> dict[str, Any]:
+    """403 ``config-locked`` when the profile forbids local configuration; else the values
+    the profile imposes (a form sending them back unchanged must not write them to the file)."""
+    assigned = profile.load(facade.store)
+    name = profile.locked_by(assigned)
+    if name is not None:
+        raise ApiError(
+            403,
+            "config-locked",
+            f"configuration is managed by your organisation's profile '{name}'",
+        )
+    return profile.values(assigned)
 
 
 def _validate(data: dict[str, Any]) -> None:
@@ -143,10 +179,17 @@ async def put_config(
     caller: AdminDep,
 ) -> ConfigChanged:
     """Change config keys (``null`` restores a key's default); root or the admin token only.
-    A bad value answers 422 naming the key, and the file stays as it was."""
+    A bad value answers 422 naming the key, and the file stays as it was. 403
+    ``config-locked`` when the server's configuration profile forbids local configuration."""
+    imposed = await asyncio.to_thread(_refuse_if_locked, facade)
     path = config_path()
     # Only the keys sent: absent keys stay as they are in the file; null removes one.
     changes = body.model_dump(mode="json", exclude_unset=True)
+    for key in READ_ONLY:
+        changes.pop(key, None)
+    for key, value in imposed.items():
+        if key in changes and changes[key] == value:
+            del changes[key]  # the profile's value, shown by GET /config and sent back
     changed = await asyncio.to_thread(_change, path, changes)
     facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
     needed = restarts.affected(changed)

@@ -1,7 +1,10 @@
 """The sync process: makes the printers table (and so the spooler's printer objects) match
 what this client should serve: the ``[[printers]]`` of the config file, and the input ports
 the server assigns to this endpoint. It runs every ``sync_interval``, on ``printers.changed``
-from the channel, and on request; each run is announced as ``sync.status``.
+and ``config.changed`` from the channel, and on request; each run is announced as
+``sync.status``. With a server it also reads the configuration profile for this machine's users
+and keeps it in the store (core/profile.py); the profile's ``sync_interval`` wins over the
+file's from the next wait on.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from services.core import endpoint, proxy, queues, users
+from services.core import endpoint, profile, proxy, queues, users
 from services.core.config import Settings
 from services.core.messages import (
     Message,
@@ -21,10 +24,10 @@ from services.core.messages import (
     SyncStatus,
     WakeRequest,
 )
-from services.core.runner import Service, every
+from services.core.runner import Service, wait_for_wake
 from services.core.store import Store
 from services.sync import printers
-from services.sync.server import NotAuthorized, fetch_ports
+from services.sync.server import NotAuthorized, fetch_config, fetch_ports
 
 
 class SyncService(Service):
@@ -38,6 +41,7 @@ class SyncService(Service):
         self.state, self.reason = "starting", ""
         self.printer_count = 0
         self.queues = queues.backend_for(settings)
+        self.profile = profile.load(self.store)
 
     def handlers(self) -> dict[type[Message], Any]:
         return super().handlers() | {WakeRequest: self._sync_now}
@@ -50,8 +54,21 @@ class SyncService(Service):
     def tasks(self) -> list[Any]:
         return [
             self.wake_on(["channel"], [SyncRequested], self._wake),
-            every(self.settings.sync_interval, self._wake, self.sync),
+            self._every_interval(),
         ]
+
+    @property
+    def interval(self) -> float:
+        """Seconds between syncs: the profile's, else the configuration file's."""
+        return float(profile.overlay(self.settings, self.profile).sync_interval)
+
+    async def _every_interval(self) -> None:
+        """Sync now, then on a wake or after ``interval``, read again after every run: a
+        profile that changes the interval applies from the next wait."""
+        while True:
+            self._wake.clear()
+            await self.sync()
+            await wait_for_wake(self._wake, self.interval)
 
     async def sync(self) -> None:
         await self._set_state("running", "")
@@ -85,18 +102,32 @@ class SyncService(Service):
         await self._set_state(state, reason)
 
     async def _sync_server(self) -> int:
-        if await asyncio.to_thread(users.signed_out, self.store):
-            # Logged out: the server's printers (and so their queues) leave this machine.
-            return await asyncio.to_thread(printers.apply, self.store, "server", {})
         token = endpoint.load_token(self.settings.state_dir)
         tls = endpoint.tls_context(self.settings.ca_file)
         url = self.settings.server_url or ""
         options = proxy.httpx_options(url, self.settings.proxy)
         async with httpx.AsyncClient(verify=tls, timeout=30, **options) as http:
+            await self._sync_profile(http, url, token)
+            if await asyncio.to_thread(users.signed_out, self.store):
+                # Logged out: the server's printers (and so their queues) leave this machine.
+                return await asyncio.to_thread(printers.apply, self.store, "server", {})
             ports = await fetch_ports(http, url, token)
         return await asyncio.to_thread(
             printers.apply, self.store, "server", printers.from_server(ports)
         )
+
+    async def _sync_profile(self, http: httpx.AsyncClient, url: str, token: str | None) -> None:
+        """Tell the server who uses this machine and keep the profile it answers for them."""
+        who = await asyncio.to_thread(profile.server_users, self.store, self.settings.login_type)
+        config = await fetch_config(http, url, token, who)
+        if await asyncio.to_thread(profile.save, self.store, config.profile):
+            self.log.info(
+                "profile.changed",
+                profile=config.profile.name if config.profile else "none",
+                users=",".join(who),
+                **profile.values(config.profile),
+            )
+        self.profile = config.profile
 
     async def _set_state(self, state: str, reason: str) -> None:
         self.state, self.reason = state, reason
@@ -110,4 +141,6 @@ class SyncService(Service):
             "reason": self.reason,
             "printers": self.printer_count,
             "last_sync": self.last_sync,
+            "sync_interval": self.interval,
+            "profile": self.profile.name if self.profile else None,
         }

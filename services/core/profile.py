@@ -1,0 +1,104 @@
+"""The configuration profile the server assigns this machine, kept in the store.
+
+Sync writes it (from ``GET /api/v1/config`` on every sync, and so on ``config.changed``); the
+services read it over their own settings for the keys a profile may set: ``sync_interval``
+(sync), ``retention`` (channel's sweep of held jobs), ``log_level`` (every process, followed
+while running), and ``allow_local_configuration`` (the facade refuses ``PUT /config`` when it
+is false). The store, not a bus message, is the truth: a service that starts later or misses
+a notification still reads the profile in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import psutil
+from pydantic import ValidationError
+
+from services.core import users
+from services.core.config import Settings
+from services.core.protocol import EffectiveProfile
+from services.core.store import State, Store
+
+KEY = "profile"
+# The profile keys that are also keys of the client's own configuration file.
+OVERLAID = ("sync_interval", "retention", "log_level")
+
+
+def load(store: Store) -> EffectiveProfile | None:
+    """The profile in force; None without one (serverless, never synced, none assigned)."""
+    with store.session() as session:
+        row = session.get(State, KEY)
+        value = json.loads(row.value) if row else None
+    if not value:
+        return None
+    try:
+        return EffectiveProfile.model_validate(value)
+    except ValidationError:
+        return None  # written by another version: as if there were none until the next sync
+
+
+def save(store: Store, profile: EffectiveProfile | None) -> bool:
+    """Store the profile the server answered; True when it differs from the one stored."""
+    value = json.dumps(profile.model_dump(mode="json") if profile else None, sort_keys=True)
+    with store.session() as session:
+        row = session.get(State, KEY)
+        if row is not None and row.value == value:
+            return False
+        session.merge(State(key=KEY, value=value))
+        session.commit()
+    return True
+
+
+def values(profile: EffectiveProfile | None) -> dict[str, Any]:
+    """The profile's values for the configuration keys it overrides (only those it sets)."""
+    if profile is None:
+        return {}
+    settings = profile.settings
+    return {key: getattr(settings, key) for key in OVERLAID if getattr(settings, key) is not None}
+
+
+def overlay(settings: Settings, profile: EffectiveProfile | None) -> Settings:
+    """``settings`` with the profile's values in place of the file's for the keys it sets."""
+    update = values(profile)
+    return settings.model_copy(update=update) if update else settings
+
+
+def locked_by(profile: EffectiveProfile | None) -> str | None:
+    """The name of the profile that forbids local configuration, or None when allowed."""
+    if profile is None or profile.settings.allow_local_configuration is not False:
+        return None
+    return profile.sources.get("allow_local_configuration", profile.name)
+
+
+def server_users(store: Store, login_type: str) -> list[str]:
+    """Who uses this machine, as the server knows them: with custom login the server users the
+    OS users logged in as; with os login the OS users with a session here (utmp), whose names
+    are their server names. Nobody when signed out."""
+    if users.signed_out(store):
+        return []
+    if login_type == "custom":
+        return sorted(set(users.load_map(store).values()))
+    try:
+        return sorted({u.name for u in psutil.users() if u.name})
+    except (OSError, RuntimeError):
+        return []
+
+
+async def follow_log_level(store: Store, configured: str, interval: float) -> None:
+    """Keep this process's log level at the profile's (the file's when the profile sets
+    none), looking every ``interval``: a change applies without a restart."""
+    current = ""
+    while True:
+        try:
+            profile = await asyncio.to_thread(load, store)
+        except Exception:  # a locked store: look again next round
+            profile = None
+        level = (values(profile).get("log_level") or configured).upper()
+        if level != current:
+            logging.getLogger().setLevel(level)
+            current = level
+        await asyncio.sleep(interval)
