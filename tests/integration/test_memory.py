@@ -1,4 +1,6 @@
-"""Streams, not blobs: the spooler and delivery stay flat while a 500 MB job passes through."""
+"""Streams, not blobs: the spooler and delivery stay flat while a 1 GB job passes through,
+sealed record by record on capture and opened the same way on delivery (twice: the verify
+pre-pass, then the send)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from tests.conftest import direct_printer
 from tests.helpers import make_document, sha256_file, wait_for
 
 MB = 1024 * 1024
-# Headroom for allocator noise and uvicorn/httpx buffers; a job held in memory would add 500.
+DOCUMENT = 1024 * MB
+# Headroom for allocator noise and uvicorn/httpx buffers; a job held in memory would add 1024.
 ALLOWED_GROWTH = 64 * MB
 
 
 @pytest.mark.slow
-def test_memory_of_spooler_and_delivery_stays_flat_for_500_mb_job(
+def test_memory_of_spooler_and_delivery_stays_flat_for_1_gb_encrypted_job(
     make_client, raw_printer, tmp_path
 ):
     client = make_client([direct_printer(raw_printer)])
@@ -42,14 +45,15 @@ def test_memory_of_spooler_and_delivery_stays_flat_for_500_mb_job(
     sampler.start()
     try:
         document = tmp_path / "big.bin"
-        digest = make_document(document, 500 * MB)
+        digest = make_document(document, DOCUMENT)
         assert client.run_cli("print", str(document), "-P", "office").returncode == 0
-        wait_for(lambda: client.job_state(2) == JobState.COMPLETED, timeout=240, what="500 MB")
+        wait_for(lambda: client.job_state(2) == JobState.COMPLETED, timeout=240, what="1 GB")
     finally:
         done.set()
         sampler.join()
 
     assert sha256_file(raw_printer.jobs()[-1]) == digest
+    assert (client.root / "state" / "spool.key").exists()  # it went through the sealed spool
     for name in ("spooler", "delivery"):
         growth = peak[name] - baseline[name]
         assert growth < ALLOWED_GROWTH, f"{name} grew {growth / MB:.0f} MB"
