@@ -26,7 +26,7 @@ from services.core import endpoint, protocol, proxy
 from services.core.config import Settings
 from services.core.messages import ChannelStatus, JobStateChanged, SyncRequested
 from services.core.protocol import ChannelMessage
-from services.core.runner import Service, every
+from services.core.runner import Service, every, wait_for_wake
 from services.core.spool import Spool
 from services.core.states import JobState
 from services.core.store import Outbox, Store
@@ -51,6 +51,9 @@ class ChannelService(Service):
         # The one place this process gets and refreshes its access token (core/endpoint.py).
         self.keeper = endpoint.Keeper.from_settings(settings)
         self.revoked = ""  # why the server dropped us, shown until an admin authorizes again
+        # Set when the machine wakes from sleep: end the connection (its socket is most likely
+        # dead, though nothing will say so for three heartbeats) and reconnect without backoff.
+        self._woke = asyncio.Event()
 
     def tasks(self) -> list[Any]:
         tasks = [every(self.settings.rescan_interval, asyncio.Event(), self._expire_held)]
@@ -72,6 +75,13 @@ class ChannelService(Service):
         self.log.info("channel.status", state=state, server=server, reason=reason)
         await self.publisher.publish(ChannelStatus(state, server, reason))
 
+    async def on_wake(self, slept: float) -> None:
+        """Back from sleep: reconnect now, and cancel the held jobs that expired meanwhile."""
+        connected = bool(self.settings.server_url)
+        self.log.info("channel.woke", slept=round(slept, 1), reconnect=connected)
+        self._woke.set()
+        await self._expire_held()
+
     async def _keep_connected(self) -> None:
         servers = [
             u.rstrip("/")
@@ -88,8 +98,12 @@ class ChannelService(Service):
                     if await self._session(http, url):
                         backoff = BACKOFF_MIN  # we were online: start the backoff afresh
                         break
-            delay = backoff * random.uniform(0.5, 1.0)
-            await asyncio.sleep(delay)
+            if not self._woke.is_set():
+                await wait_for_wake(self._woke, backoff * random.uniform(0.5, 1.0))
+            if self._woke.is_set():  # reconnect now, the backoff starting afresh
+                self._woke.clear()
+                backoff = BACKOFF_MIN
+                continue
             backoff = min(BACKOFF_MAX, backoff * 2)
 
     async def _session(self, http: httpx.AsyncClient, url: str) -> bool:
@@ -113,7 +127,7 @@ class ChannelService(Service):
                 if token == refused:
                     raise _Refused(f"the server refuses our token ({url})")
                 try:
-                    await self._connect(http, url, token, online)
+                    await self._until_woke(self._connect(http, url, token, online))
                 except Exception as exc:
                     if not _refused(exc):
                         raise
@@ -148,6 +162,23 @@ class ChannelService(Service):
             proxy.for_url(url, self.settings.proxy),
         )
         await self.connection.run(online)
+
+    async def _until_woke(self, work: Any) -> None:
+        """Run one connection until it ends, or until the machine wakes from sleep."""
+        connection = asyncio.ensure_future(work)
+        woke = asyncio.ensure_future(self._woke.wait())
+        try:
+            await asyncio.wait({connection, woke}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # we are being stopped: so is the connection
+            connection.cancel()
+            raise
+        finally:
+            woke.cancel()
+        if not connection.done():
+            connection.cancel()
+            await asyncio.wait({connection})  # its end, whatever it was, is ours to replace
+            raise _Woke("the machine woke from sleep; reconnecting")
+        connection.result()
 
     async def _keep_fresh(self) -> None:
         """Refresh the access token before it expires, also while the channel is up (an open
@@ -261,6 +292,10 @@ class _Refused(Exception):
     """The server refuses even the token we just refreshed; try again later."""
 
 
+class _Woke(Exception):
+    """The machine woke from sleep while connected: start a new connection now."""
+
+
 EXPECTED_FAILURES = (
     httpx.HTTPError,
     OSError,
@@ -269,6 +304,7 @@ EXPECTED_FAILURES = (
     InvalidStatus,
     ConnectionClosed,
     _Refused,
+    _Woke,
 )
 
 

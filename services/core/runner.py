@@ -23,6 +23,7 @@ from services.core.bus import Publisher, RpcServer, Subscriber
 from services.core.config import ConfigError, Settings, load_settings
 from services.core.messages import Message, StatusRequest
 from services.core.store import Store
+from services.core.wake import WakeDetector
 
 EXIT_CONFIG = 2  # supervisord shows it; the log line above it says which key is wrong
 
@@ -57,6 +58,10 @@ class Service:
         """The service's own loops, run beside the request server."""
         return []
 
+    async def on_wake(self, slept: float) -> None:
+        """The machine resumed after about ``slept`` seconds (``core/wake.py``). A service that
+        overrides this gets a wake detector; the others do not watch the clock."""
+
     async def wake_on(
         self, services: list[str], types: list[type[Message]], wake: asyncio.Event
     ) -> None:
@@ -84,6 +89,8 @@ class Service:
                         self.settings.rescan_interval,
                     )
                 )
+                if type(self).on_wake is not Service.on_wake:
+                    group.create_task(WakeDetector(self.log, self.on_wake).run())
         finally:
             self.close()
 
