@@ -119,7 +119,7 @@ class Sealer:
         self.header = fields + wrapped
         self._index = 0
 
-    def seal(self, plaintext: bytes, final: bool) -> bytes:
+    def seal(self, plaintext: bytes | bytearray | memoryview, final: bool) -> bytes:
         if self._index >= MAX_RECORDS:
             raise ValueError("document has more records than a nonce can count")
         nonce = self._prefix + struct.pack(">I", self._index)
@@ -153,7 +153,7 @@ class Opener:
         body = file_size - HEADER_SIZE
         return max(1, -(-body // (self.record_size + TAG_SIZE)))
 
-    def open(self, index: int, sealed: bytes, count: int) -> bytes:
+    def open(self, index: int, sealed: bytes | memoryview, count: int) -> bytes:
         final = index == count - 1
         nonce = self._prefix + struct.pack(">I", index)
         try:

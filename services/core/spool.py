@@ -75,8 +75,11 @@ class Spool:
             f.seek(0)
             opener = crypto.Opener(self.key, uuid, f.read(crypto.HEADER_SIZE))
             count = opener.records(os.fstat(f.fileno()).st_size)
-            for index in range(count):
-                yield opener.open(index, f.read(opener.record_size + crypto.TAG_SIZE), count)
+            # One ciphertext buffer for the whole file; each plaintext chunk is a new object,
+            # since the caller may still hold the previous one (a transport's send buffer).
+            with memoryview(bytearray(opener.record_size + crypto.TAG_SIZE)) as sealed:
+                for index in range(count):
+                    yield opener.open(index, sealed[: f.readinto(sealed)], count)
 
     def delete(self, uuid: str) -> None:
         self.path(uuid).unlink(missing_ok=True)
@@ -116,9 +119,11 @@ class SpoolWriter:
         # The header goes out with the first record, so a full disk shows up in write() or
         # commit(), where the caller turns it into an answer, not here.
         self._header: bytes | None = self._sealer.header
-        # At most one record of plaintext, in memory only. A record is sealed only once more
-        # data follows it: whatever is left at commit is the final record.
-        self._plain = bytearray()
+        # One record of plaintext, in memory only, filled in place (no buffer is allocated or
+        # shifted per chunk). A full record is sealed only once more data follows it: whatever
+        # is in it at commit is the final record.
+        self._plain = bytearray(CHUNK_SIZE)
+        self._filled = 0
         self._sha = hashlib.sha256()
         self.size = 0
 
@@ -127,13 +132,17 @@ class SpoolWriter:
             self.abort()
             raise DocumentTooLarge(f"document exceeds {self._max_size} bytes")
         assert self._fd is not None, "write after commit or abort"
-        self._plain += chunk
         self._sha.update(chunk)
         self.size += len(chunk)
-        while len(self._plain) > CHUNK_SIZE:
-            record = bytes(self._plain[:CHUNK_SIZE])
-            del self._plain[:CHUNK_SIZE]
-            self._emit(self._sealer.seal(record, final=False))
+        data = memoryview(chunk)
+        while data:
+            if self._filled == CHUNK_SIZE:
+                self._emit(self._sealer.seal(self._plain, final=False))
+                self._filled = 0
+            taken = min(len(data), CHUNK_SIZE - self._filled)
+            self._plain[self._filled : self._filled + taken] = data[:taken]
+            self._filled += taken
+            data = data[taken:]
 
     def _emit(self, sealed: bytes) -> None:
         assert self._fd is not None
@@ -153,8 +162,8 @@ class SpoolWriter:
         rename, fsync dir)."""
         assert self._fd is not None, "commit after commit or abort"
         try:
-            self._emit(self._sealer.seal(bytes(self._plain), final=True))
-            self._plain.clear()
+            with memoryview(self._plain) as plain:
+                self._emit(self._sealer.seal(plain[: self._filled], final=True))
             os.fsync(self._fd)
         finally:
             os.close(self._fd)
@@ -164,7 +173,7 @@ class SpoolWriter:
 
     def abort(self) -> None:
         """Forget the document: nothing of it stays on disk. Safe to call more than once."""
-        self._plain.clear()
+        self._filled = 0
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
