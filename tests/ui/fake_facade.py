@@ -42,6 +42,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "sync_interval": 300,
     "language": "en",
     "login_type": "os",
+    # The server's configuration profile, as services/api/config_api.py adds it.
+    "profile": None,
+    "managed": [],
+    "locked": False,
 }
 
 USERS = {"alice": "wonderland"}
@@ -78,6 +82,18 @@ class FakeFacade:
     def set_token(self, token: str) -> None:
         self.token = token
         self.token_file.write_text(token + "\n")
+
+    def assign_profile(self, name: str, locked: bool, **settings: Any) -> None:
+        """As if the server assigned this machine's user a profile: GET /config shows its
+        values and names it; locked, PUT /config is refused as the real facade refuses it."""
+        self.config.update(settings)
+        self.config["profile"] = {
+            "name": name,
+            "settings": {"allow_local_configuration": not locked, **settings},
+            "sources": {key: name for key in ("allow_local_configuration", *settings)},
+        }
+        self.config["managed"] = sorted(settings)
+        self.config["locked"] = locked
         self.token_file.chmod(0o600)
 
     def add_job(self, **fields: Any) -> dict[str, Any]:
@@ -165,6 +181,10 @@ class FakeFacade:
         @app.put("/config")
         def put_config(values: dict[str, Any], authorization: str | None = Header(None)) -> Any:
             self._check_token(authorization)
+            if self.config["locked"]:
+                name = self.config["profile"]["name"]
+                message = f"configuration is managed by your organisation's profile '{name}'"
+                raise HTTPException(403, {"code": "config-locked", "message": message})
             for key, value in values.items():
                 _validate(key, value)
             self.config.update(values)
