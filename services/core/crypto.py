@@ -6,8 +6,8 @@ File format, version 1 (all integers big-endian)::
     header   magic "PPSPOOL" (7) | version 1 (1) | record size (4) | nonce prefix (8)
              | wrap nonce (12) | job key sealed with the machine key (32 + 16 tag)
     records  AES-GCM(job key, nonce = prefix | record index (4), plaintext)  each
-             ``record size`` plaintext bytes + 16 tag bytes; the last one shorter (0 .. record
-             size plaintext bytes), so the record count follows from the file size.
+             ``record size`` plaintext bytes + 16 tag bytes, but the last, which holds 0 to
+             ``record size`` bytes: the record count follows from the file size.
 
 - The job key is random per document (a retried Send-Document gets a new one) and is wrapped
   with AES-GCM under the machine key; the wrap's associated data is the rest of the header and
