@@ -67,6 +67,41 @@ def overlay(settings: Settings, profile: EffectiveProfile | None) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
+# Profile field -> the CUPS server-side default it becomes on our OS queues (IPP names).
+QUEUE_DEFAULTS = {
+    "default_color": "print-color-mode-default",
+    "default_duplex": "sides-default",
+    "default_paper": "media-default",
+}
+APPLIED_QUEUE_OPTIONS_KEY = "queue_options"
+
+
+def queue_options(profile: EffectiveProfile | None) -> dict[str, str]:
+    """The default job options the profile wants on every OS queue we make."""
+    if profile is None:
+        return {}
+    settings = profile.settings
+    return {
+        option: str(getattr(settings, field))
+        for field, option in QUEUE_DEFAULTS.items()
+        if getattr(settings, field) is not None
+    }
+
+
+def applied_queue_options(store: Store) -> dict[str, str]:
+    """The options last set on every queue (so a change is applied to all of them once)."""
+    with store.session() as session:
+        row = session.get(State, APPLIED_QUEUE_OPTIONS_KEY)
+        return dict(json.loads(row.value)) if row else {}
+
+
+def save_applied_queue_options(store: Store, options: dict[str, str]) -> None:
+    with store.session() as session:
+        value = json.dumps(options, sort_keys=True)
+        session.merge(State(key=APPLIED_QUEUE_OPTIONS_KEY, value=value))
+        session.commit()
+
+
 def locked_by(profile: EffectiveProfile | None) -> str | None:
     """The name of the profile that forbids local configuration, or None when allowed."""
     if profile is None or profile.settings.allow_local_configuration is not False:

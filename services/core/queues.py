@@ -60,13 +60,20 @@ class QueueBackend(Protocol):
         """Queue name -> device URI of every queue we created (and only those)."""
         ...
 
-    def ensure(self, name: str, device_uri: str, description: str) -> None:
-        """Create the queue, or update it to this URI and description; idempotent."""
+    def ensure(
+        self, name: str, device_uri: str, description: str, options: Options | None = None
+    ) -> None:
+        """Create the queue, or update it to this URI and description; idempotent. ``options``
+        are server-side defaults (``sides-default`` ...) to set, or to remove where None."""
         ...
 
     def remove(self, name: str) -> None:
         """Delete one of our queues; a queue that is already gone is not an error."""
         ...
+
+
+# Default job options of a queue: "sides-default" -> "two-sided-long-edge"; None removes one.
+Options = Mapping[str, str | None]
 
 
 def device_uri(spooler_port: int, name: str) -> str:
@@ -83,9 +90,12 @@ def apply(
     backend: QueueBackend,
     wanted: Mapping[str, str],
     descriptions: Mapping[str, str] | None = None,
+    options: Options | None = None,
+    every_queue: bool = False,
 ) -> tuple[int, int, int]:
     """Make our queues match ``wanted`` (name -> device URI); returns (created, updated,
-    removed).
+    removed). Queues created or updated get ``options`` (default job options); with
+    ``every_queue`` all wanted queues are updated, for when those options changed.
 
     Incremental: a queue whose URI is already right is not touched at all, so jobs waiting in
     it and its users' settings survive every sync. One failing queue does not stop the others;
@@ -96,10 +106,10 @@ def apply(
     created = updated = removed = 0
     failures: list[str] = []
     for name, uri in sorted(wanted.items()):
-        if ours.get(name) == uri:
+        if ours.get(name) == uri and not every_queue:
             continue
         try:
-            backend.ensure(name, uri, descriptions.get(name, name))
+            backend.ensure(name, uri, descriptions.get(name, name), options)
         except QueueError as exc:
             failures.append(str(exc))
             continue
@@ -157,6 +167,9 @@ def _shown(argv: Sequence[str]) -> str:
 # --- CUPS ------------------------------------------------------------------------------------
 
 _NAME = re.compile(PRINTER_NAME_PATTERN)
+# Option keywords and values go on lpadmin's command line: IPP keyword characters only.
+_OPTION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_OPTION_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEVICE = re.compile(r"^device for (?P<name>[^:\s]+): (?P<uri>\S+)\s*$")
 _PRINTER = re.compile(r"^printer (?P<name>\S+) ")
 _LOCATION = re.compile(r"^\s+Location: ?(?P<location>.*)$")
@@ -195,10 +208,14 @@ class CupsBackend:
         locations = self._list_locations()
         return {name: uri for name, uri in devices.items() if locations.get(name) == MARKER}
 
-    def ensure(self, name: str, device_uri: str, description: str) -> None:
+    def ensure(
+        self, name: str, device_uri: str, description: str, options: Options | None = None
+    ) -> None:
         """``lpadmin -p NAME -E -v URI -D DESCRIPTION -L MARKER``: creates the queue, or changes
         one of ours in place (lpadmin keeps its pending jobs). ``-E`` after ``-p`` enables it
-        and makes it accept jobs. Refuses a same-named queue we did not create."""
+        and makes it accept jobs. Refuses a same-named queue we did not create. Each option
+        becomes ``-o KEY=VALUE`` (a server-side default CUPS keeps even for a raw queue), or
+        ``-R KEY`` to remove it when its value is None."""
         _check_name(name)
         owner = self._location(name)
         if owner is not None and owner != MARKER:
@@ -206,6 +223,10 @@ class CupsBackend:
         argv = ["-p", name, "-E", "-v", device_uri, "-D", description, "-L", MARKER]
         if owner is None and self.model:
             argv += ["-m", self.model]
+        for key, value in sorted((options or {}).items()):
+            if not _OPTION.match(key) or (value is not None and not _OPTION_VALUE.match(value)):
+                raise QueueError(f"{key}={value!r} is not a valid queue option")
+            argv += ["-R", key] if value is None else ["-o", f"{key}={value}"]
         self._run("lpadmin", *argv)
         self._locations[name] = MARKER
 
@@ -286,7 +307,9 @@ class NoneBackend:
     def list_ours(self) -> dict[str, str]:
         return {}
 
-    def ensure(self, name: str, device_uri: str, description: str) -> None:
+    def ensure(
+        self, name: str, device_uri: str, description: str, options: Options | None = None
+    ) -> None:
         return None
 
     def remove(self, name: str) -> None:

@@ -85,9 +85,7 @@ class SyncService(Service):
         names = await asyncio.to_thread(printers.names, self.store)
         self.printer_count, self.last_sync = len(names), time.time()
         try:
-            counts = await asyncio.to_thread(
-                queues.apply, self.queues, queues.wanted_queues(self.settings.spooler_port, names)
-            )
+            counts = await asyncio.to_thread(self._apply_queues, names)
             if any(counts):
                 self.log.info(
                     "queues.changed", created=counts[0], updated=counts[1], removed=counts[2]
@@ -100,6 +98,21 @@ class SyncService(Service):
         # whole rescan interval to learn the printers.
         await self.publisher.publish(PrintersChanged(self.printer_count))
         await self._set_state(state, reason)
+
+    def _apply_queues(self, names: list[str]) -> tuple[int, int, int]:
+        """OS queues for ``names``, with the profile's default color, duplex and paper. When
+        those defaults changed, every queue is updated once (removed defaults with ``-R``);
+        otherwise only new and changed queues are touched, and they get the current ones."""
+        wanted = queues.wanted_queues(self.settings.spooler_port, names)
+        options = profile.queue_options(self.profile)
+        applied = profile.applied_queue_options(self.store)
+        if options == applied:
+            return queues.apply(self.queues, wanted, options=options)
+        change: dict[str, str | None] = {key: None for key in applied} | options
+        counts = queues.apply(self.queues, wanted, options=change, every_queue=True)
+        profile.save_applied_queue_options(self.store, options)  # only after every queue took it
+        self.log.info("queues.defaults", **{k.replace("-", "_"): v for k, v in change.items()})
+        return counts
 
     async def _sync_server(self) -> int:
         token = endpoint.load_token(self.settings.state_dir)
