@@ -100,6 +100,10 @@ class Facade:
         """This user's own jobs, also when the tray runs as root (who could see all)."""
         return self._request("GET", "/jobs", params={"mine": "true"})
 
+    def job_trace(self, job_id: int | str) -> Result:
+        """What happened to one of this user's jobs (``JobTrace``: the job and its events)."""
+        return self._request("GET", f"/jobs/{job_id}/trace")
+
     def printers(self) -> Result:
         return self._request("GET", "/printers")
 

@@ -75,6 +75,7 @@ class FakeFacade:
         self.user: str | None = None
         self.language: str | None = None  # chosen with PUT /language; else the config's key
         self.jobs: list[dict[str, Any]] = []  # the caller's jobs, as GET /jobs answers them
+        self.traces: dict[int, list[dict[str, Any]]] = {}  # job id -> its events (TraceEvent)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app = self._build_app()
@@ -244,6 +245,13 @@ class FakeFacade:
         @app.get("/jobs")
         def jobs() -> list[dict[str, Any]]:
             return copy.deepcopy(self.jobs)
+
+        @app.get("/jobs/{job_id}/trace")
+        def trace(job_id: int) -> Any:
+            job = next((j for j in self.jobs if j["id"] == job_id), None)
+            if job is None:
+                raise HTTPException(404, {"code": "no-such-job", "message": f"no job {job_id}"})
+            return {"job": copy.deepcopy(job), "events": copy.deepcopy(self.traces.get(job_id, []))}
 
         @app.post("/jobs/{job_id}/cancel")
         def cancel(job_id: int, authorization: str | None = Header(None)) -> Any:

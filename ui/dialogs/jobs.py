@@ -1,5 +1,6 @@
 """My jobs: the caller's own print jobs from ``GET /jobs``, kept current while the window is open,
-with Cancel for the jobs that can still be canceled (``POST /jobs/{id}/cancel``).
+with Cancel for the jobs that can still be canceled (``POST /jobs/{id}/cancel``), and the selected
+job's trace (``GET /jobs/{id}/trace``) in the details.
 
 The list is the facade's: this window adds no state of its own. When the facade stops answering
 the rows stay for reference, greyed out and marked as not current, and no Cancel is offered.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QDateTime, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -58,7 +59,11 @@ class JobsDialog(QDialog):
         self.error = ""
         self.outcome: tuple[str, bool] | None = None  # the last cancel's message, and failed?
         self._open = True
-        self.loading = False  # a refresh is on its way
+        self._listing = False  # a refresh is on its way
+        self._tracing = False  # the selected job's trace is on its way
+        self.trace_job: Job | None = None  # the job (as listed) whose trace is shown or asked
+        self.trace_events: list[dict] | None = None  # None: not read yet
+        self.trace_error = ""
         # Not parented to the window: an answer that lands after it closed finds the pool still
         # there, and ``_loaded`` drops it.
         self.background = Background()
@@ -76,17 +81,14 @@ class JobsDialog(QDialog):
         self.table.currentCellChanged.connect(lambda *_args: self._show_details())
         self.message = message_label()
 
-        # The selected job's facts, from its row. Another engineer adds GET /jobs/{id}/trace to
-        # the facade; the trace of the selected job belongs in this box, below the facts. Until
-        # the facade has it, the box shows only what GET /jobs says.
+        # The selected job's facts, from its row, and below them its trace, read from the facade
+        # in the background whenever the selection or the job's row changes.
         self.details = QGroupBox()
-        self.facts = QLabel()
-        self.facts.setWordWrap(True)
-        self.facts.setTextFormat(Qt.TextFormat.RichText)
-        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.facts.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.facts = _rich_label()
+        self.trace = _rich_label()
         details_layout = QVBoxLayout(self.details)
         details_layout.addWidget(self.facts)
+        details_layout.addWidget(self.trace)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.reject)
@@ -124,16 +126,22 @@ class JobsDialog(QDialog):
 
     # -- the list ------------------------------------------------------------------------------
 
+    @property
+    def loading(self) -> bool:
+        """A question to the facade (the list, or a trace) has not been answered yet. Counted
+        by the pool, so a call the closing window dropped before it started is not waited for."""
+        return self.background.pending > 0
+
     def refresh(self) -> None:
         """Ask for the list again in the background, unless the last question is still open
         or nobody can see the answer."""
-        if self.loading or not self._open or not self.isVisible():
+        if self._listing or not self._open or not self.isVisible():
             return
-        self.loading = True
+        self._listing = True
         self.background.run(self.facade.jobs, self._loaded)
 
     def _loaded(self, result: Result) -> None:
-        self.loading = False
+        self._listing = False
         if not self._open:
             return  # answered after the window closed
         if result.ok and isinstance(result.data, list):
@@ -228,6 +236,8 @@ class JobsDialog(QDialog):
         job = self.selected_job()
         if job is None:
             self.facts.setText("")
+            self.trace_job = None
+            self._show_trace()
             return
         rows = [
             (_("Document"), title(job)),
@@ -246,6 +256,56 @@ class JobsDialog(QDialog):
             for label, value in rows
         )
         self.facts.setText(f"<table>{cells}</table>")
+        if job != self.trace_job:  # another job, or this one changed: its trace grew
+            self._load_trace(job)
+        self._show_trace()
+
+    def _load_trace(self, job: Job) -> None:
+        if self.trace_job is None or job.get("id") != self.trace_job.get("id"):
+            self.trace_events, self.trace_error = None, ""
+        self.trace_job = job
+        if self._tracing or not self._open:
+            return  # the answer on its way asks again for the job selected by then
+        self._tracing = True
+        job_id = job.get("id")
+        self.background.run(
+            lambda: self.facade.job_trace(str(job_id)),
+            lambda result: self._trace_loaded(job, result),
+        )
+
+    def _trace_loaded(self, job: Job, result: Result) -> None:
+        self._tracing = False
+        if not self._open:
+            return  # answered after the window closed
+        if self.trace_job is not None and self.trace_job.get("id") == job.get("id"):
+            if result.ok and isinstance(result.data, dict):
+                events = result.data.get("events")
+                self.trace_events = [e for e in events or [] if isinstance(e, dict)]
+                self.trace_error = ""
+            else:
+                self.trace_error = result.message or result.code
+        if self.trace_job is not None and self.trace_job != job:
+            self._load_trace(self.trace_job)  # the selection or the job changed meanwhile
+        self._show_trace()
+
+    def _show_trace(self) -> None:
+        if self.trace_job is None:
+            self.trace.setText("")
+            return
+        heading = "<b>" + html.escape(_("Trace")) + "</b>"
+        if self.trace_error:
+            text = _("The trace could not be read ({reason}).").format(reason=self.trace_error)
+        elif self.trace_events is None:
+            text = _("Reading the trace…")
+        elif not self.trace_events:
+            text = _("No trace was recorded for this job.")
+        else:
+            # The detail is the service's own words (printer, route, error) as it logged them.
+            text = ""
+        body = f"<p>{html.escape(text)}</p>" if text else ""
+        if self.trace_events and not self.trace_error:
+            body = "<table>" + "".join(_trace_row(e) for e in self.trace_events) + "</table>"
+        self.trace.setText(heading + body)
 
     # -- cancel --------------------------------------------------------------------------------
 
@@ -270,6 +330,53 @@ class JobsDialog(QDialog):
         self.timer.stop()
         self.background.shutdown()
         super().done(result)
+
+
+def event_name(keyword: str) -> str:
+    """A trace event for display; an event this tray does not know is shown as it came."""
+    names = {
+        "captured": _("Captured"),
+        "stored": _("Stored"),
+        "held": _("Held for release"),
+        "reported": _("Reported to the server"),
+        "released": _("Released"),
+        "queued": _("Queued"),
+        "attempt": _("Attempt"),
+        "route": _("Route"),
+        "attempt-failed": _("Attempt failed"),
+        "requeued": _("Sent again"),
+        "reset": _("Printer reset"),
+        "woke": _("After sleep"),
+        "delivered": _("Delivered"),
+        "aborted": _("Aborted"),
+        "canceled": _("Canceled"),
+    }
+    return names.get(keyword, keyword)
+
+
+def _trace_row(event: dict) -> str:
+    when = html.escape(_moment(event.get("at")))
+    what = html.escape(event_name(str(event.get("event") or "")))
+    detail = html.escape(str(event.get("detail") or ""))
+    gap = "&nbsp;&nbsp;"
+    return f"<tr><td>{when}{gap}</td><td><b>{what}</b>{gap}</td><td>{detail}</td></tr>"
+
+
+def _moment(seconds: object) -> str:
+    """Date and time to the second, the same in every language (the locales' short formats
+    drop the seconds, and a trace's steps are often seconds apart)."""
+    if not isinstance(seconds, int | float) or not seconds:
+        return "–"
+    return QDateTime.fromMSecsSinceEpoch(int(seconds * 1000)).toString("yyyy-MM-dd HH:mm:ss")
+
+
+def _rich_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    return label
 
 
 def _state_detail(job: Job) -> str:
