@@ -24,6 +24,7 @@ from services.core.protocol import EffectiveProfile
 from services.core.store import State, Store
 
 KEY = "profile"
+MAX_REPORTED_USERS = 100
 # The profile keys that are also keys of the client's own configuration file.
 OVERLAID = ("sync_interval", "retention", "log_level")
 
@@ -116,11 +117,14 @@ def server_users(store: Store, login_type: str) -> list[str]:
     if users.signed_out(store):
         return []
     if login_type == "custom":
-        return sorted(set(users.load_map(store).values()))
-    try:
-        return sorted({u.name for u in psutil.users() if u.name})
-    except (OSError, RuntimeError):
-        return []
+        names = set(users.load_map(store).values())
+    else:
+        try:
+            names = {u.name for u in psutil.users() if u.name}
+        except (OSError, RuntimeError):
+            names = set()
+    # The server takes up to MAX_REPORTED_USERS (a terminal server may have more sessions).
+    return sorted(names)[:MAX_REPORTED_USERS]
 
 
 async def follow_log_level(store: Store, configured: str, interval: float) -> None:
