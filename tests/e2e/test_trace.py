@@ -10,7 +10,14 @@ from services.core import jobs
 from services.core.ipp import Operation, Status
 from services.core.states import JobState
 from tests.conftest import direct_printer
-from tests.e2e.test_routes import add_user, gateway_of, print_bytes, release, served
+from tests.e2e.test_routes import (
+    add_user,
+    gateway_of,
+    print_bytes,
+    release,
+    served,
+    switch_route,
+)
 from tests.helpers import wait_for
 from tests.server.support import add_printer_and_port
 
@@ -99,6 +106,21 @@ def test_gateway_trace_names_gateway_mode(online_client, cloud, raw_printer):
     assert detail(client, job_id, "delivered") == [
         "uploaded to the server's gateway, which holds it until its release; attempt 1"
     ]
+
+
+def test_gateway_trace_names_the_route_switch(online_client, cloud, raw_printer):
+    add_user(cloud, "alice")
+    add_printer_and_port(cloud, "floor1", raw_printer.port, kind="pull", port_name="secure")
+    client = online_client([], gateway=gateway_of(cloud))
+    client.start("api")
+    wait_for(lambda: served(client, "secure"), 30, "the server's port")
+    wait_for(lambda: (client.root / "state" / "api.token").exists(), 30, "the facade's token")
+    switch_route(client, "gateway")
+
+    job_id = print_bytes(client, "secure", b"switched to the gateway")
+
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
+    assert detail(client, job_id, "route") == ["gateway: route switched to gateway"]
 
 
 def test_held_then_released_trace_names_the_printer_and_the_user(online_client, cloud, raw_printer):
