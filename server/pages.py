@@ -8,6 +8,7 @@ site from posting these forms on a user's behalf.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from html import escape
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from server import access, accounting, admin
+from server import access, accounting, admin, profiles
 from server.access import ADMIN_COOKIE, COOKIE
 from server.api import login_user, release_for
 from server.context import ServerContext
@@ -169,7 +170,12 @@ def admin_overview(request: Request) -> Response:
             "</form>",
         )
     with access.context(request).store.session() as session:
-        body = _endpoints_section(session) + _printers_section(session) + _people_section(session)
+        body = (
+            _endpoints_section(session)
+            + _printers_section(session)
+            + _people_section(session)
+            + _profiles_section(session)
+        )
     return page("Administration", body)
 
 
@@ -210,6 +216,25 @@ def _people_section(session: Session) -> str:
         + table(["Id", "Name"], users)
         + "<h2>Recent jobs</h2>"
         + table(["Job", "Owner", "State", "Printer", "Bytes", "Created", "Finished"], jobs)
+    )
+
+
+def _profiles_section(session: Session) -> str:
+    """Read-only here; profiles are changed with the admin CLI or REST API."""
+    found = [
+        [escape(p["name"]),
+         escape(", ".join(f"{k}={json.dumps(v)}" for k, v in p["settings"].items())),
+         escape(", ".join(p["assigned_to"]))]
+        for p in profiles.list_profiles(session)
+    ]  # fmt: skip
+    groups = [
+        [escape(g["name"]), escape(", ".join(g["members"]))] for g in profiles.list_groups(session)
+    ]
+    return (
+        "<h2>Configuration profiles</h2>"
+        + table(["Name", "Settings", "Assigned to"], found)
+        + "<h2>Groups</h2>"
+        + table(["Name", "Members"], groups)
     )
 
 

@@ -198,3 +198,20 @@ def test_admin_cli_manages_profiles_and_groups(server: ServerProcess) -> None:
     cli("profile", "unassign", "--group", group)
     assert cli("profile", "effective", "--user", user)["profile"] is None  # type: ignore[index]
     cli("profile", "delete", profile)
+
+
+def test_the_admin_overview_lists_profiles_and_groups(server: ServerProcess) -> None:
+    user, group, profile = unique("user"), unique("group"), unique("profile")
+    add_users(server, user)
+    add_profile(server, profile, default_duplex="two-sided-long-edge")
+    with server.admin() as admin:
+        admin.post("/api/v1/admin/groups", json={"name": group}).raise_for_status()
+        admin.put(f"/api/v1/admin/groups/{group}/members/{user}").raise_for_status()
+    assign(server, profile, group=group)
+    with server.http() as browser:
+        browser.follow_redirects = True
+        page = browser.post("/admin/login", data={"token": server.admin_token}).text
+    assert "Configuration profiles" in page
+    row = next(line for line in page.split("<tr>") if profile in line)
+    assert "default_duplex=&quot;two-sided-long-edge&quot;" in row and f"group:{group}" in row
+    assert next(line for line in page.split("<tr>") if f"<td>{group}</td>" in line).count(user)
