@@ -28,7 +28,7 @@ from services.core.messages import (
     WakeRequest,
 )
 from services.core.runner import Service, wait_for_wake
-from services.core.spool import Spool, SpoolIntegrityError
+from services.core.spool import Spool, SpoolIntegrityError, SpoolKeyError
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
 from services.core.switches import route_switch
@@ -285,6 +285,17 @@ class DeliveryService(Service):
             raise DeliveryError(
                 "document-access-error", "the spooled document is missing", final=True
             ) from None
+        except SpoolIntegrityError as exc:
+            # Changed on disk after the check: stop at the bad record, never send the rest.
+            transport.abort()
+            raise DeliveryError(
+                "aborted-by-system", f"{exc}; sending stopped there; not printed whole", final=True
+            ) from None
+        except SpoolKeyError as exc:
+            # The machine key is damaged: the job waits (nothing is lost) until an admin puts
+            # the key back; the reason says which file.
+            transport.abort()
+            raise DeliveryError("document-access-error", str(exc)) from None
         except BaseException:
             transport.abort()
             raise
