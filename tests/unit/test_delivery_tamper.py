@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,23 @@ class RecordingPrinter:
         self.aborted = True
 
 
-def spooled(tmp_path: Path, records: int) -> tuple[DeliveryService, Job]:
+@pytest.fixture
+def services() -> Iterator[list[DeliveryService]]:
+    """Every service a test makes is closed: a ZeroMQ context left to the garbage collector
+    can block the interpreter's exit in ``Context.term``."""
+    made: list[DeliveryService] = []
+    yield made
+    for service in made:
+        service.close()
+        service.store.dispose()
+
+
+def spooled(
+    services: list[DeliveryService], tmp_path: Path, records: int
+) -> tuple[DeliveryService, Job]:
     settings = Settings(state_dir=tmp_path / "state", run_dir=tmp_path / "run")
     service = DeliveryService(settings)
+    services.append(service)
     job = Job(uuid=str(uuid.uuid4()), size=records * CHUNK_SIZE, sha256="")
     writer = service.spool.writer(job.uuid, max_size=job.size)
     for number in range(records):
@@ -48,9 +63,9 @@ def spooled(tmp_path: Path, records: int) -> tuple[DeliveryService, Job]:
 
 
 def test_a_record_changed_after_the_check_stops_the_send_and_aborts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    services: list[DeliveryService], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service, job = spooled(tmp_path, records=3)
+    service, job = spooled(services, tmp_path, records=3)
     monkeypatch.setattr(service, "_verify_document", lambda job: None)  # it passed, then...
     path = service.spool.path(job.uuid)
     data = bytearray(path.read_bytes())
@@ -67,10 +82,16 @@ def test_a_record_changed_after_the_check_stops_the_send_and_aborts(
     assert printer.received == [bytes([0]) * CHUNK_SIZE, bytes([1]) * CHUNK_SIZE]
 
 
-def test_a_damaged_machine_key_keeps_the_job_waiting(tmp_path: Path) -> None:
-    service, job = spooled(tmp_path, records=1)
+def test_a_damaged_machine_key_keeps_the_job_waiting(
+    services: list[DeliveryService], tmp_path: Path
+) -> None:
+    service, job = spooled(services, tmp_path, records=1)
     (tmp_path / "state" / "spool.key").write_bytes(b"not a key")
+    service.close()
+    services.remove(service)
+    service.store.dispose()
     fresh = DeliveryService(service.settings)  # a restart reads the key again
+    services.append(fresh)
     printer = RecordingPrinter()
 
     with pytest.raises(DeliveryError) as failure:
