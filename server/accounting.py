@@ -53,6 +53,11 @@ def record_state(session: Session, endpoint_id: int, msg: JobStateChange) -> str
     job = session.get(Job, msg.job_id)
     if job is None or job.endpoint_id != endpoint_id:
         return "unknown-job"
+    if job.location == "server":
+        # Uploaded (a released job sent up the gateway): the document is here and Document
+        # Output owns its state now; an endpoint report arriving late must not move it (a
+        # "processing" after the upload would hide it from Document Output for good).
+        return "ok"
     values: dict[str, Any] = {"reasons": ",".join(msg.reasons) or "none"}
     if msg.printer:
         values["printer_name"] = msg.printer

@@ -206,3 +206,31 @@ def test_ipp_client_error_aborts_the_job_without_retrying(
     job = server.job(job_id)
     assert job is not None and job["attempts"] == 1 and job["reasons"] == "aborted-by-system"
     assert ippeveprinter.documents() == []
+
+
+def test_a_released_job_uploaded_by_its_endpoint_ignores_the_endpoints_late_states(
+    server: ServerProcess, raw_sink: RawSink
+) -> None:
+    """Released while its endpoint delivers by the gateway: once the upload is stored the
+    server prints it, and the endpoint's own state reports arriving after cannot move it."""
+    printer = unique("raw")
+    port_id = add_printer_and_port(server, printer, raw_sink.port)
+    _, endpoint_token = authorized_endpoint(server, "uploader")
+    user, job_id = unique("gina"), unique("held")
+    body = b"released, then uploaded"
+    with open_channel(server, endpoint_token) as ws:
+        stored = {"owner": user, "job_id": job_id, "port_id": port_id, "size": len(body)}
+        ws.send(json.dumps({"type": "job.stored", "id": "m1", "body": stored}))
+        wait_for(lambda: server.job(job_id) is not None, 10, "job known to the server")
+        raw_sink.stop()  # the printer is away: the uploaded job waits on the server
+        target = {"host": "127.0.0.1", "port": raw_sink.port, "protocol": "raw"}
+        reply = upload(
+            server.gateway_port, server.ca, header(endpoint_token, job_id, port_id, body,
+                                                   owner=user, deliver_to=target), body,
+        )  # fmt: skip
+        assert reply is not None and reply.status == "ok", reply
+        wait_for(lambda: state_of(server, job_id) == "processing-stopped", 30, "retrying")
+        late = {"job_id": job_id, "state": "completed", "printer": printer}
+        ws.send(json.dumps({"type": "job.state", "id": "m2", "body": late}))
+        next_message(ws, "ack")
+    assert state_of(server, job_id) == "processing-stopped"  # not the endpoint's "completed"
