@@ -39,19 +39,27 @@ def certificates(tmp_path: Path) -> Certificates:
     return Certificates(tmp_path)
 
 
-@pytest.fixture
-def cloud(tmp_path: Path, certificates: Certificates) -> Iterator[ServerProcess]:
+def serve_cloud(
+    tmp_path: Path, certificates: Certificates, *options: str
+) -> Iterator[ServerProcess]:
+    """The reference server with our test certificates (``options`` added to the usual ones);
+    a fixture yields from it, so the server stops after the test."""
     server = ServerProcess(
         tmp_path / "server",
         certificates.cert,
         certificates.key,
         certificates.context,
         None,
-        SERVER_OPTIONS,
+        [*SERVER_OPTIONS, *options],
     )
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, certificates: Certificates) -> Iterator[ServerProcess]:
+    yield from serve_cloud(tmp_path, certificates)
 
 
 @pytest.fixture

@@ -15,7 +15,12 @@ import pytest
 from services.core import endpoint, users
 from services.core.ipp import Operation, Status
 from services.core.states import JobState
-from tests.e2e.conftest import SERVER_OPTIONS, Certificates, authorize_first_endpoint, channel_state
+from tests.e2e.conftest import (
+    Certificates,
+    authorize_first_endpoint,
+    channel_state,
+    serve_cloud,
+)
 from tests.helpers import ROOT, free_port, wait_for
 from tests.server.support import ServerProcess, add_printer_and_port, header, upload
 
@@ -28,17 +33,7 @@ PULL = {"name": "hall", "kind": "pull"}
 @pytest.fixture
 def cloud(tmp_path: Path, certificates: Certificates) -> Iterator[ServerProcess]:
     """The reference server handing out 3-second access tokens (this module's `cloud`)."""
-    server = ServerProcess(
-        tmp_path / "server",
-        certificates.cert,
-        certificates.key,
-        certificates.context,
-        None,
-        [*SERVER_OPTIONS, "--access-token-ttl", str(ACCESS_TTL)],
-    )
-    server.start()
-    yield server
-    server.stop()
+    yield from serve_cloud(tmp_path, certificates, "--access-token-ttl", str(ACCESS_TTL))
 
 
 def add_user(cloud: ServerProcess, name: str) -> None:
