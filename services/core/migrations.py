@@ -96,7 +96,23 @@ BEGIN
 END;
 """
 
-STEPS: list[str] = [V1, V2, V3]
+# The audit trail (issue #11): who changed what on this machine, when and from where (releases,
+# cancels, logins, logouts, configuration, mode and route changes, printer resets). Append only:
+# nothing updates or deletes a row. Written by core/audit.py in the transaction of the change.
+V4 = """
+CREATE TABLE audit (
+    id INTEGER NOT NULL PRIMARY KEY,
+    at FLOAT NOT NULL,
+    actor VARCHAR(255) NOT NULL,
+    action VARCHAR(64) NOT NULL,
+    subject VARCHAR(255) NOT NULL,
+    origin VARCHAR(255) NOT NULL,
+    detail VARCHAR(1024) NOT NULL
+);
+CREATE INDEX ix_audit_at ON audit (at);
+"""
+
+STEPS: list[str] = [V1, V2, V3, V4]
 
 
 def statements(step: str) -> list[str]:

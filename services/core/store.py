@@ -106,6 +106,23 @@ class Outbox(Base):
     sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class AuditEntry(Base):
+    """One line of the audit trail: who (``actor``) did what (``action``, a keyword such as
+    ``job.cancel``) to what (``subject``), when, and from where (``origin``: the facade and the
+    caller's uid, the CLI, the channel for the server's commands). Append only; written by
+    ``core/audit.py`` in the transaction of the change it describes. Never a secret's value."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    origin: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(String(1024), default="")
+
+
 SCHEMA_VERSION = len(migrations.STEPS)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from services.core import audit
 from services.core.store import State, Store
 
 ROUTE_KEY = "delivery_route"
@@ -24,9 +25,12 @@ def read_value(store: Store, key: str) -> object:
         return json.loads(row.value) if row is not None else None
 
 
-def write_value(store: Store, key: str, value: object) -> None:
+def write_value(store: Store, key: str, value: object, note: audit.Entry | None = None) -> None:
+    """Store one switch; ``note``, its audit row, is written in the same transaction."""
     with store.session() as session:
         session.merge(State(key=key, value=json.dumps(value)))
+        if note is not None:
+            note.add(session)
         session.commit()
 
 

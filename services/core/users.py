@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy.orm import Session
+
+from services.core import audit
 from services.core.store import State, Store
 
 KEY = "user_map"
@@ -58,19 +61,45 @@ def set_signed_out(store: Store, value: bool) -> None:
         session.commit()
 
 
-def log_in(store: Store, login_type: str, os_user: str, server_user: str | None) -> None:
-    """After the password was checked (custom) or straight away (os login)."""
-    if login_type == "custom" and server_user:
-        set_user(store, os_user, server_user)
-    set_signed_out(store, False)
+def _mapping(session: Session) -> dict[str, str]:
+    row = session.get(State, KEY)
+    return dict(json.loads(row.value)) if row else {}
 
 
-def log_out(store: Store, login_type: str, os_user: str) -> bool:
+def log_in(
+    store: Store,
+    login_type: str,
+    os_user: str,
+    server_user: str | None,
+    note: audit.Entry | None = None,
+) -> None:
+    """After the password was checked (custom) or straight away (os login). One transaction,
+    with ``note`` (its audit row) in it."""
+    with store.session() as session:
+        if login_type == "custom" and server_user:
+            mapping = _mapping(session)
+            mapping[os_user] = server_user
+            session.merge(State(key=KEY, value=json.dumps(mapping, sort_keys=True)))
+        session.merge(State(key=SIGNED_OUT_KEY, value=json.dumps(False)))
+        if note is not None:
+            note.add(session)
+        session.commit()
+
+
+def log_out(store: Store, login_type: str, os_user: str, note: audit.Entry | None = None) -> bool:
     """Forget the OS user's login; with nobody left logged in, sign the machine out.
-    Returns whether the machine is now signed out (its server printers go away)."""
-    if login_type == "custom":
-        remove_user(store, os_user)
-        if load_map(store):
-            return False
-    set_signed_out(store, True)
-    return True
+    Returns whether the machine is now signed out (its server printers go away). One
+    transaction, with ``note`` (its audit row) in it."""
+    with store.session() as session:
+        gone = True
+        if login_type == "custom":
+            mapping = _mapping(session)
+            if mapping.pop(os_user, None) is not None:
+                session.merge(State(key=KEY, value=json.dumps(mapping, sort_keys=True)))
+            gone = not mapping
+        if gone:
+            session.merge(State(key=SIGNED_OUT_KEY, value=json.dumps(True)))
+        if note is not None:
+            note.add(session, "nobody is logged in now: machine signed out" if gone else "")
+        session.commit()
+    return gone

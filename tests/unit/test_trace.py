@@ -13,7 +13,7 @@ import pytest
 from services.core import jobs, migrations
 from services.core.logs import get_log
 from services.core.states import JobState
-from services.core.store import Job, Store
+from services.core.store import SCHEMA_VERSION, Job, Store
 from services.core.wake import WakeDetector
 from services.delivery.router import Route, explain
 
@@ -137,7 +137,7 @@ def test_migration_3_upgrades_a_version_2_store_and_old_jobs_have_an_empty_trace
     conn.commit()
     conn.close()
     store = Store(path)
-    assert store.schema_version() == 3
+    assert store.schema_version() == SCHEMA_VERSION
     assert events(store, 1) == []
     store.dispose()
 
