@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     rescan_interval: float = Field(default=30, gt=0)
     # Delivery retries back off exponentially from 1 s up to this cap.
     retry_backoff_max: float = Field(default=60, gt=0)
+    # How long a job waits for an IPP printer that reports itself stopped (a jam, no paper)
+    # before it is aborted with the printer's reason: long enough to clear a jam, short
+    # enough that nobody's pages come out an hour after they gave up.
+    stopped_timeout: float = Field(default=900, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # OS print queues for our printers: "auto" uses CUPS when lpadmin is installed.
     os_queues: Literal["auto", "cups", "none"] = "auto"

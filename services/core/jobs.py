@@ -37,6 +37,9 @@ EVENTS: dict[tuple[JobState | None, JobState], str] = {
 }
 # Events after which the backoff starts again from its first step (``failures_in_a_row``).
 FRESH_START = ("reset", "woke")
+# The trace events of a job that keeps finding its printer stopped: they continue one stretch
+# of waiting; any other event (a failure of another kind, a reset, a wake) ends it.
+STOPPED_STRETCH = ("printer-stopped", "attempt", "route", "requeued", "reported")
 
 
 def event_for(old: JobState, new: JobState) -> str:
@@ -75,6 +78,24 @@ def failures_in_a_row(session: Session, job_id: int) -> int:
             )
         )
         or 0
+    )
+
+
+def stopped_since(session: Session, job_id: int) -> float | None:
+    """When delivery first found the job's printer stopped, in the stretch of attempts that
+    has found it stopped ever since: what ``stopped_timeout`` counts from. Read from the trace,
+    so it survives a restart of delivery and starts again after a reset or a wake."""
+    ended = session.scalar(
+        select(func.max(JobEvent.id)).where(
+            JobEvent.job_id == job_id, JobEvent.event.not_in(STOPPED_STRETCH)
+        )
+    )
+    return session.scalar(
+        select(func.min(JobEvent.at)).where(
+            JobEvent.job_id == job_id,
+            JobEvent.event == "printer-stopped",
+            JobEvent.id > (ended or 0),
+        )
     )
 
 

@@ -3,6 +3,9 @@
 The same four steps as every transport (``open``, ``send``, ``finish``, ``abort``). HTTP wants
 the body as one iterator, so ``send`` feeds a small bounded queue that the request body reads
 from: the queue is the back-pressure that keeps memory flat however large the job.
+
+Before the job, the printer is asked for its state: a stopped printer gets nothing (see
+``printer_status``). After it took the job, it is asked again, for the trace.
 """
 
 from __future__ import annotations
@@ -15,9 +18,14 @@ import httpx
 
 from services.core import ipp
 from services.core.ipp import NeedMore, Operation, Status, Tag
+from services.delivery import printer_status
+from services.delivery.printer_status import PrinterStatus, PrinterStopped, StatusUnavailable
 from services.delivery.transport import DeliveryError
 
 QUEUE_CHUNKS = 4
+# Get-Printer-Attributes is small: a printer that takes longer than this to say how it is
+# is not in a state to print.
+STATUS_TIMEOUT = 10.0
 # IPP statuses after which sending the same job again cannot succeed.
 FINAL_STATUSES = {
     Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED: "unsupported-document-format",
@@ -43,6 +51,9 @@ class IppTransport:
         self.uri = f"ipp://{host}:{port}{path or '/ipp/print'}"
         self._url = f"http://{host}:{port}{path or '/ipp/print'}"
         self._timeout = httpx.Timeout(60.0, connect=connect_timeout)
+        self._status_timeout = httpx.Timeout(STATUS_TIMEOUT, connect=connect_timeout)
+        self.before: PrinterStatus | None = None
+        self.after: PrinterStatus | None = None
         request = ipp.request(Operation.PRINT_JOB)
         op = request.operation
         op.add("printer-uri", Tag.URI, self.uri)
@@ -58,6 +69,14 @@ class IppTransport:
     async def open(self) -> None:
         # Printers are on the local network: never through HTTP(S)_PROXY.
         self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        try:
+            self.before = await self._status()
+        except StatusUnavailable as exc:
+            await self._close()
+            raise DeliveryError("printer-stopped", str(exc)) from None
+        if self.before is not None and self.before.stopped:
+            await self._close()
+            raise PrinterStopped(self.uri, self.before)
         self._task = asyncio.create_task(
             self._client.post(
                 self._url,
@@ -89,9 +108,18 @@ class IppTransport:
             await self._queue.put(None)
         try:
             reply = await self._result()
+            _check(self.uri, reply.content)
+            # The job is the printer's now; what it says next is news for the trace only.
+            with contextlib.suppress(StatusUnavailable):
+                self.after = await self._status()
         finally:
             await self._close()
-        _check(self.uri, reply.content)
+
+    async def _status(self) -> PrinterStatus | None:
+        assert self._client is not None
+        return await printer_status.query(
+            self._client, self._url, self.uri, timeout=self._status_timeout
+        )
 
     async def _result(self) -> httpx.Response:
         assert self._task is not None

@@ -3,7 +3,12 @@
 The store says what to do; bus events only wake the loop early. Each attempt marks the job
 ``processing`` with its attempt number before the first byte and ``completed`` right after the
 printer took the last one, so a crash in between means "send again from the start" and a
-completed job is never sent twice. Jobs of one printer go out one at a time, in order.
+completed job is never sent twice.
+
+Jobs go out in lanes, one lane per printer they are sent to (a direct port's printer, or the
+printer a pull job was released at): one job at a time, strictly in the order they were
+submitted. A job waiting to be tried again holds back the jobs behind it, so the pages of
+ten jobs a user released at a printer come out in the order they were printed.
 Before the first byte is sent, the document is read once and checked against the size and
 sha256 recorded at capture; a document that changed on disk is aborted, never printed.
 """
@@ -32,16 +37,20 @@ from services.core.spool import Spool, SpoolIntegrityError, SpoolKeyError
 from services.core.states import JobState
 from services.core.store import Job, Printer, Store
 from services.core.switches import route_switch
-from services.delivery import attempts
+from services.delivery import attempts, lanes
+from services.delivery.ipp import IppTransport
+from services.delivery.printer_status import PrinterStopped
 from services.delivery.router import Route, choose, explain
 from services.delivery.transport import DeliveryError, Transport, reachable
 
-DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
 # With 256 KiB chunks: look for a cancel every 4 MiB sent.
 CANCEL_CHECK_CHUNKS = 16
 # The integrity pre-pass reads in larger blocks: it only hashes, so fewer calls are cheaper,
 # and one block is all it ever holds in memory.
 VERIFY_CHUNK = 1024 * 1024
+# While a printer reports itself stopped, ask again this often (or at the backoff cap, if
+# lower): asking is one small request, and the user at the printer waits for it.
+STOPPED_POLL = 5.0
 
 
 class Canceled(Exception):
@@ -134,56 +143,27 @@ class DeliveryService(Service):
         return count
 
     async def _schedule(self) -> None:
-        """Start one worker per printer that has due jobs; sleep until the next due time."""
+        """Start one worker per lane whose first job is due; sleep until the next is due."""
         while True:
             self._wake.clear()
-            due, next_at = await asyncio.to_thread(self._due_printers)
-            for printer in due:
-                if printer not in self._workers:
-                    task = asyncio.create_task(self._work(printer))
-                    self._workers[printer] = task
+            due, next_at = await asyncio.to_thread(lanes.due, self.store)
+            for lane in due:
+                if lane not in self._workers:
+                    self._workers[lane] = asyncio.create_task(self._work(lane))
             wait = self.settings.rescan_interval
             if next_at is not None:
                 wait = max(0.05, min(wait, next_at - time.time()))
             await wait_for_wake(self._wake, wait)
 
-    def _due_printers(self) -> tuple[set[str], float | None]:
-        """Printers with a job due now, and when the next not-yet-due job becomes due."""
-        now = time.time()
-        with self.store.session() as session:
-            rows = session.execute(
-                select(Job.printer, Job.next_attempt_at)
-                .join(Printer, Printer.name == Job.printer)
-                .where(Job.state.in_(DUE_STATES))
-            ).all()
-        due = {printer for printer, at in rows if at <= now}
-        later = [at for _printer, at in rows if at > now]
-        return due, min(later) if later else None
-
-    async def _work(self, printer: str) -> None:
+    async def _work(self, lane: str) -> None:
         try:
-            while job := await asyncio.to_thread(self._next_job, printer):
+            while job := await asyncio.to_thread(lanes.next_job, self.store, lane):
                 await self._deliver(job)
         except Exception:
-            self.log.exception("worker.failed", printer=printer)
+            self.log.exception("worker.failed", printer=lane)
         finally:
-            del self._workers[printer]
+            del self._workers[lane]
             self._wake.set()
-
-    def _next_job(self, printer: str) -> tuple[Job, Printer] | None:
-        with self.store.session() as session:
-            row = session.execute(
-                select(Job, Printer)
-                .join(Printer, Printer.name == Job.printer)
-                .where(
-                    Job.printer == printer,
-                    Job.state.in_(DUE_STATES),
-                    Job.next_attempt_at <= time.time(),
-                )
-                .order_by(Job.id)
-                .limit(1)
-            ).first()
-            return (row[0], row[1]) if row else None
 
     async def _deliver(self, target: tuple[Job, Printer]) -> None:
         job, printer = target
@@ -213,6 +193,9 @@ class DeliveryService(Service):
                 self.settings, self.tls, route, job, printer, destination
             )
             await self._send(transport, job)
+        except PrinterStopped as exc:
+            await self._printer_stopped(job, attempt, destination, exc)
+            return
         except DeliveryError as exc:
             await self._failed(job, attempt, exc)
             return
@@ -224,7 +207,7 @@ class DeliveryService(Service):
             JobState.PROCESSING,
             JobState.COMPLETED,
             reasons="job-completed-successfully",
-            detail=attempts.delivered(route, destination, attempt, bool(job.target)),
+            detail=self._delivered(transport, route, destination, attempt, bool(job.target)),
             route=route.value,
         )
         self.spool.delete(job.uuid)
@@ -236,6 +219,21 @@ class DeliveryService(Service):
             attempt=attempt,
             route=route.value,
         )
+
+    @staticmethod
+    def _delivered(
+        transport: Transport,
+        route: Route,
+        where: attempts.Destination,
+        attempt: int,
+        released: bool,
+    ) -> str:
+        """The trace's last line, with what an IPP printer said of itself once it had the job
+        (a jam right after shows there, though the job is the printer's now)."""
+        detail = attempts.delivered(route, where, attempt, released)
+        if isinstance(transport, IppTransport) and transport.after is not None:
+            detail += f"; the printer is now {transport.after.describe()}"
+        return detail
 
     def _verify_document(self, job: Job) -> None:
         """Check the spooled document against the size and sha256 recorded at capture.
@@ -316,6 +314,48 @@ class DeliveryService(Service):
         switch = await asyncio.to_thread(route_switch, self.store)
         route = choose(mode, switch, kind, answered, bool(self.settings.server_url))
         return route, explain(route, mode, switch, where.name, where.address, timeout)
+
+    async def _printer_stopped(
+        self, job: Job, attempt: int, where: attempts.Destination, exc: PrinterStopped
+    ) -> None:
+        """The printer says it is stopped: nothing was sent. Ask again soon, for at most
+        ``stopped_timeout`` from when it was first found stopped; then abort with its reason."""
+
+        def first_seen() -> float | None:
+            with self.store.session() as session:
+                return jobs.stopped_since(session, job.id)
+
+        status = exc.status.describe()
+        limit = self.settings.stopped_timeout
+        waited = time.time() - (await asyncio.to_thread(first_seen) or time.time())
+        if waited >= limit:
+            message = (
+                f"{where.name} has been {status} for {waited:.0f} s, longer than "
+                f"stopped_timeout ({limit:.0f} s); not printed"
+            )
+            await self._failed(job, attempt, DeliveryError("printer-stopped", message, final=True))
+            return
+        delay = min(self.settings.retry_backoff_max, STOPPED_POLL)
+        self.log.warning(
+            "delivery.printer_stopped",
+            job=job.id,
+            printer=where.name,
+            status=status,
+            waited=round(waited, 1),
+        )
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            reasons="printer-stopped",
+            message=f"{where.name} is {status}; waiting for it",
+            event="printer-stopped",
+            detail=(
+                f"attempt {attempt}: {where.name} is {status}; nothing sent; asking again in "
+                f"{delay:.0f} s (gives up {limit - waited:.0f} s from now)"
+            ),
+            next_attempt_at=time.time() + delay,
+        )
 
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""
