@@ -13,7 +13,7 @@ from typing import Literal
 from fastapi import HTTPException, Request
 from sqlalchemy import delete, select
 
-from server import auth, tokens
+from server import audit, auth, tokens
 from server.context import ServerContext
 from server.models import UserSession, now
 
@@ -63,9 +63,12 @@ def resolve(ctx: ServerContext, token: str) -> Principal | None:
     return authenticate(ctx, token)[0]
 
 
-def end_session(ctx: ServerContext, token: str) -> None:
+def end_session(ctx: ServerContext, token: str, who: audit.Who | None = None) -> None:
+    """End a user token; ``who`` (the user and their address) goes into the audit trail."""
     with ctx.store.session() as session:
         session.execute(delete(UserSession).where(UserSession.token_hash == auth.token_hash(token)))
+        if who is not None:
+            audit.record(session, who, "user.logout", who.actor)
 
 
 def bearer(request: Request) -> str | None:

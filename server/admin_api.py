@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from server import access, admin, profiles
+from server import access, admin, audit, profiles
 from server.access import error
 
 router = APIRouter(prefix="/api/v1/admin", dependencies=[Depends(access.admin)])
@@ -39,12 +40,22 @@ class SettingValue(BaseModel):
     value: Any
 
 
-def run(request: Request, operation: Callable[..., Any], *args: Any) -> Any:
-    """Run one admin operation in a transaction, mapping AdminError to its HTTP status."""
+# What a change is in the audit trail: (action, subject, detail).
+Audited = tuple[str, str, str]
+
+
+def run(
+    request: Request, operation: Callable[..., Any], *args: Any, audited: Audited | None = None
+) -> Any:
+    """Run one admin operation in a transaction, mapping AdminError to its HTTP status. A
+    change names itself in ``audited``: its row is written in the same transaction, with
+    the admin's address."""
     ctx = access.context(request)
     try:
         with ctx.store.session() as session:
             result = operation(session, *args)
+            if audited is not None:
+                audit.record(session, audit.admin_at(request), *audited)
     except admin.AdminError as exc:
         raise error(STATUS.get(exc.code, 400), exc.code, exc.message) from exc
     ctx.hub.nudge()  # printers.changed / config.changed may have been queued
@@ -58,17 +69,18 @@ def users(request: Request) -> list[dict]:
 
 @router.post("/users", status_code=201)
 def add_user(body: NewUser, request: Request) -> dict:
-    return run(request, admin.add_user, body.name, body.password)
+    audited = ("user.add", body.name, "")
+    return run(request, admin.add_user, body.name, body.password, audited=audited)
 
 
 @router.post("/users/{name}/disable")
 def disable_user(name: str, request: Request) -> dict:
-    return run(request, admin.disable_user, name)
+    return run(request, admin.disable_user, name, audited=("user.disable", name, ""))
 
 
 @router.post("/users/{name}/enable")
 def enable_user(name: str, request: Request) -> dict:
-    return run(request, admin.enable_user, name)
+    return run(request, admin.enable_user, name, audited=("user.enable", name, ""))
 
 
 @router.get("/printers")
@@ -78,9 +90,9 @@ def printers(request: Request) -> list[dict]:
 
 @router.post("/printers", status_code=201)
 def add_printer(body: NewPrinter, request: Request) -> dict:
-    return run(
-        request, admin.add_printer, body.name, body.host, body.port, body.protocol, body.path
-    )
+    where = f"{body.protocol}://{body.host}:{body.port}{body.path}"
+    args = (body.name, body.host, body.port, body.protocol, body.path)
+    return run(request, admin.add_printer, *args, audited=("printer.add", body.name, where))
 
 
 @router.get("/ports")
@@ -90,12 +102,14 @@ def ports(request: Request) -> list[dict]:
 
 @router.post("/ports", status_code=201)
 def add_port(body: NewPort, request: Request) -> dict:
-    return run(request, admin.add_port, body.name, body.kind, body.printers)
+    detail = f"{body.kind}; printers: {', '.join(body.printers) or 'any'}"
+    audited = ("port.add", body.name, detail)
+    return run(request, admin.add_port, body.name, body.kind, body.printers, audited=audited)
 
 
 @router.delete("/ports/{port_id}")
 def remove_port(port_id: int, request: Request) -> dict:
-    return run(request, admin.remove_port, port_id)
+    return run(request, admin.remove_port, port_id, audited=("port.remove", str(port_id), ""))
 
 
 @router.get("/endpoints")
@@ -105,13 +119,17 @@ def endpoints(request: Request) -> list[dict]:
 
 @router.post("/endpoints/{endpoint_id}/authorize")
 def authorize(endpoint_id: int, request: Request) -> dict:
-    return run(request, admin.authorize_endpoint, endpoint_id)
+    audited = ("endpoint.authorize", str(endpoint_id), "")
+    return run(request, admin.authorize_endpoint, endpoint_id, audited=audited)
 
 
 @router.post("/endpoints/{endpoint_id}/revoke")
 async def revoke(endpoint_id: int, request: Request) -> dict:
     """Async so it can close the endpoint's channel right away on this process's loop."""
-    result = await asyncio.to_thread(run, request, admin.revoke_endpoint, endpoint_id)
+    audited = ("endpoint.revoke", str(endpoint_id), "")
+    result = await asyncio.to_thread(
+        lambda: run(request, admin.revoke_endpoint, endpoint_id, audited=audited)
+    )
     await access.context(request).hub.disconnect(endpoint_id)
     return result
 
@@ -123,7 +141,7 @@ def settings(request: Request) -> dict:
 
 @router.put("/settings/{key}")
 def set_setting(key: str, body: SettingValue, request: Request) -> dict:
-    return run(request, admin.set_setting, key, body.value)
+    return run(request, audit.set_setting, audit.admin_at(request), key, body.value)
 
 
 # --- configuration profiles (server/profiles.py) ----------------------------------------------
@@ -145,6 +163,12 @@ class Assignment(BaseModel):
     group: str | None = None
     default: bool = False
 
+    def target(self) -> str:
+        """The target as the audit trail names it: user NAME, group NAME or default."""
+        if self.user is not None:
+            return f"user {self.user}"
+        return f"group {self.group}" if self.group is not None else "default"
+
 
 class NewGroup(BaseModel):
     name: str = Field(min_length=1, max_length=255)
@@ -157,27 +181,31 @@ def list_profiles(request: Request) -> list[dict]:
 
 @router.post("/profiles", status_code=201)
 def add_profile(body: NewProfile, request: Request) -> dict:
-    return run(request, profiles.add_profile, body.name, body.settings)
+    audited = ("profile.add", body.name, json.dumps(body.settings, default=str))
+    return run(request, profiles.add_profile, body.name, body.settings, audited=audited)
 
 
 @router.patch("/profiles/{name}")
 def update_profile(name: str, body: ProfileChange, request: Request) -> dict:
-    return run(request, profiles.update_profile, name, body.settings)
+    audited = ("profile.update", name, json.dumps(body.settings, default=str))
+    return run(request, profiles.update_profile, name, body.settings, audited=audited)
 
 
 @router.delete("/profiles/{name}")
 def delete_profile(name: str, request: Request) -> dict:
-    return run(request, profiles.delete_profile, name)
+    return run(request, profiles.delete_profile, name, audited=("profile.delete", name, ""))
 
 
 @router.post("/profiles/{name}/assign")
 def assign_profile(name: str, body: Assignment, request: Request) -> dict:
-    return run(request, profiles.assign, name, body.user, body.group, body.default)
+    audited = ("profile.assign", name, f"to {body.target()}")
+    return run(request, profiles.assign, name, body.user, body.group, body.default, audited=audited)
 
 
 @router.post("/profiles/unassign")
 def unassign_profile(body: Assignment, request: Request) -> dict:
-    return run(request, profiles.unassign, body.user, body.group, body.default)
+    audited = ("profile.unassign", body.target(), "")
+    return run(request, profiles.unassign, body.user, body.group, body.default, audited=audited)
 
 
 @router.get("/profiles/effective")
@@ -194,19 +222,36 @@ def list_groups(request: Request) -> list[dict]:
 
 @router.post("/groups", status_code=201)
 def add_group(body: NewGroup, request: Request) -> dict:
-    return run(request, profiles.add_group, body.name)
+    return run(request, profiles.add_group, body.name, audited=("group.add", body.name, ""))
 
 
 @router.delete("/groups/{name}")
 def delete_group(name: str, request: Request) -> dict:
-    return run(request, profiles.delete_group, name)
+    return run(request, profiles.delete_group, name, audited=("group.delete", name, ""))
 
 
 @router.put("/groups/{name}/members/{user}")
 def add_member(name: str, user: str, request: Request) -> dict:
-    return run(request, profiles.add_member, name, user)
+    return run(request, profiles.add_member, name, user, audited=("group.add-member", name, user))
 
 
 @router.delete("/groups/{name}/members/{user}")
 def remove_member(name: str, user: str, request: Request) -> dict:
-    return run(request, profiles.remove_member, name, user)
+    audited = ("group.remove-member", name, user)
+    return run(request, profiles.remove_member, name, user, audited=audited)
+
+
+# --- the audit trail (server/audit.py) --------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_trail(
+    request: Request,
+    limit: int = Query(default=100, ge=1, le=audit.LIMIT_MAX),
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[dict]:
+    """The newest audit rows first (logins and failed logins with their address, logouts,
+    releases, cancels, endpoint and user changes, settings and profiles), optionally of one
+    actor or one action."""
+    return run(request, audit.recent, limit, actor, action)

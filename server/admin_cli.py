@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from server import admin, auth, profiles
+from server import admin, audit, auth, profiles
 from server.store import Store, default_url
 from services.core import protocol
 
@@ -146,7 +146,7 @@ def setting_set(session: Session, args: argparse.Namespace) -> Any:
         value = json.loads(args.value)
     except json.JSONDecodeError as exc:
         raise admin.AdminError("invalid", f"value is not JSON: {exc}") from exc
-    return admin.set_setting(session, args.key, value)
+    return audit.set_setting(session, args.who, args.key, value)  # its row says old -> new
 
 
 # --- configuration profiles ----------------------------------------------------------------
@@ -263,18 +263,57 @@ def group_remove_member(session: Session, args: argparse.Namespace) -> Any:
     return profiles.remove_member(session, args.name, args.user)
 
 
+@command(
+    "audit", "list", arg("--limit", type=int, default=50),
+    arg("--actor", help="only this user, admin or endpoint hostname"),
+    # dest: "action" is the subcommand's own (list).
+    arg("--action", dest="only_action", help="only this action, e.g. user.login-failed"),
+)  # fmt: skip
+def audit_list(session: Session, args: argparse.Namespace) -> Any:
+    """The audit trail, newest first: logins (failed ones too) with their address, logouts,
+    releases, cancels, endpoint, user, setting and profile changes."""
+    return audit.recent(session, args.limit, args.actor, args.only_action)
+
+
+# Commands that change nothing (or write their own audit row): the rest are audited by `run`.
+NOT_AUDITED = {"list", "effective"}
+SELF_AUDITED = {("setting", "set")}
+# Arguments that are the command's plumbing, or secrets.
+NOT_DESCRIBED = {"data", "db", "func", "object", "action", "password", "password_stdin", "who"}
+
+
+def _describe(args: argparse.Namespace) -> tuple[str, str]:
+    """Subject and detail of a command for its audit row: its first naming argument, then the
+    others as key=value (never the password, which is not among them)."""
+    given = {
+        k: v for k, v in vars(args).items() if k not in NOT_DESCRIBED and v not in (None, [], False)
+    }
+    subject = next((str(given.pop(k)) for k in ("name", "id", "key") if k in given), "")
+    detail = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in sorted(given.items()))
+    return subject, detail
+
+
+def _audited(session: Session, args: argparse.Namespace) -> None:
+    if args.action in NOT_AUDITED or (args.object, args.action) in SELF_AUDITED:
+        return
+    subject, detail = _describe(args)
+    audit.record(session, args.who, f"{args.object}.{args.action}", subject, detail)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one admin command in one transaction and print its result as JSON."""
     if args.object == "token":
         print(auth.admin_token(args.data))
         return 0
     handler, _ = COMMANDS[(args.object, args.action)]
+    args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
     args.data.mkdir(parents=True, exist_ok=True)  # setting up before the first `run` is fine
     store = Store(args.db or default_url(args.data))
     try:
         store.migrate()
         with store.session() as session:
             result = handler(session, args)
+            _audited(session, args)
     except admin.AdminError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
@@ -289,7 +328,8 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     adm = sub.add_parser(
-        "admin", help="users, groups, printers, input ports, endpoints, settings, profiles"
+        "admin",
+        help="users, groups, printers, input ports, endpoints, settings, profiles, audit trail",
     )
     objects = adm.add_subparsers(dest="object", required=True)
     objects.add_parser("token", help="print the admin token for the REST API")

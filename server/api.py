@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from server import access, accounting, admin, auth, profiles, release, tokens
+from server import access, accounting, admin, audit, auth, profiles, release, tokens
 from server.access import Principal, error
 from server.context import ServerContext
 from server.logs import event
@@ -44,6 +44,9 @@ def register(body: protocol.RegisterRequest, request: Request) -> protocol.Regis
         session.add(endpoint)
         session.flush()
         endpoint_id = endpoint.id
+        who = audit.Who(body.hostname, audit.address(request))
+        detail = f"{body.os} {body.version}".strip()
+        audit.record(session, who, "endpoint.register", str(endpoint_id), detail)
     event("endpoint.registered", endpoint=endpoint_id, hostname=body.hostname)
     return protocol.RegisterResponse(endpoint_id=endpoint_id, secret=secret)
 
@@ -89,23 +92,28 @@ def refresh_token(body: protocol.RefreshRequest, request: Request) -> protocol.C
 
 @router.post("/login")
 def login(body: protocol.LoginRequest, request: Request) -> protocol.LoginResponse:
-    token = login_user(access.context(request), body.user, body.password)
+    token = login_user(access.context(request), body.user, body.password, audit.address(request))
     if token is None:
         raise error(401, "bad-credentials", "unknown user or wrong password")
     return protocol.LoginResponse(token=token, user=body.user)
 
 
-def login_user(ctx: ServerContext, name: str, password: str) -> str | None:
-    """Verify the password and open a session; shared with the login page."""
+def login_user(ctx: ServerContext, name: str, password: str, origin: str) -> str | None:
+    """Verify the password and open a session; shared with the login page. ``origin`` (the
+    client's address) goes into the audit trail with the outcome, failures included."""
+    who = audit.Who(name, origin)
     with ctx.store.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         # Hash anyway for unknown users, so timing does not tell which names exist.
         stored = user.password_hash if user else auth.hash_password("-")
         if not auth.verify_password(stored, password) or user is None or user.disabled:
             event("user.login_failed", user=name, disabled=bool(user and user.disabled))
+            why = "unknown user" if user is None else "user disabled" if user.disabled else ""
+            audit.record(session, who, "user.login-failed", name, why or "wrong password")
             return None
         token = auth.new_token()
         session.add(UserSession(user_id=user.id, token_hash=auth.token_hash(token)))
+        audit.record(session, who, "user.login", name)
     event("user.login", user=name)
     return token
 
@@ -114,7 +122,8 @@ def login_user(ctx: ServerContext, name: str, password: str) -> str | None:
 def logout(request: Request, who: Caller) -> dict:
     """Ends a user token (a no-op for other tokens)."""
     if who.kind == "user":
-        access.end_session(access.context(request), access.bearer(request) or "")
+        ended_by = audit.Who(who.name, audit.address(request))
+        access.end_session(access.context(request), access.bearer(request) or "", ended_by)
     return {"ok": True}
 
 
@@ -167,17 +176,20 @@ def release_jobs(
     body: protocol.ReleaseRequest, request: Request, who: UserOrAdmin
 ) -> protocol.ReleaseResponse:
     """Stands in for a user authenticating at a printer."""
-    return release_for(access.context(request), who, body.user, body.printer)
+    origin = audit.address(request)
+    return release_for(access.context(request), who, body.user, body.printer, origin)
 
 
 def release_for(
-    ctx: ServerContext, who: Principal, user: str, printer: str
+    ctx: ServerContext, who: Principal, user: str, printer: str, origin: str
 ) -> protocol.ReleaseResponse:
     if who.kind == "user" and who.name != user:
         raise error(403, "forbidden", "a user may release only their own jobs")
     try:
         with ctx.store.session() as session:
             result = release.release(session, user, printer)
+            detail = f"{len(result.job_ids)} job(s) of {user}: {', '.join(result.job_ids)}"
+            audit.record(session, audit.Who(who.name, origin), "job.release", printer, detail)
     except release.ReleaseError as exc:
         raise error(403 if exc.code == "user-disabled" else 404, exc.code, exc.message) from exc
     # Commit first, then wake the workers: they read the committed state.
@@ -207,6 +219,8 @@ def cancel_job(job_id: str, request: Request, who: UserOrAdmin) -> dict:
             job = release.cancel(session, job_id)
         except release.ReleaseError as exc:
             raise error(409, exc.code, exc.message) from exc
+        who_at = audit.Who(who.name, audit.address(request))
+        audit.record(session, who_at, "job.cancel", job_id, f"{job.name!r} of {job.owner}")
     if job.location == "server":
         (ctx.spool_dir / job_id).unlink(missing_ok=True)
     elif job.endpoint_id is not None:

@@ -274,3 +274,20 @@ class EndpointUser(Base):
         ForeignKey("endpoints.id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class AuditEntry(Base):
+    """One line of the audit trail (server/audit.py): who (`actor`: a user, "admin", an
+    endpoint's hostname) did what (`action`, e.g. `user.login-failed`, `job.release`) to what
+    (`subject`), when, and from where (`origin`: the client's address, or the admin CLI).
+    Append only; written in the transaction of the change it describes. Never a secret."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(Float, default=now, index=True)
+    actor: Mapped[str] = mapped_column(String(255), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    origin: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(String(1024), default="")

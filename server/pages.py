@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from server import access, accounting, admin, profiles
+from server import access, accounting, admin, audit, profiles
 from server.access import ADMIN_COOKIE, COOKIE
 from server.api import login_user, release_for
 from server.context import ServerContext
@@ -94,7 +94,11 @@ def login_page(failed: int = 0) -> HTMLResponse:
 async def login_form(request: Request) -> Response:
     fields = await form(request)
     token = await asyncio.to_thread(
-        login_user, access.context(request), fields.get("user", ""), fields.get("password", "")
+        login_user,
+        access.context(request),
+        fields.get("user", ""),
+        fields.get("password", ""),
+        audit.address(request),
     )
     if token is None:
         return redirect("/login?failed=1")
@@ -104,8 +108,10 @@ async def login_form(request: Request) -> Response:
 @router.post("/logout")
 def logout(request: Request) -> Response:
     token = request.cookies.get(COOKIE)
+    who = access.page_user(request)
     if token:
-        access.end_session(access.context(request), token)
+        ended_by = audit.Who(who.name, audit.address(request)) if who is not None else None
+        access.end_session(access.context(request), token, ended_by)
     response = redirect("/login")
     response.delete_cookie(COOKIE)
     return response
@@ -156,7 +162,8 @@ async def release_form(request: Request) -> Response:
     if who is None:
         return redirect("/login")
     printer = (await form(request)).get("printer", "")
-    await asyncio.to_thread(release_for, access.context(request), who, who.name, printer)
+    origin = audit.address(request)
+    await asyncio.to_thread(release_for, access.context(request), who, who.name, printer, origin)
     return redirect("/me")
 
 
@@ -272,7 +279,8 @@ async def admin_endpoint_action(endpoint_id: int, action: str, request: Request)
     if operation is None:
         return page("Administration", "<p>Unknown action.</p>", 404)
     try:
-        await asyncio.to_thread(_in_session, ctx, operation, endpoint_id)
+        who = audit.Who("admin", f"{audit.address(request)} (admin page)")
+        await asyncio.to_thread(_in_session, ctx, operation, endpoint_id, who, f"endpoint.{action}")
     except admin.AdminError as exc:
         return page("Administration", f"<p>{escape(exc.message)}</p>", 409)
     if action == "revoke":
@@ -280,6 +288,13 @@ async def admin_endpoint_action(endpoint_id: int, action: str, request: Request)
     return redirect("/admin")
 
 
-def _in_session(ctx: ServerContext, operation: Callable[[Session, int], object], arg: int) -> None:
+def _in_session(
+    ctx: ServerContext,
+    operation: Callable[[Session, int], object],
+    arg: int,
+    who: audit.Who,
+    action: str,
+) -> None:
     with ctx.store.session() as session:
         operation(session, arg)
+        audit.record(session, who, action, str(arg))
