@@ -5,6 +5,10 @@ are claimed with a compare-and-set to `processing` (attempt number +1), sent fro
 and marked `completed` right after the printer accepted them. A failed attempt becomes
 `processing-stopped` with a backoff; after `max_attempts` the job is `aborted`. The database,
 not a queue in memory, says what is due, so a restart loses nothing.
+
+Jobs to one printer go one at a time, oldest first, and a job waiting for its next attempt
+holds back the ones behind it: the jobs a user releases come out in the order they were
+printed. Different printers never wait for each other.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from server import ipp, jobs
 from server.logs import event
@@ -154,28 +158,34 @@ class DocumentOutput:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         while True:
-            for job_id in await asyncio.to_thread(self._due):
-                if job_id not in self._running:
-                    self._running.add(job_id)
-                    task = asyncio.create_task(self._deliver(job_id))
+            for lane, job_id in await asyncio.to_thread(self._due):
+                if lane not in self._running:
+                    self._running.add(lane)
+                    task = asyncio.create_task(self._deliver(lane, job_id))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             self._wake.clear()
 
-    def _due(self) -> list[str]:
+    def _due(self) -> list[tuple[str, str]]:
+        """The first job of each printer (lane), where that job is due now."""
         with self.store.session() as session:
-            query = select(Job.id).where(
-                Job.location == "server",
-                Job.stored_by == self.instance,
-                Job.target.is_not(None),
-                or_(
-                    Job.state == "pending",
-                    (Job.state == "processing-stopped") & (Job.next_attempt_at <= now()),
-                ),
-            )
-            return list(session.scalars(query.order_by(Job.created_at).limit(100)))
+            rows = session.execute(
+                select(Job.id, Job.target, Job.state, Job.next_attempt_at)
+                .where(
+                    Job.location == "server",
+                    Job.stored_by == self.instance,
+                    Job.target.is_not(None),
+                    Job.state.in_(("pending", "processing-stopped")),
+                )
+                .order_by(Job.created_at, Job.id)
+            ).all()
+        first: dict[str, tuple[str, bool]] = {}
+        for job_id, target, state, at in rows:
+            lane = f"{target['host']}:{target['port']}"
+            first.setdefault(lane, (job_id, state == "pending" or at <= now()))
+        return [(lane, job_id) for lane, (job_id, due) in first.items() if due]
 
     def _claim(self, job_id: str) -> Job | None:
         with self.store.session() as session:
@@ -190,7 +200,7 @@ class DocumentOutput:
             job.attempts = attempt
             return job
 
-    async def _deliver(self, job_id: str) -> None:
+    async def _deliver(self, lane: str, job_id: str) -> None:
         try:
             job = await asyncio.to_thread(self._claim, job_id)
             if job is None:
@@ -207,7 +217,8 @@ class DocumentOutput:
             await asyncio.to_thread(self._finish, job_id, "completed", "job-completed-successfully")
             event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
         finally:
-            self._running.discard(job_id)
+            self._running.discard(lane)
+            self._wake.set()  # the next job of this printer is due now
 
     async def _send(self, job: Job) -> None:
         dest = Destination.model_validate(job.target)

@@ -49,7 +49,12 @@ def release(session: Session, user: str, printer_name: str) -> Released:
     info = commands.printer_info(printer)
     result = Released(printer=printer.name)
     per_endpoint: dict[int, list[str]] = defaultdict(list)
-    held = session.scalars(select(Job).where(Job.owner == user, Job.state == "pending-held"))
+    # In the order they were printed: the endpoints and Document Output keep this order.
+    held = session.scalars(
+        select(Job)
+        .where(Job.owner == user, Job.state == "pending-held")
+        .order_by(Job.created_at, Job.id)
+    )
     for job in list(held):
         port = session.get(InputPort, job.port_id) if job.port_id is not None else None
         if not may_release_at(port, printer):

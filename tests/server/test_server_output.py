@@ -129,6 +129,33 @@ def test_unreachable_printer_is_retried_until_it_answers(
     assert job is not None and job["attempts"] >= 2
 
 
+def test_ten_released_jobs_arrive_in_the_order_they_were_printed(
+    server: ServerProcess, token: str, tmp_path: object
+) -> None:
+    port = free_port()  # the printer is off when the user releases: every job must wait
+    printer = unique("queue")
+    port_id = add_printer_and_port(server, printer, port)
+    user = unique("frank")
+    user_token = add_user(server, user)
+    bodies = [f"page {n} of the thesis ".encode() * 2000 for n in range(1, 11)]
+    job_ids = [store(server, token, port_id, user, body) for body in bodies]
+
+    with server.http(user_token) as client:
+        released = client.post("/api/v1/release", json={"user": user, "printer": printer})
+    assert released.json()["job_ids"] == job_ids
+    wait_for(lambda: state_of(server, job_ids[0]) == "processing-stopped", 30, "first waits")
+    # The others are not tried while the first waits: they keep their place behind it.
+    assert [state_of(server, j) for j in job_ids[1:]] == ["pending"] * 9
+
+    sink = RawSink(tmp_path / "queue", port)  # type: ignore[operator]
+    try:
+        wait_for(lambda: len(sink.documents()) == 10, 60, "all ten printed")
+        arrived = [(sink.directory / f"job-{n}.bin").read_bytes() for n in range(1, 11)]
+        assert arrived == bodies
+    finally:
+        sink.stop()
+
+
 def test_released_job_is_delivered_to_ippeveprinter(
     server: ServerProcess, token: str, ippeveprinter: IppEvePrinter
 ) -> None:
