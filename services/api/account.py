@@ -13,7 +13,8 @@ import asyncio
 import httpx
 from fastapi import APIRouter
 
-from services.api.auth import CallerDep, TokenCallerDep
+from services.api.audit_api import entry, note
+from services.api.auth import Caller, CallerDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import Login, LoginResult, Session
@@ -63,31 +64,49 @@ def _server_message(reply: httpx.Response) -> str:
         return f"HTTP {reply.status_code}"
 
 
+async def _server_user(facade: Facade, caller: Caller, body: Login) -> str | None:
+    """The server user to print as (custom login), or None (os login). A password the server
+    refused is in the audit trail too: repeated failures are what an admin looks for."""
+    if facade.settings.login_type != "custom":
+        return None
+    try:
+        return await _check_password(facade, body)
+    except ApiError as exc:
+        if exc.code == "login-refused":
+            row = entry(caller, "user.login-failed", body.user or "", exc.message)
+            await asyncio.to_thread(note, facade, row)
+        raise
+
+
 @router.post("/login", responses=responses(401, 403, 502))
 async def login(body: Login, facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
     """Log in, as ``pullprint login`` does: with custom login print as ``user`` from now on
     (after the server checked the password); with os login bring back the printers a logout
     removed (user and password are not needed)."""
     login_type = facade.settings.login_type
-    server_user = await _check_password(facade, body) if login_type == "custom" else None
-    await asyncio.to_thread(users.log_in, facade.store, login_type, caller.user, server_user)
+    server_user = await _server_user(facade, caller, body)
+    detail = f"prints as {server_user} (custom login)" if server_user else f"{login_type} login"
+    row = entry(caller, "user.login", server_user or caller.user, detail)
+    await asyncio.to_thread(users.log_in, facade.store, login_type, caller.user, server_user, row)
     facade.log.info("login", os_user=caller.user, server_user=server_user or "")
     await facade.wake("spooler", "sync")
     return LoginResult(os_user=caller.user, server_user=server_user, signed_out=False)
 
 
-def _log_out(facade: Facade, os_user: str) -> bool:
+def _log_out(facade: Facade, caller: Caller) -> bool:
     login_type = facade.settings.login_type
-    if login_type == "custom" and os_user not in users.load_map(facade.store):
-        raise ApiError(409, "not-logged-in", f"{os_user} is not logged in")
-    return users.log_out(facade.store, login_type, os_user)
+    mapped = users.load_map(facade.store).get(caller.user)
+    if login_type == "custom" and mapped is None:
+        raise ApiError(409, "not-logged-in", f"{caller.user} is not logged in")
+    row = entry(caller, "user.logout", mapped or caller.user, f"{login_type} login")
+    return users.log_out(facade.store, login_type, caller.user, row)
 
 
 @router.post("/logout", responses=responses(401, 409))
 async def logout(facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
     """Log out; when nobody is left logged in, the server's printers and their OS queues leave
     this machine (stored jobs stay) until the next login."""
-    signed_out = await asyncio.to_thread(_log_out, facade, caller.user)
+    signed_out = await asyncio.to_thread(_log_out, facade, caller)
     facade.log.info("logout", os_user=caller.user, signed_out=signed_out)
     await facade.wake("spooler", "sync")
     return LoginResult(os_user=caller.user, server_user=None, signed_out=signed_out)

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api import account, config_api, errors, jobs, preferences, printers, status, support
+from services.api import (
+    account,
+    audit_api,
+    config_api,
+    errors,
+    jobs,
+    preferences,
+    printers,
+    status,
+    support,
+)
 from services.api.context import Facade
 from services.core import VERSION
 
@@ -21,6 +31,7 @@ def build_app(facade: Facade) -> FastAPI:
     app.state.facade = facade
     errors.install(app)
     errors.document(app)
-    for module in (status, jobs, printers, account, config_api, preferences, support):
+    modules = (status, jobs, printers, account, config_api, preferences, support, audit_api)
+    for module in modules:
         app.include_router(module.router)
     return app

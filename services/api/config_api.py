@@ -29,7 +29,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, cr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from services.api import redact, restarts
-from services.api.auth import AdminDep
+from services.api.audit_api import config_detail, entry
+from services.api.auth import AdminDep, Caller
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import ConfigChanged
@@ -138,22 +139,27 @@ def _validate(data: dict[str, Any]) -> None:
         ) from None
 
 
-def _change(path: Path, changes: dict[str, Any]) -> list[str]:
+Diff = dict[str, tuple[Any, Any]]  # key: (old, new); None = not in the file (the default)
+
+
+def _change(path: Path, changes: dict[str, Any]) -> Diff:
     with _writing:
         return _merge_and_write(path, changes)
 
 
-def _merge_and_write(path: Path, changes: dict[str, Any]) -> list[str]:
+def _merge_and_write(path: Path, changes: dict[str, Any]) -> Diff:
+    """Merge ``changes`` into the file and replace it; what changed, with the old values
+    (for the audit trail)."""
     try:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ApiError(409, "config-invalid", f"{path}: {exc}") from None
-    changed = []
+    changed: Diff = {}
     for key, new in changes.items():
         old = data.get(key)
         if old is not None and new != old and redact.value(old) == new:
             continue  # the masked value GET /config showed, sent back by a form: keep the secret
-        changed.append(key)
+        changed[key] = (old, new)
         if new is None:
             data.pop(key, None)  # TOML has no null: a missing key means the default
         else:
@@ -169,7 +175,24 @@ def _merge_and_write(path: Path, changes: dict[str, Any]) -> list[str]:
     if not same:
         raise ApiError(422, "invalid-config", "a value cannot be stored in TOML")
     write_text(path, text)
-    return sorted(changed)
+    return changed
+
+
+def _audit(facade: Facade, caller: Caller, diff: Diff) -> None:
+    """The change in the audit trail: key names and old -> new values, secrets never (see
+    ``audit_api.config_detail``). A row of its own transaction, right after the file's rename:
+    the file is not in the store, so the two cannot share a commit."""
+    real = {key: pair for key, pair in diff.items() if pair[0] != pair[1]}
+    if not real:
+        return
+    with facade.store.session() as session:
+        keys = ",".join(sorted(real))
+        entry(caller, "config.change", keys, config_detail(real)).add(session)
+        if "mode" in real:
+            old, new = real["mode"]
+            detail = f"{old or 'default'} -> {new or 'default'}"
+            entry(caller, "mode.change", "mode", detail).add(session)
+        session.commit()
 
 
 @router.put("/config", responses=responses(401, 403, 409, 422))
@@ -190,7 +213,9 @@ async def put_config(
     for key, value in imposed.items():
         if key in changes and changes[key] == value:
             del changes[key]  # the profile's value, shown by GET /config and sent back
-    changed = await asyncio.to_thread(_change, path, changes)
+    diff = await asyncio.to_thread(_change, path, changes)
+    await asyncio.to_thread(_audit, facade, caller, diff)
+    changed = sorted(diff)
     facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
     needed = restarts.affected(changed)
     restarted = await restarts.restart(needed)

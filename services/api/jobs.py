@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
+from services.api.audit_api import entry
 from services.api.auth import Caller, CallerDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
@@ -109,6 +110,8 @@ def _cancel(facade: Facade, caller: Caller, job_id: int) -> tuple[str, str]:
             if jobs.transition(
                 session, job_id, state, JobState.CANCELED, reasons=reasons, message=message
             ):
+                detail = f"{job.name!r} of {job.owner} on {job.printer}, was {state.keyword}"
+                entry(caller, "job.cancel", str(job_id), detail).add(session)
                 session.commit()
                 return job.uuid, reasons
             session.rollback()

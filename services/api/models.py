@@ -76,6 +76,20 @@ class PrinterInfo(BaseModel):
     source: str
 
 
+class AuditRow(BaseModel):
+    """One line of the audit trail (services/core/audit.py), secrets masked."""
+
+    id: int
+    at: float  # seconds since the epoch
+    actor: str  # OS user, server user, "server" (its commands) or "system" (retention)
+    # job.release, job.cancel, user.login, user.login-failed, user.logout, config.change,
+    # mode.change, route.switch, printer.reset
+    action: str
+    subject: str  # a job id, a printer, config key names, an OS user
+    origin: str  # "facade uid=1000", "cli", "channel (server)", "channel (retention)"
+    detail: str
+
+
 class PrinterReset(BaseModel):
     ok: bool = True
     printer: str

@@ -11,6 +11,7 @@ from typing import get_args
 
 from fastapi import APIRouter
 
+from services.api.audit_api import entry
 from services.api.auth import TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
@@ -52,7 +53,9 @@ async def put_route(body: RouteChange, facade: FacadeDep, caller: TokenCallerDep
     """Send jobs directly (local) or through the server's gateway; local mode only."""
     if facade.settings.mode != "local":
         raise ApiError(409, "not-local-mode", f"mode is {facade.settings.mode}: no route switch")
-    await asyncio.to_thread(write_value, facade.store, ROUTE_KEY, body.route)
+    old = await asyncio.to_thread(route_switch, facade.store)
+    row = entry(caller, "route.switch", ROUTE_KEY, f"{old} -> {body.route}")
+    await asyncio.to_thread(write_value, facade.store, ROUTE_KEY, body.route, row)
     facade.log.info("route.changed", route=body.route, user=caller.user)
     await facade.wake("spooler", "delivery")
     return await asyncio.to_thread(_route_state, facade)

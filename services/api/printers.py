@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from services.api.auth import AdminDep, TokenCallerDep
+from services.api.audit_api import entry
+from services.api.auth import AdminDep, Caller, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import Ok, PrinterInfo, PrinterReset
@@ -43,11 +44,13 @@ async def list_printers(facade: FacadeDep) -> list[PrinterInfo]:
     return await asyncio.to_thread(_printers, facade)
 
 
-def _reset(facade: Facade, name: str, who: str) -> list[int]:
+def _reset(facade: Facade, name: str, caller: Caller) -> list[int]:
     with facade.store.session() as session:
         if session.get(Printer, name) is None and not jobs.stopped_at(session, name):
             raise ApiError(404, "no-such-printer", f"no printer {name}")
-        retried = jobs.reset_printer(session, name, who)
+        retried = jobs.reset_printer(session, name, caller.user)
+        detail = f"{len(retried)} stuck job(s) retried now"
+        entry(caller, "printer.reset", name, detail).add(session)
         session.commit()
         return retried
 
@@ -57,7 +60,7 @@ async def reset_printer(name: PrinterName, facade: FacadeDep, caller: AdminDep) 
     """Retry every job stuck waiting for this printer now, its backoff cleared, and wake
     delivery; no process restarts. Root or the admin token only: it acts on every user's
     jobs at that printer."""
-    retried = await asyncio.to_thread(_reset, facade, name, caller.user)
+    retried = await asyncio.to_thread(_reset, facade, name, caller)
     facade.log.info("printer.reset", printer=name, user=caller.user, jobs=retried)
     await facade.wake("delivery")
     return PrinterReset(printer=name, retried=retried)

@@ -1,9 +1,10 @@
 """``GET /support-bundle``: one zip an admin can attach to a support request.
 
 It holds the service logs of the last N days, the config with secrets masked, versions
-(python, pullprint, every installed package) and a store summary (job counts per state,
-printer count). Never documents and never tokens: the spool and token files are simply not
-among the things read, and log lines pass through ``redact.log_line`` on the way in.
+(python, pullprint, every installed package), a store summary (job counts per state,
+printer count) and the newest rows of the audit trail (``audit.json``, masked again). Never
+documents and never tokens: the spool and token files are simply not among the things read,
+and log lines pass through ``redact.log_line`` on the way in.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
-from services.api import redact
+from services.api import audit_api, redact
 from services.api.auth import TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import responses
@@ -37,6 +38,8 @@ from services.core.store import Job, Printer
 
 router = APIRouter(tags=["support"])
 DAY = 86400
+# The newest rows of the audit trail: months of a busy shared machine, still a small file.
+AUDIT_ROWS = 5000
 
 
 def _logs(log_dir: Path, days: int) -> list[Path]:
@@ -100,6 +103,8 @@ def build(facade: Facade, days: int, target: Path) -> None:
         bundle.writestr("config.json", json.dumps(_config(), indent=2, default=str))
         bundle.writestr("versions.json", json.dumps(_versions(), indent=2))
         bundle.writestr("store.json", json.dumps(_summary(facade), indent=2))
+        audit = audit_api.rows(facade, AUDIT_ROWS)
+        bundle.writestr("audit.json", json.dumps(audit, indent=2))
 
 
 @router.get(
@@ -112,7 +117,8 @@ async def support_bundle(
     caller: TokenCallerDep,
     days: int = Query(default=7, ge=1, le=365, description="logs of the last N days"),
 ) -> FileResponse:
-    """A zip of logs, redacted config, versions and a store summary; no documents, no tokens."""
+    """A zip of logs, redacted config, versions, a store summary and the audit trail; no
+    documents, no tokens."""
     fd, name = tempfile.mkstemp(prefix="pullprint-support-", suffix=".zip")
     os.close(fd)
     target = Path(name)

@@ -11,7 +11,7 @@ import time
 
 from sqlalchemy import select
 
-from services.core import jobs, profile, users
+from services.core import audit, jobs, profile, users
 from services.core.logs import get_log
 from services.core.protocol import Cancel, Release
 from services.core.spool import Spool
@@ -19,6 +19,8 @@ from services.core.states import TERMINAL, TRANSITIONS, JobState
 from services.core.store import Job, Store
 
 log = get_log("channel")
+# Where the server's commands come from, in the audit trail.
+ORIGIN = "channel (server)"
 
 
 def release(store: Store, command: Release) -> list[int]:
@@ -50,6 +52,8 @@ def release(store: Store, command: Release) -> list[int]:
                 target=target,
             ):
                 released.append(job.id)
+                detail = f"at printer {printer.name} for {job.owner}"
+                audit.record(session, audit.SERVER, "job.release", ORIGIN, str(job.id), detail)
                 log.info("job.released", job=job.id, printer=printer.name, owner=job.owner)
         session.commit()
     return released
@@ -61,9 +65,12 @@ def cancel(
     command: Cancel,
     reason: str,
     message: str = "canceled on the server",
+    actor: str = audit.SERVER,
+    origin: str = ORIGIN,
 ) -> list[int]:
     """Cancel jobs and delete their documents; finished jobs stay as they are. ``message``
-    is what the owner reads (My jobs, the notification)."""
+    is what the owner reads (My jobs, the notification); ``actor`` and ``origin`` are what the
+    audit trail says (the server, or this service's own retention sweep)."""
     canceled = []
     with store.session() as session:
         for job in session.scalars(select(Job).where(Job.uuid.in_(command.job_ids))):
@@ -79,6 +86,8 @@ def cancel(
                 message=message,
             ):
                 canceled.append(job.id)
+                detail = f"{message} ({job.owner}, was {state.keyword})"
+                audit.record(session, actor, "job.cancel", origin, str(job.id), detail)
         session.commit()
         uuids = [job.uuid for job in session.scalars(select(Job).where(Job.id.in_(canceled)))]
     # Documents go only after the commit: a crash in between leaves an orphan file that the
@@ -99,7 +108,9 @@ def log_out_user(store: Store, login_type: str, server_user: str) -> list[str]:
         return []
     os_users = sorted(o for o, s in users.load_map(store).items() if s == server_user)
     for os_user in os_users:
-        users.log_out(store, login_type, os_user)
+        why = f"server user {server_user} was disabled"
+        row = audit.Entry(audit.SERVER, "user.logout", ORIGIN, os_user, why)
+        users.log_out(store, login_type, os_user, row)
         log.info("user.logged_out", os_user=os_user, server_user=server_user, why="disabled")
     return os_users
 
@@ -123,4 +134,6 @@ def expire_held(store: Store, spool: Spool, cutoff: float) -> list[int]:
     if not stale:
         return []
     message = "not released within the retention period; deleted"
-    return cancel(store, spool, Cancel(job_ids=list(stale)), "job-canceled-by-operator", message)
+    command = Cancel(job_ids=list(stale))
+    reason = "job-canceled-by-operator"
+    return cancel(store, spool, command, reason, message, audit.SYSTEM, "channel (retention)")

@@ -18,7 +18,7 @@ import httpx
 import zmq.asyncio
 from sqlalchemy import select
 
-from services.core import endpoint, ipp, jobs, proxy, users
+from services.core import audit, endpoint, ipp, jobs, proxy, users
 from services.core.bus import RequestFailed, request
 from services.core.config import ConfigError, Settings, config_path, load_settings
 from services.core.ipp_client import IppRequestFailed, print_file
@@ -132,6 +132,8 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
             print(f"pullprint: no printer {args.name}", file=sys.stderr)
             return 1
         retried = jobs.reset_printer(session, args.name, getpass.getuser())
+        detail = f"{len(retried)} stuck job(s) retried now"
+        audit.record(session, getpass.getuser(), "printer.reset", "cli", args.name, detail)
         session.commit()
     _wake(settings, "delivery")
     print(f"printer {args.name} reset; {len(retried)} job(s) retried now")
@@ -173,6 +175,8 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
             detail=f"at printer {printer.name} by {getpass.getuser()} (pullprint release)",
             target=json.dumps(target),
         )
+        detail = f"at printer {printer.name} for {job.owner}"
+        audit.record(session, getpass.getuser(), "job.release", "cli", str(job.id), detail)
         session.commit()
     _wake(settings, "delivery")
     print(f"job {args.job} released to {args.printer}")
@@ -192,7 +196,9 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
         if error:
             print(f"pullprint: {error}", file=sys.stderr)
             return 1
-    users.log_in(store, settings.login_type, args.os_user, args.user)
+    detail = f"{args.os_user} prints as {args.user}" if args.user else "os login"
+    row = audit.Entry(getpass.getuser(), "user.login", "cli", args.user or args.os_user, detail)
+    users.log_in(store, settings.login_type, args.os_user, args.user, row)
     _wake(settings, "spooler")
     _wake(settings, "sync")
     who = f" as {args.user}" if settings.login_type == "custom" else ""
@@ -207,7 +213,8 @@ def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
     if settings.login_type == "custom" and args.os_user not in users.load_map(store):
         print(f"pullprint: {args.os_user} is not logged in", file=sys.stderr)
         return 1
-    gone = users.log_out(store, settings.login_type, args.os_user)
+    row = audit.Entry(getpass.getuser(), "user.logout", "cli", args.os_user)
+    gone = users.log_out(store, settings.login_type, args.os_user, row)
     _wake(settings, "spooler")
     _wake(settings, "sync")
     print(f"OS user {args.os_user} logged out" + ("; printers removed" if gone else ""))
