@@ -29,6 +29,7 @@ READERS: dict[str, frozenset[str]] = {
     "retention": frozenset({"channel"}),
     "reach_timeout": frozenset({"delivery"}),
     "retry_backoff_max": frozenset({"delivery"}),
+    "stopped_timeout": frozenset({"delivery"}),
     "max_job_size": frozenset({"spooler"}),
     "min_free_disk": frozenset({"spooler"}),
     "spooler_port": frozenset({"spooler", "sync"}),
