@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from services.core.proxy import check_proxy_url
+from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/pullprint/config.toml")
 ENV_PREFIX = "PULLPRINT_"
@@ -89,11 +89,14 @@ class Settings(BaseSettings):
     printers: list[PrinterConfig] = Field(default_factory=list)
     # The HTTP proxy for everything sent to the server (REST, channel, gateway tunnel):
     # "http://host:port"; None or "" = HTTPS_PROXY / NO_PROXY from the environment.
-    proxy: str | None = None
+    proxy: str | None = Field(default=None, pattern=PROXY_URL_PATTERN)
 
-    @field_validator("proxy")
+    @field_validator("proxy", mode="before")
     @classmethod
-    def _proxy_url(cls, value: str | None) -> str | None:
+    def _proxy_url(cls, value: object) -> object:
+        # Before the pattern, so a wrong value gets this message rather than the regex.
+        if not isinstance(value, str):
+            return value
         return check_proxy_url(value or None)
 
     @classmethod

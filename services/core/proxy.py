@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import ssl
 import urllib.request
 from typing import Any
@@ -40,12 +41,22 @@ class ProxyError(OSError):
     those as "server unreachable, try again later")."""
 
 
+# http://[user:password@]host:port[/] with a host name or IPv4 address, or empty. The
+# settings' schema carries it too, so /openapi.json says exactly what PUT /config accepts.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+PROXY_URL_PATTERN = (
+    r"^(http://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?[A-Za-z0-9._~%!$&'()*+,;=-]+:" + _PORT + "/?)?$"
+)
+
+
 def check_proxy_url(value: str | None) -> str | None:
     """The ``proxy`` key's value if it is an ``http://host:port`` URL (None stays None);
     a ValueError says what is allowed otherwise."""
     if value is None:
         return None
     allowed = "must be http://host:port (or empty to use HTTPS_PROXY/NO_PROXY)"
+    if not re.match(PROXY_URL_PATTERN, value):
+        raise ValueError(allowed)
     try:
         parts = urlsplit(value)
         port = parts.port
