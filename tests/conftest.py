@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import Client, VirtualPrinter
 from tests.server.peers import DnsSd, IppEvePrinter
+from tests.stoppable_printer import StoppablePrinter
 
 
 @pytest.fixture
@@ -20,6 +21,15 @@ def raw_printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
     printer.start()
     yield printer
     printer.stop()
+
+
+@pytest.fixture
+def stoppable_printer() -> Iterator[StoppablePrinter]:
+    """An IPP printer the test can jam and clear (ippeveprinter cannot report ``stopped``)."""
+    printer = StoppablePrinter()
+    printer.start()
+    yield printer
+    printer.close()
 
 
 @pytest.fixture

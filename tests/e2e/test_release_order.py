@@ -7,29 +7,17 @@ cannot report ``stopped``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from services.core.ipp import Operation, Status
 from services.core.states import JobState
 from tests.e2e.test_local_mode import PULL_PORT, add_user, release, server_job
 from tests.helpers import wait_for
 from tests.server.support import add_printer_and_port
-from tests.stoppable_printer import StoppablePrinter
-
-
-@pytest.fixture
-def printer() -> Iterator[StoppablePrinter]:
-    printer = StoppablePrinter()
-    printer.start()
-    yield printer
-    printer.close()
 
 
 def test_ten_released_jobs_wait_for_a_jammed_printer_and_arrive_in_order(
-    online_client, cloud, printer
+    online_client, cloud, stoppable_printer
 ):
+    printer = stoppable_printer
     add_user(cloud, "alice")
     add_printer_and_port(
         cloud, "floor1", printer.port, protocol="ipp", path="/ipp/print", port_name="hall"

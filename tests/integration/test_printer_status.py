@@ -6,9 +6,6 @@ IPP printer of ``tests/stoppable_printer.py``, since ippeveprinter cannot be sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 
 from services.core.ipp import Operation, Status
@@ -16,14 +13,6 @@ from services.core.states import JobState
 from services.core.store import JobEvent
 from tests.helpers import wait_for
 from tests.stoppable_printer import StoppablePrinter
-
-
-@pytest.fixture
-def printer() -> Iterator[StoppablePrinter]:
-    printer = StoppablePrinter()
-    printer.start()
-    yield printer
-    printer.close()
 
 
 def start_client(make_client, printer: StoppablePrinter, **settings):
@@ -55,7 +44,8 @@ def trace(client, job_id: int) -> list[tuple[str, str]]:
         return [(e.event, e.detail) for e in rows]
 
 
-def test_a_stopped_printer_holds_the_job_on_the_pc_until_it_is_back(make_client, printer):
+def test_a_stopped_printer_holds_the_job_on_the_pc_until_it_is_back(make_client, stoppable_printer):
+    printer = stoppable_printer
     printer.stop_printing("media-jam-error", "Paper jam in tray 2")
     client = start_client(make_client, printer)
 
@@ -84,7 +74,10 @@ def test_a_stopped_printer_holds_the_job_on_the_pc_until_it_is_back(make_client,
     assert "the printer is now idle" in events[-1][1]
 
 
-def test_past_stopped_timeout_the_job_is_aborted_with_the_printers_reason(make_client, printer):
+def test_past_stopped_timeout_the_job_is_aborted_with_the_printers_reason(
+    make_client, stoppable_printer
+):
+    printer = stoppable_printer
     printer.stop_printing("media-empty-error", "Load letter paper in tray 1")
     client = start_client(make_client, printer, stopped_timeout=2)
 
@@ -105,8 +98,9 @@ def test_past_stopped_timeout_the_job_is_aborted_with_the_printers_reason(make_c
 
 
 def test_jobs_that_waited_for_the_printer_print_in_the_order_they_were_printed(
-    make_client, printer
+    make_client, stoppable_printer
 ):
+    printer = stoppable_printer
     printer.stop_printing("media-jam-error", "Paper jam")
     client = start_client(make_client, printer)
     documents = [f"page {n} of the thesis".encode() for n in range(1, 11)]
