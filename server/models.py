@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     false,
     select,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -59,7 +60,11 @@ class User(Base):
 
 
 class UserSession(Base):
-    """A user token; only its sha256 is stored, so a database dump leaks no usable token."""
+    """One login: its current access token (until `expires_at`) and refresh token (until
+    `refresh_expires_at`), and the refresh token the last refresh replaced, still accepted for
+    the refresh grace after `rotated_at` (server/user_tokens.py). Only sha256 hashes are
+    stored, so a database dump leaks no usable token. Deleting the row ends every token of the
+    session at once (logout, disabling the user)."""
 
     __tablename__ = "sessions"
 
@@ -67,6 +72,13 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # A row written without an expiry (by an older server process) is expired, not eternal.
+    expires_at: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    refresh_expires_at: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    # NULL for sessions from before schema 0008, which never had a refresh token.
+    refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    previous_refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    rotated_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     user: Mapped[User] = relationship()
 

@@ -26,10 +26,18 @@ class TokenPolicy:
     # A rotated refresh token still works this long: a client whose refresh answer was lost
     # (network cut, laptop asleep) would otherwise have to register again and wait for an admin.
     refresh_grace: float = 60.0
+    # User tokens (server/user_tokens.py) are for people at a browser or a script: the same
+    # minutes for the access token; a refresh token that is not used for half a day (a night,
+    # a weekend) ends the session, and no session outlives the week a user token used to last,
+    # however often it is refreshed.
+    user_access_ttl: float = 900.0
+    user_refresh_ttl: float = 12 * 3600.0
+    user_session_max: float = 7 * 86400.0
 
 
 class TokenError(Exception):
-    """`code`: invalid-refresh (unknown, expired or rotated refresh token) or revoked."""
+    """`code`: invalid-refresh (unknown, expired or rotated refresh token), revoked (an
+    endpoint's) or user-disabled (a user's, server/user_tokens.py)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -349,8 +349,15 @@ class LoginRequest(BaseModel):
 
 
 class LoginResponse(BaseModel):
+    """A user's token pair, as `Credentials` is an endpoint's: `token` (access) opens the user
+    APIs for `expires_in` seconds; `refresh_token` buys the next pair at
+    `POST /api/v1/login/refresh`, once. An older server sends only `token`, valid for a week:
+    then `refresh_token` is empty and `expires_in` None."""
+
     token: str
     user: str
+    refresh_token: str = ""
+    expires_in: float | None = None
 
 
 class InputPort(BaseModel):
