@@ -8,6 +8,7 @@ docs/protocol.md. Where things live:
 - models.py       tables; alembic/ their migrations; store.py engine, sessions, migrate()
 - auth.py         passwords (argon2id), tokens (sha256 at rest), the admin token file
 - access.py       who is calling (admin / endpoint / user) for routes and pages
+- tokens.py       endpoint credentials; user_tokens.py user sessions (both: access + refresh)
 - api.py          REST for endpoints and users; admin_api.py the admin REST routes
 - admin.py        admin operations shared by the CLI and admin_api.py
 - channel.py      the WebSocket channel; commands.py the command queue it sends from

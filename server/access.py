@@ -1,8 +1,8 @@
 """Who is calling: bearer tokens (admin, endpoint, user) and session cookies for pages.
 
 Three kinds of caller: the admin (token in DIR/admin.token), an endpoint (a short-lived access
-token, server/tokens.py) and a user (token from login). Only hashes of endpoint and user tokens
-are stored.
+token, server/tokens.py) and a user (a short-lived access token from login,
+server/user_tokens.py). Only hashes of endpoint and user tokens are stored.
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import HTTPException, Request
-from sqlalchemy import delete, select
 
-from server import audit, auth, tokens
+from server import audit, auth, tokens, user_tokens
 from server.context import ServerContext
-from server.models import UserSession, now
 
-SESSION_TTL = 7 * 86400  # user tokens are for people: a week, then log in again
-COOKIE = "pullprint_session"
+COOKIE = "pullprint_session"  # the user's access token
+REFRESH_COOKIE = "pullprint_refresh"  # and their refresh token, for the pages to refresh with
 ADMIN_COOKIE = "pullprint_admin"
 
 
@@ -38,8 +36,8 @@ def context(request: Request) -> ServerContext:
 
 
 def authenticate(ctx: ServerContext, token: str) -> tuple[Principal | None, str]:
-    """The caller, or None and why: `token-expired` (an endpoint's access token ran out; it
-    should refresh) or `unauthorized`."""
+    """The caller, or None and why: `token-expired` (an endpoint's or a user's access token ran
+    out; it should refresh) or `unauthorized`."""
     if auth.same_secret(token, ctx.admin_token):
         return Principal("admin", name="admin"), "ok"
     with ctx.store.session() as session:
@@ -48,27 +46,25 @@ def authenticate(ctx: ServerContext, token: str) -> tuple[Principal | None, str]
             return Principal("endpoint", check.endpoint.id, check.endpoint.hostname), "ok"
         if check.code == "token-expired":
             return None, check.code
-        user_session = session.scalar(
-            select(UserSession).where(
-                UserSession.token_hash == auth.token_hash(token),
-                UserSession.created_at > now() - SESSION_TTL,
-            )
-        )
-        if user_session is not None and not user_session.user.disabled:
-            return Principal("user", user_session.user.id, user_session.user.name), "ok"
-    return None, "unauthorized"
+        user_check = user_tokens.check_access(session, token)
+        if user_check.user is not None:
+            return Principal("user", user_check.user.id, user_check.user.name), "ok"
+        return None, user_check.code
 
 
 def resolve(ctx: ServerContext, token: str) -> Principal | None:
     return authenticate(ctx, token)[0]
 
 
-def end_session(ctx: ServerContext, token: str, who: audit.Who | None = None) -> None:
-    """End a user token; ``who`` (the user and their address) goes into the audit trail."""
+def end_session(ctx: ServerContext, token: str, origin: str) -> bool:
+    """End the user session a token (access or refresh) belongs to, both its tokens; the
+    logout goes into the audit trail with ``origin``, the client's address. False when the
+    token belonged to no session."""
     with ctx.store.session() as session:
-        session.execute(delete(UserSession).where(UserSession.token_hash == auth.token_hash(token)))
-        if who is not None:
-            audit.record(session, who, "user.logout", who.actor)
+        name = user_tokens.end(session, token)
+        if name is not None:
+            audit.record(session, audit.Who(name, origin), "user.logout", name)
+    return name is not None
 
 
 def bearer(request: Request) -> str | None:

@@ -11,11 +11,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from server import access, accounting, admin, audit, auth, profiles, release, tokens
+from server import (
+    access,
+    accounting,
+    admin,
+    audit,
+    auth,
+    profiles,
+    release,
+    tokens,
+    user_tokens,
+)
 from server.access import Principal, error
 from server.context import ServerContext
 from server.logs import event
-from server.models import Endpoint, Job, User, UserSession, now
+from server.models import Endpoint, Job, User, now
 from services.core import protocol
 
 router = APIRouter(prefix="/api/v1")
@@ -92,13 +102,16 @@ def refresh_token(body: protocol.RefreshRequest, request: Request) -> protocol.C
 
 @router.post("/login")
 def login(body: protocol.LoginRequest, request: Request) -> protocol.LoginResponse:
-    token = login_user(access.context(request), body.user, body.password, audit.address(request))
-    if token is None:
+    """A user's access + refresh pair for their password."""
+    pair = login_user(access.context(request), body.user, body.password, audit.address(request))
+    if pair is None:
         raise error(401, "bad-credentials", "unknown user or wrong password")
-    return protocol.LoginResponse(token=token, user=body.user)
+    return pair
 
 
-def login_user(ctx: ServerContext, name: str, password: str, origin: str) -> str | None:
+def login_user(
+    ctx: ServerContext, name: str, password: str, origin: str
+) -> protocol.LoginResponse | None:
     """Verify the password and open a session; shared with the login page. ``origin`` (the
     client's address) goes into the audit trail with the outcome, failures included."""
     who = audit.Who(name, origin)
@@ -111,19 +124,49 @@ def login_user(ctx: ServerContext, name: str, password: str, origin: str) -> str
             why = "unknown user" if user is None else "user disabled" if user.disabled else ""
             audit.record(session, who, "user.login-failed", name, why or "wrong password")
             return None
-        token = auth.new_token()
-        session.add(UserSession(user_id=user.id, token_hash=auth.token_hash(token)))
+        pair = user_tokens.issue(session, user, ctx.tokens)
         audit.record(session, who, "user.login", name)
     event("user.login", user=name)
-    return token
+    return pair
+
+
+@router.post("/login/refresh")
+def refresh_login(body: protocol.RefreshRequest, request: Request) -> protocol.LoginResponse:
+    """A new access + refresh pair for a user's refresh token, which is used up by this call."""
+    try:
+        return refresh_user(access.context(request), body.refresh_token, audit.address(request))
+    except tokens.TokenError as exc:
+        raise error(403 if exc.code == "user-disabled" else 401, exc.code, exc.message) from exc
+
+
+def refresh_user(ctx: ServerContext, refresh_token: str, origin: str) -> protocol.LoginResponse:
+    """Shared with the pages, which refresh from a cookie. Raises tokens.TokenError. Refreshes
+    leave no audit row (the login did); a disabled user's refused one does."""
+    refused: tokens.TokenError | None = None
+    with ctx.store.session() as session:
+        try:
+            pair = user_tokens.refresh(session, refresh_token, ctx.tokens)
+        except tokens.TokenError as exc:
+            refused = exc  # raised after the commit: a disabled user's sessions are gone then
+            if isinstance(exc, user_tokens.UserDisabled):
+                who = audit.Who(exc.user, origin)
+                audit.record(session, who, "user.refresh-refused", exc.user, "user disabled")
+    if refused is not None:
+        event("user.refresh_refused", code=refused.code)
+        raise refused
+    event("user.token_refreshed", user=pair.user)
+    return pair
 
 
 @router.post("/logout")
-def logout(request: Request, who: Caller) -> dict:
-    """Ends a user token (a no-op for other tokens)."""
-    if who.kind == "user":
-        ended_by = audit.Who(who.name, audit.address(request))
-        access.end_session(access.context(request), access.bearer(request) or "", ended_by)
+def logout(request: Request) -> dict:
+    """Ends the session of a user token, access and refresh token alike (a no-op for other
+    valid tokens). An expired access token or the refresh token will do: logging out should
+    not need a refresh first."""
+    token = access.bearer(request)
+    if token and access.end_session(access.context(request), token, audit.address(request)):
+        return {"ok": True}
+    access.caller(request)  # 401 unless it is some other valid token
     return {"ok": True}
 
 

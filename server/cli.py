@@ -43,6 +43,8 @@ def _run(args: argparse.Namespace) -> int:
             access_ttl=args.access_token_ttl,
             refresh_ttl=args.refresh_token_ttl,
             refresh_grace=args.refresh_grace,
+            user_access_ttl=args.user_access_token_ttl,
+            user_refresh_ttl=args.user_refresh_token_ttl,
         ),
     )
     app.run(opts)
@@ -68,6 +70,15 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--refresh-grace", type=float, default=60.0,
         help="seconds a used refresh token still works, for a client whose answer was lost",
+    )  # fmt: skip
+    run.add_argument(
+        "--user-access-token-ttl", type=float, default=900.0,
+        help="seconds a user access token (login) is valid (default 15 min)",
+    )  # fmt: skip
+    run.add_argument(
+        "--user-refresh-token-ttl", type=float, default=12 * 3600.0,
+        help="seconds an unused user refresh token is valid (default 12 h; a session lasts "
+        "a week at most)",
     )  # fmt: skip
     tuning = run.add_argument_group("tuning (defaults suit production; tests shorten them)")
     tuning.add_argument("--heartbeat", type=float, default=10.0, help="channel heartbeat, s")

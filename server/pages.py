@@ -2,7 +2,10 @@
 
 No JavaScript: forms post back and redirect (303). Sessions are cookies holding the same
 tokens the REST API uses, HttpOnly, Secure and SameSite=Strict, which is what keeps another
-site from posting these forms on a user's behalf.
+site from posting these forms on a user's behalf. A user's page holds their access and refresh
+token; when the access token has run out, the page refreshes the pair itself and sets the new
+cookies, so an open page keeps working as long as a REST client that refreshes would; when the
+refresh token is no good either, the user is sent to sign in.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from server import access, accounting, admin, audit, profiles
-from server.access import ADMIN_COOKIE, COOKIE
-from server.api import login_user, release_for
+from server import access, accounting, admin, audit, profiles, tokens
+from server.access import ADMIN_COOKIE, COOKIE, REFRESH_COOKIE, Principal
+from server.api import login_user, refresh_user, release_for
 from server.context import ServerContext
 from server.models import Job
+from services.core import protocol
 
 router = APIRouter()
 MAX_FORM = 64 * 1024
@@ -73,6 +77,29 @@ def set_cookie(response: Response, name: str, value: str) -> Response:
     return response
 
 
+def with_pair(response: Response, pair: protocol.LoginResponse | None) -> Response:
+    """The response, carrying the user's new token pair as cookies when there is one."""
+    if pair is not None:
+        set_cookie(response, COOKIE, pair.token)
+        set_cookie(response, REFRESH_COOKIE, pair.refresh_token)
+    return response
+
+
+def signed_in(request: Request) -> tuple[Principal | None, protocol.LoginResponse | None]:
+    """The page's user, and the new pair to set when their access token had run out and the
+    refresh cookie bought one; (None, None) sends them to sign in. Blocking (database)."""
+    who = access.page_user(request)
+    refresh_token = request.cookies.get(REFRESH_COOKIE)
+    if who is not None or not refresh_token:
+        return who, None
+    ctx = access.context(request)
+    try:
+        pair = refresh_user(ctx, refresh_token, audit.address(request))
+    except tokens.TokenError:
+        return None, None
+    return access.resolve(ctx, pair.token), pair
+
+
 @router.get("/")
 def root() -> RedirectResponse:
     return redirect("/me")
@@ -93,27 +120,27 @@ def login_page(failed: int = 0) -> HTMLResponse:
 @router.post("/login")
 async def login_form(request: Request) -> Response:
     fields = await form(request)
-    token = await asyncio.to_thread(
+    pair = await asyncio.to_thread(
         login_user,
         access.context(request),
         fields.get("user", ""),
         fields.get("password", ""),
         audit.address(request),
     )
-    if token is None:
+    if pair is None:
         return redirect("/login?failed=1")
-    return set_cookie(redirect("/me"), COOKIE, token)
+    return with_pair(redirect("/me"), pair)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    token = request.cookies.get(COOKIE)
-    who = access.page_user(request)
-    if token:
-        ended_by = audit.Who(who.name, audit.address(request)) if who is not None else None
-        access.end_session(access.context(request), token, ended_by)
+    """Ends the session with whichever of its cookies still names it."""
+    for token in (request.cookies.get(COOKIE), request.cookies.get(REFRESH_COOKIE)):
+        if token and access.end_session(access.context(request), token, audit.address(request)):
+            break
     response = redirect("/login")
     response.delete_cookie(COOKIE)
+    response.delete_cookie(REFRESH_COOKIE)
     return response
 
 
@@ -131,7 +158,7 @@ def _job_row(job: Job) -> list[str]:
 
 @router.get("/me")
 def my_profile(request: Request) -> Response:
-    who = access.page_user(request)
+    who, pair = signed_in(request)
     if who is None:
         return redirect("/login")
     ctx = access.context(request)
@@ -153,18 +180,18 @@ def my_profile(request: Request) -> Response:
         f"<p>{buttons or 'No printers configured.'}</p>"
         f"<h2>History</h2>{table(headers, [_job_row(j) for j in mine if j not in held])}"
     )
-    return page("My profile", body)
+    return with_pair(page("My profile", body), pair)
 
 
 @router.post("/me/release")
 async def release_form(request: Request) -> Response:
-    who = access.page_user(request)
+    who, pair = await asyncio.to_thread(signed_in, request)
     if who is None:
         return redirect("/login")
     printer = (await form(request)).get("printer", "")
     origin = audit.address(request)
     await asyncio.to_thread(release_for, access.context(request), who, who.name, printer, origin)
-    return redirect("/me")
+    return with_pair(redirect("/me"), pair)
 
 
 @router.get("/admin")
