@@ -169,7 +169,11 @@ class DocumentOutput:
             self._wake.clear()
 
     def _due(self) -> list[tuple[str, str]]:
-        """The first job of each printer (lane), where that job is due now."""
+        """The first job of each printer (lane), where that job is due now.
+
+        A job being sent counts as its lane's first: this snapshot may be older than the
+        task that is sending it, and must not offer the job behind it meanwhile.
+        """
         with self.store.session() as session:
             rows = session.execute(
                 select(Job.id, Job.target, Job.state, Job.next_attempt_at)
@@ -177,14 +181,15 @@ class DocumentOutput:
                     Job.location == "server",
                     Job.stored_by == self.instance,
                     Job.target.is_not(None),
-                    Job.state.in_(("pending", "processing-stopped")),
+                    Job.state.in_(("pending", "processing", "processing-stopped")),
                 )
                 .order_by(Job.created_at, Job.id)
             ).all()
         first: dict[str, tuple[str, bool]] = {}
         for job_id, target, state, at in rows:
             lane = f"{target['host']}:{target['port']}"
-            first.setdefault(lane, (job_id, state == "pending" or at <= now()))
+            due = state == "pending" or (state == "processing-stopped" and at <= now())
+            first.setdefault(lane, (job_id, due))
         return [(lane, job_id) for lane, (job_id, due) in first.items() if due]
 
     def _claim(self, job_id: str) -> Job | None:

@@ -30,16 +30,17 @@ def due(store: Store) -> tuple[set[str], float | None]:
     now = time.time()
     with store.session() as session:
         rows = session.execute(
-            select(lane_of_job, Job.next_attempt_at)
+            select(lane_of_job, Job.state, Job.next_attempt_at)
             .join(Printer, Printer.name == Job.printer)
-            .where(Job.state.in_(DUE_STATES))
+            .where(Job.state.in_((*DUE_STATES, int(JobState.PROCESSING))))
             .order_by(Job.id)
         ).all()
+    # A job being sent is its lane's first, never due: its worker goes on with the lane.
     first: dict[str, float] = {}
-    for lane, at in rows:
-        first.setdefault(lane, at)
+    for lane, state, at in rows:
+        first.setdefault(lane, float("inf") if state == JobState.PROCESSING else at)
     ready = {lane for lane, at in first.items() if at <= now}
-    later = [at for at in first.values() if at > now]
+    later = [at for at in first.values() if now < at < float("inf")]
     return ready, min(later) if later else None
 
 
