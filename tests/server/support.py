@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import socket
 import ssl
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
+from server import cli as server_cli
 from services.core.protocol import (
     LENGTH_PREFIX,
     PROTOCOL_VERSION,
@@ -148,11 +150,24 @@ class ServerProcess:
         return self.http(self.admin_token)
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """`pullprint-server admin --data DIR ...` against this server's database."""
-        command = [*server_command(), "admin", "--data", str(self.data_dir), *self.db_args()]
-        return subprocess.run(
-            [*command, *args], input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60
-        )
+        """`pullprint-server admin --data DIR ...` against this server's database.
+
+        Run in this process through the ``main`` the console script calls: a fresh
+        interpreter per command cost one to two seconds of CPU, dozens of times per run. The
+        installed script itself is run as a process by test_server_cli.py.
+        """
+        argv = ["admin", "--data", str(self.data_dir), *self.db_args(), *args]
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _stdin(stdin or ""),
+        ):
+            try:
+                code = server_cli.main(argv)
+            except SystemExit as exc:  # argparse refusing the arguments
+                code = exc.code if isinstance(exc.code, int) else 1
+        return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
     def jobs(self) -> list[dict[str, Any]]:
         with self.admin() as client:
@@ -169,6 +184,15 @@ class ServerProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
         raise AssertionError("no VmHWM")
+
+
+@contextlib.contextmanager
+def _stdin(text: str) -> Iterator[None]:
+    saved, sys.stdin = sys.stdin, io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def header(token: str, job_id: str, port_id: int, body: bytes, **extra: Any) -> dict[str, Any]:
