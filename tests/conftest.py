@@ -74,6 +74,31 @@ def make_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., Client
         shutil.rmtree(client.root, ignore_errors=True)
 
 
+# The files that take longest (measured in clean-clone runs of `make test`), longest first.
+# Under `--dist loadfile` the workers take files in collection order; starting the long ones
+# first keeps every worker busy to the end instead of leaving one long file running alone.
+LONGEST_FIRST = (
+    "tests/e2e/test_routes.py",
+    "tests/e2e/test_local_mode.py",
+    "tests/integration/test_supervisor.py",
+    "tests/e2e/test_trace.py",
+    "tests/integration/test_api.py",
+    "tests/e2e/test_proxy.py",
+    "tests/e2e/test_tokens.py",
+    "tests/integration/test_demo.py",
+    "tests/server/test_server_profiles.py",
+    "tests/e2e/test_crashes.py",
+    "tests/server/test_server_tokens.py",
+    "tests/server/test_server_admin_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long files first (a stable sort: the order within a file and of the rest stays)."""
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
