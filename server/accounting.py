@@ -61,7 +61,9 @@ def record_state(session: Session, endpoint_id: int, msg: JobStateChange) -> str
     values: dict[str, Any] = {"reasons": ",".join(msg.reasons) or "none"}
     if msg.printer:
         values["printer_name"] = msg.printer
-    jobs.follow(session, msg.job_id, msg.state, **values)
+    # The upload may land between the read above and this write: the UPDATE itself checks
+    # that the job is still the endpoint's (a race seen in the route-switch e2e test).
+    jobs.follow(session, msg.job_id, msg.state, location="endpoint", **values)
     return "ok"
 
 
@@ -92,7 +94,14 @@ def record_report(session: Session, endpoint_id: int, report: Report) -> str:
     if report.size:
         job.size = report.size
     session.flush()
-    jobs.follow(session, report.job_id, report.state, completed_at=report.completed_at or now())
+    # As in record_state: a job uploaded and now printed by Document Output keeps its state.
+    jobs.follow(
+        session,
+        report.job_id,
+        report.state,
+        location="endpoint",
+        completed_at=report.completed_at or now(),
+    )
     return "ok"
 
 

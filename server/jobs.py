@@ -28,24 +28,42 @@ def allowed(current: str, new: str) -> bool:
     return new in TRANSITIONS.get(current, frozenset())
 
 
-def transition(session: Session, job_id: str, expected: str, new: str, **values: object) -> bool:
-    """Move `job_id` from `expected` to `new`; False when someone else moved it first."""
+def transition(
+    session: Session,
+    job_id: str,
+    expected: str,
+    new: str,
+    *,
+    location: str | None = None,
+    **values: object,
+) -> bool:
+    """Move `job_id` from `expected` to `new`; False when someone else moved it first.
+
+    With `location`, only while the job is still there: the check is part of the same
+    UPDATE, so a job taken over in between (an endpoint's job uploaded through the gateway)
+    is not moved by a decision made about where it was.
+    """
     if not allowed(expected, new):
         return False
     stamp = now()
     extra: dict[str, object] = {"updated_at": stamp, **values}
     if new in TERMINAL_STATES:
         extra.setdefault("completed_at", stamp)
+    where = [Job.id == job_id, Job.state == expected]
+    if location is not None:
+        where.append(Job.location == location)
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.state == expected)
+        .where(*where)
         .values(state=new, **extra)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def follow(session: Session, job_id: str, new: str, **values: object) -> bool:
+def follow(
+    session: Session, job_id: str, new: str, *, location: str | None = None, **values: object
+) -> bool:
     """Apply a state an endpoint reported, from whatever state the row is in, when legal.
 
     Endpoints own their jobs, so their reports are accepted as long as they move forward;
@@ -54,4 +72,4 @@ def follow(session: Session, job_id: str, new: str, **values: object) -> bool:
     job = session.get(Job, job_id)
     if job is None or job.state == new:
         return False
-    return transition(session, job_id, job.state, new, **values)
+    return transition(session, job_id, job.state, new, location=location, **values)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from server import jobs
+from server.models import Job
+from server.store import Store, default_url
 from tests.server.support import (
     ServerProcess,
     add_printer_and_port,
@@ -109,3 +113,27 @@ def test_a_report_over_the_channel_is_acked_and_recorded(server: ServerProcess) 
     assert message["id"] == "r1" and message["body"]["ok"] is True
     job = server.job(job_id)
     assert job is not None and (job["owner"], job["state"]) == (owner, "aborted")
+
+
+def test_an_endpoint_report_never_moves_a_job_its_upload_took_over(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    """The endpoint's report is read while the job is still the endpoint's; its upload lands
+    before the report is written. The report must not move the job (a "processing" there hid
+    the job from Document Output for good)."""
+    store = Store(db_url or default_url(tmp_path))
+    store.migrate()
+    job_id = unique("job")
+    try:
+        with store.session() as session:
+            session.add(Job(id=job_id, owner="ann", location="endpoint", state="pending"))
+        with store.session() as reporter:
+            assert reporter.get(Job, job_id).location == "endpoint"  # what the report saw
+            with store.session() as gateway:  # the upload commits meanwhile
+                uploaded = gateway.get(Job, job_id)
+                uploaded.location, uploaded.state = "server", "pending"
+            assert not jobs.follow(reporter, job_id, "processing", location="endpoint")
+        with store.session() as session:
+            assert session.get(Job, job_id).state == "pending"
+    finally:
+        store.close()
