@@ -305,10 +305,15 @@ def unique(prefix: str) -> str:
 def open_channel(
     server: ServerProcess, token: str, ca: ssl.SSLContext | None = None
 ) -> ClientConnection:
-    """A WebSocket to /api/v1/channel with a bearer token, verified against the test CA."""
+    """A WebSocket to /api/v1/channel with a bearer token, verified against the test CA.
+
+    A generous handshake timeout: on a loaded machine the handshake can take seconds, and
+    when websockets' sync client gives up on a TLS handshake it waits for its reader thread,
+    which stays blocked in the socket (one run hung there until pytest-timeout).
+    """
     return connect(
         f"wss://127.0.0.1:{server.http_port}/api/v1/channel",
         ssl=ca or server.ca,
         additional_headers={"Authorization": f"Bearer {token}"},
-        open_timeout=10,
+        open_timeout=60,
     )
