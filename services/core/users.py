@@ -19,28 +19,22 @@ KEY = "user_map"
 
 def load_map(store: Store) -> dict[str, str]:
     with store.session() as session:
-        row = session.get(State, KEY)
-        return dict(json.loads(row.value)) if row else {}
+        return _mapping(session)
 
 
-def _save(store: Store, mapping: dict[str, str]) -> None:
-    with store.session() as session:
-        session.merge(State(key=KEY, value=json.dumps(mapping, sort_keys=True)))
-        session.commit()
+def _mapping(session: Session) -> dict[str, str]:
+    row = session.get(State, KEY)
+    return dict(json.loads(row.value)) if row else {}
+
+
+def _put(session: Session, key: str, value: object) -> None:
+    session.merge(State(key=key, value=json.dumps(value, sort_keys=True)))
 
 
 def set_user(store: Store, os_user: str, server_user: str) -> None:
-    mapping = load_map(store)
-    mapping[os_user] = server_user
-    _save(store, mapping)
-
-
-def remove_user(store: Store, os_user: str) -> bool:
-    mapping = load_map(store)
-    if mapping.pop(os_user, None) is None:
-        return False
-    _save(store, mapping)
-    return True
+    with store.session() as session:
+        _put(session, KEY, _mapping(session) | {os_user: server_user})
+        session.commit()
 
 
 # --- signing out ---------------------------------------------------------------------------
@@ -55,17 +49,6 @@ def signed_out(store: Store) -> bool:
         return bool(row and json.loads(row.value))
 
 
-def set_signed_out(store: Store, value: bool) -> None:
-    with store.session() as session:
-        session.merge(State(key=SIGNED_OUT_KEY, value=json.dumps(value)))
-        session.commit()
-
-
-def _mapping(session: Session) -> dict[str, str]:
-    row = session.get(State, KEY)
-    return dict(json.loads(row.value)) if row else {}
-
-
 def log_in(
     store: Store,
     login_type: str,
@@ -77,10 +60,8 @@ def log_in(
     with ``note`` (its audit row) in it."""
     with store.session() as session:
         if login_type == "custom" and server_user:
-            mapping = _mapping(session)
-            mapping[os_user] = server_user
-            session.merge(State(key=KEY, value=json.dumps(mapping, sort_keys=True)))
-        session.merge(State(key=SIGNED_OUT_KEY, value=json.dumps(False)))
+            _put(session, KEY, _mapping(session) | {os_user: server_user})
+        _put(session, SIGNED_OUT_KEY, False)
         if note is not None:
             note.add(session)
         session.commit()
@@ -95,10 +76,10 @@ def log_out(store: Store, login_type: str, os_user: str, note: audit.Entry | Non
         if login_type == "custom":
             mapping = _mapping(session)
             if mapping.pop(os_user, None) is not None:
-                session.merge(State(key=KEY, value=json.dumps(mapping, sort_keys=True)))
+                _put(session, KEY, mapping)
             gone = not mapping
         if gone:
-            session.merge(State(key=SIGNED_OUT_KEY, value=json.dumps(True)))
+            _put(session, SIGNED_OUT_KEY, True)
         if note is not None:
             note.add(session, "nobody is logged in now: machine signed out" if gone else "")
         session.commit()
