@@ -53,16 +53,13 @@ def record_state(session: Session, endpoint_id: int, msg: JobStateChange) -> str
     job = session.get(Job, msg.job_id)
     if job is None or job.endpoint_id != endpoint_id:
         return "unknown-job"
-    if job.location == "server":
-        # Uploaded (a released job sent up the gateway): the document is here and Document
-        # Output owns its state now; an endpoint report arriving late must not move it (a
-        # "processing" after the upload would hide it from Document Output for good).
-        return "ok"
     values: dict[str, Any] = {"reasons": ",".join(msg.reasons) or "none"}
     if msg.printer:
         values["printer_name"] = msg.printer
-    # The upload may land between the read above and this write: the UPDATE itself checks
-    # that the job is still the endpoint's (a race seen in the route-switch e2e test).
+    # Only while the job is the endpoint's. Once uploaded (a released job sent up the gateway)
+    # Document Output owns its state, and a late report must not move it: a "processing"
+    # would hide it from Document Output for good. The UPDATE itself checks, as the upload
+    # may land between the read above and this write.
     jobs.follow(session, msg.job_id, msg.state, location="endpoint", **values)
     return "ok"
 
