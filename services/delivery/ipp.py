@@ -52,8 +52,7 @@ class IppTransport:
         self._url = f"http://{host}:{port}{path or '/ipp/print'}"
         self._timeout = httpx.Timeout(60.0, connect=connect_timeout)
         self._status_timeout = httpx.Timeout(STATUS_TIMEOUT, connect=connect_timeout)
-        self.before: PrinterStatus | None = None
-        self.after: PrinterStatus | None = None
+        self.after: PrinterStatus | None = None  # what the printer said once it had the job
         request = ipp.request(Operation.PRINT_JOB)
         op = request.operation
         op.add("printer-uri", Tag.URI, self.uri)
@@ -70,13 +69,13 @@ class IppTransport:
         # Printers are on the local network: never through HTTP(S)_PROXY.
         self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         try:
-            self.before = await self._status()
+            before = await self._status()
         except StatusUnavailable as exc:
             await self._close()
             raise DeliveryError("printer-stopped", str(exc)) from None
-        if self.before is not None and self.before.stopped:
+        if before is not None and before.stopped:
             await self._close()
-            raise PrinterStopped(self.uri, self.before)
+            raise PrinterStopped(self.uri, before)
         self._task = asyncio.create_task(
             self._client.post(
                 self._url,
