@@ -245,6 +245,18 @@ class Client:
             self._store.dispose()
 
 
+def start_ipp_client(make_client: Callable[..., Client], name: str, port: int, **settings: Any
+                     ) -> Client:  # fmt: skip
+    """A client whose direct port ``name`` delivers by IPP to the printer on ``port``, with
+    sync, spooler and delivery running and the port served."""
+    printer = {"name": name, "kind": "direct", "port": port, "protocol": "ipp",
+               "path": "/ipp/print"}  # fmt: skip
+    client = make_client([printer], **settings)
+    client.start("sync", "spooler", "delivery")
+    client.wait_printer(name)
+    return client
+
+
 class VirtualPrinter:
     """``pullprint virtual-printer`` as a real process on a free port."""
 

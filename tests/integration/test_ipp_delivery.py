@@ -5,26 +5,13 @@ from __future__ import annotations
 
 from services.core.ipp import Operation, Status, Tag
 from services.core.states import JobState
-from tests.helpers import wait_for
+from tests.helpers import start_ipp_client, wait_for
 from tests.peers import minimal_pdf
 
 
 def start_client(make_client, ipp_printer):
     """A client whose direct port "ippdesk" delivers by IPP to the ippeveprinter."""
-    client = make_client(
-        [
-            {
-                "name": "ippdesk",
-                "kind": "direct",
-                "port": ipp_printer.port,
-                "protocol": "ipp",
-                "path": "/ipp/print",
-            }
-        ]
-    )
-    client.start("sync", "spooler", "delivery")
-    client.wait_printer("ippdesk")
-    return client
+    return start_ipp_client(make_client, "ippdesk", ipp_printer.port)
 
 
 def test_pdf_is_delivered_by_ipp_and_arrives_byte_for_byte(make_client, ipp_printer):

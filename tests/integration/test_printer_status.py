@@ -6,31 +6,15 @@ IPP printer of ``tests/stoppable_printer.py``, since ippeveprinter cannot be sto
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
+from services.core import jobs
 from services.core.ipp import Operation, Status
 from services.core.states import JobState
-from services.core.store import JobEvent
-from tests.helpers import wait_for
+from tests.helpers import start_ipp_client, wait_for
 from tests.stoppable_printer import StoppablePrinter
 
 
 def start_client(make_client, printer: StoppablePrinter, **settings):
-    client = make_client(
-        [
-            {
-                "name": "jammed",
-                "kind": "direct",
-                "port": printer.port,
-                "protocol": "ipp",
-                "path": "/ipp/print",
-            }
-        ],
-        **settings,
-    )
-    client.start("sync", "spooler", "delivery")
-    client.wait_printer("jammed")
-    return client
+    return start_ipp_client(make_client, "jammed", printer.port, **settings)
 
 
 def print_job(client, text: bytes, user: str = "alice") -> None:
@@ -40,8 +24,7 @@ def print_job(client, text: bytes, user: str = "alice") -> None:
 
 def trace(client, job_id: int) -> list[tuple[str, str]]:
     with client.store.session() as session:
-        rows = session.scalars(select(JobEvent).where(JobEvent.job_id == job_id))
-        return [(e.event, e.detail) for e in rows]
+        return [(e.event, e.detail) for e in jobs.trace(session, job_id)]
 
 
 def test_a_stopped_printer_holds_the_job_on_the_pc_until_it_is_back(make_client, stoppable_printer):
