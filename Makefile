@@ -5,12 +5,18 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql
 
-.PHONY: demo test bench lint format venv debs clean screenshots
+.PHONY: demo test bench lint format venv debs clean screenshots lock upgrade-deps
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[server,tray,dev]'
+# Installs come from the lock (requirements/*.txt, pinned with hashes by pip-compile), so a
+# clean clone installs today what it installed when the lock was made. A changed lock makes
+# the venv anew (--clear), so nothing from an older install stays behind. The project itself
+# is installed without build isolation: its build backend (setuptools) is in the lock too.
+LOCK := requirements/dev.txt
+$(STAMP): $(LOCK) pyproject.toml
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -52,6 +58,24 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The lock: requirements/dev.txt holds every set (the project, server, tray and dev extras);
+# client.txt, server.txt and tray.txt are the base package alone and with one extra, held to
+# the same versions. `make lock` after a change to pyproject.toml's dependencies; `make
+# upgrade-deps` takes the newest versions the ranges allow, then runs the tests on them.
+COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile -q --generate-hashes \
+	--allow-unsafe --strip-extras --all-build-deps --no-emit-index-url --no-emit-find-links \
+	--no-emit-trusted-host
+UPGRADE ?=
+lock: $(STAMP)
+	$(COMPILE) $(UPGRADE) --extra server --extra tray --extra dev -o requirements/dev.txt pyproject.toml
+	$(COMPILE) -c requirements/dev.txt -o requirements/client.txt pyproject.toml
+	$(COMPILE) -c requirements/dev.txt --extra server -o requirements/server.txt pyproject.toml
+	$(COMPILE) -c requirements/dev.txt --extra tray -o requirements/tray.txt pyproject.toml
+
+upgrade-deps:
+	$(MAKE) lock UPGRADE=--upgrade
+	$(MAKE) test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
