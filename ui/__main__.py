@@ -10,11 +10,18 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from ui import i18n
 from ui.facade import Facade, read_config_value
+from ui.platform_check import EXIT_MISSING_LIBRARIES, check_xcb
 from ui.tray import TrayApp
 
 
 def main(argv: list[str] | None = None) -> int:
-    app = QApplication(sys.argv if argv is None else argv)
+    argv = sys.argv if argv is None else argv
+    # Before QApplication: once Qt fails to load its platform plugin it aborts the process.
+    problem = check_xcb(argv=argv)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_MISSING_LIBRARIES
+    app = QApplication(argv)
     app.setApplicationName("pullprint")
     # Closing a dialog must not end the app: the tray icon is its only window.
     app.setQuitOnLastWindowClosed(False)
