@@ -27,7 +27,7 @@ class TrayState(enum.Enum):
     OFFLINE = "offline"
 
 
-_BADGE_COLOURS = {
+BADGE_COLOURS = {
     TrayState.IDLE: QColor("#2e9d4f"),
     TrayState.ERROR: QColor("#d32f2f"),
     TrayState.SYNCING: QColor("#1e6fd9"),
@@ -73,7 +73,7 @@ def _draw_printer(painter: QPainter, dimmed: bool) -> None:
 
 
 def _draw_badge(painter: QPainter, state: TrayState) -> None:
-    colour = _BADGE_COLOURS[state]
+    colour = BADGE_COLOURS[state]
     centre, radius = QPointF(46, 46), 15.0
     painter.setPen(QPen(QColor("white"), 3))
     painter.setBrush(colour)
