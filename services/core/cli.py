@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import zmq.asyncio
@@ -20,20 +21,24 @@ from sqlalchemy import select
 
 from services.core import audit, endpoint, ipp, jobs, proxy, users
 from services.core.bus import RequestFailed, request
-from services.core.config import ConfigError, Settings, config_path, load_settings
+from services.core.config import CONFIG_ENV, ROOT_ENV, ConfigError, Settings, load_settings
 from services.core.ipp_client import IppRequestFailed, print_file
-from services.core.messages import WakeRequest
-from services.core.states import JobState
+from services.core.messages import Message, StatusRequest, WakeRequest
+from services.core.states import TERMINAL, JobState
 from services.core.store import Job, Printer, Store
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 SUPERVISORD_CONF = SOURCE_ROOT / "deploy" / "supervisord.conf"
+# How long --wait (status, print) and sync wait by default: a channel registers, a sync or a
+# small job completes in seconds; a minute says something is wrong, and why.
+WAIT_TIMEOUT = 60.0
 
 
 def supervisor_env(settings: Settings) -> dict[str, str]:
-    """The environment ``deploy/supervisord.conf`` expands, from the settings in force."""
+    """The environment ``deploy/supervisord.conf`` expands, from the settings in force. The
+    services find the config as we did, from the same PULLPRINT_CONFIG or PULLPRINT_ROOT
+    (or neither: then a missing system config means defaults for them as it did for us)."""
     return os.environ | {
-        "PULLPRINT_CONFIG": str(config_path()),
         "PULLPRINT_RUN_DIR": str(settings.run_dir),
         "PULLPRINT_LOG_DIR": str(settings.log_dir),
         "PULLPRINT_PYTHON": sys.executable,
@@ -81,7 +86,45 @@ def cmd_print(args: argparse.Namespace, settings: Settings) -> int:
     job_id = job.get("job-id") if job else "?"
     state = JobState(job.get("job-state")).keyword if job else "?"
     print(f"job {job_id} stored on {args.printer} ({state})")
+    if args.wait and isinstance(job_id, int):
+        return _wait_printed(Store(settings.db_path), job_id, args.timeout)
     return 0
+
+
+def _wait_printed(store: Store, job_id: int, timeout: float) -> int:
+    """``print --wait``: 0 once the job is printed; 1 when it ended otherwise or still waits
+    at the timeout, saying why (the printer's or the server's reason)."""
+
+    def ended() -> Job | None:
+        with store.session() as session:
+            job = session.get(Job, job_id)
+            return job if job is not None and job.state in TERMINAL else None
+
+    job = _poll(ended, timeout)
+    if job is None:
+        with store.session() as session:
+            job = session.get(Job, job_id)
+        state = JobState(job.state).keyword if job else "gone"
+        reason = f": {job.state_message}" if job and job.state_message else ""
+        print(f"pullprint: job {job_id} is still {state} after {timeout:g} s{reason}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if job.state != JobState.COMPLETED:
+        reason = f": {job.state_message}" if job.state_message else ""
+        print(f"pullprint: job {job_id} {JobState(job.state).keyword}{reason}", file=sys.stderr)
+        return 1
+    print(f"job {job_id} printed ({job.state_message or 'completed'})")
+    return 0
+
+
+def _poll(condition: Callable[[], object], timeout: float) -> Any:
+    """What ``condition`` returns once it is truthy, or None after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.25)
+    return result
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
@@ -246,43 +289,93 @@ def _error_message(reply: httpx.Response) -> str:
         return f"HTTP {reply.status_code}"
 
 
-def _wake(settings: Settings, service: str) -> None:
-    """Tell a running service to look at the store now; it also does on its own timer."""
+def _ask(settings: Settings, service: str, message: Message) -> dict[str, Any] | None:
+    """One request to a running service over the bus; None when it does not answer."""
 
-    async def wake() -> None:
+    async def ask() -> dict[str, Any]:
         ctx = zmq.asyncio.Context()
         try:
-            await request(ctx, settings.run_dir, service, WakeRequest(), src="cli", timeout=1)
+            return await request(ctx, settings.run_dir, service, message, src="cli", timeout=1)
         finally:
             ctx.term()
 
     try:
-        asyncio.run(wake())
+        return asyncio.run(ask())
     except RequestFailed:
+        return None
+
+
+def _wake(settings: Settings, service: str) -> bool:
+    """Tell a running service to look at the store now; it also does on its own timer."""
+    if _ask(settings, service, WakeRequest()) is None:
         print(f"pullprint: {service} did not answer; it will pick the change up on its own")
+        return False
+    return True
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    """Synchronize printers now (sync.now)."""
-    _wake(settings, "sync")
-    print("sync requested")
+    """Synchronize printers now, wait for that sync (up to --timeout) and say which printers
+    this machine serves, or why the sync failed."""
+    asked = time.time()
+    if not _wake(settings, "sync"):
+        return 1
+
+    def finished() -> dict[str, Any] | None:
+        # A run that was under way when we asked also ends after `asked`; it read the server
+        # after the channel came online, which is what a caller waits for.
+        answer = _ask(settings, "sync", StatusRequest()) or {}
+        done = answer.get("state") in ("ok", "failed") and (answer.get("last_sync") or 0) >= asked
+        return answer if done else None
+
+    answer = _poll(finished, args.timeout)
+    if answer is None:
+        print(f"pullprint: no sync finished within {args.timeout:g} s", file=sys.stderr)
+        return 1
+    if answer["state"] == "failed":
+        print(f"pullprint: sync failed: {answer.get('reason', '')}", file=sys.stderr)
+        return 1
+    with Store(settings.db_path).session() as session:
+        names = list(session.scalars(select(Printer.name).order_by(Printer.name)))
+    print(f"synchronized; printers: {', '.join(names) or 'none'}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    """Show the health of every service process, from the facade."""
+    """Show the health of every service process, from the facade; with --wait STATE, once
+    the channel is in STATE (online, waiting-authorization, ...) or --timeout passed."""
     url = f"http://127.0.0.1:{settings.api_port}/status"
-    try:
-        # The facade is on loopback: never through an HTTP_PROXY from the environment.
-        status = httpx.get(url, timeout=5, trust_env=False).json()
-    except httpx.HTTPError as exc:
-        print(f"pullprint: the service is not reachable at {url}: {exc}", file=sys.stderr)
+    wanted = args.wait
+
+    def reached() -> dict[str, Any] | None:
+        status = _get_status(url)
+        return status if isinstance(status, dict) and _channel(status) == wanted else None
+
+    status = _poll(reached, args.timeout) if wanted else None
+    status = status or _get_status(url)
+    if isinstance(status, str):
+        print(f"pullprint: the service is not reachable at {url}: {status}", file=sys.stderr)
         return 1
     print(f"pullprint {status['version']}  mode={status['mode']}  ok={status['ok']}")
     for name, answer in status["services"].items():
         extra = answer.get("reason", "")
         print(f"  {name:<9} {answer.get('state', '?'):<12} {extra}")
+    if wanted and _channel(status) != wanted:
+        print(f"pullprint: the channel is not {wanted} after {args.timeout:g} s", file=sys.stderr)
+        return 1
     return 0 if status["ok"] else 1
+
+
+def _get_status(url: str) -> dict[str, Any] | str:
+    """The facade's ``GET /status``, or why it did not answer."""
+    try:
+        # The facade is on loopback: never through an HTTP_PROXY from the environment.
+        return dict(httpx.get(url, timeout=5, trust_env=False).json())
+    except (httpx.HTTPError, ValueError) as exc:
+        return str(exc) or exc.__class__.__name__
+
+
+def _channel(status: dict[str, Any]) -> str:
+    return str(status.get("channel", {}).get("state", ""))
 
 
 def cmd_virtual_printer(args: argparse.Namespace, settings: Settings) -> int:
@@ -356,6 +449,21 @@ def _status_keyword(code: int) -> str:
 
 
 Command = Callable[[argparse.Namespace, Settings], int]
+# They need no settings (install and uninstall write or remove the config itself: a broken one
+# must not stop its repair; the tray reads what it needs itself and shows a broken service).
+WITHOUT_SETTINGS = {"install", "uninstall", "virtual-printer", "tray", "demo"}
+ROOT_HELP = (
+    "use the installation `pullprint install --root DIR` made: DIR/etc/pullprint/config.toml, "
+    "with its directories below DIR (for the services too, via PULLPRINT_ROOT)"
+)
+
+
+def use_root(root: str | None) -> None:
+    """``--root DIR``: this command and every process it starts (supervisord, the services)
+    use the installation below DIR; the command line wins over an inherited PULLPRINT_CONFIG."""
+    if root:
+        os.environ[ROOT_ENV] = str(Path(root).resolve())
+        os.environ.pop(CONFIG_ENV, None)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -365,7 +473,13 @@ def parser() -> argparse.ArgumentParser:
     def add(name: str, func: Command) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=(func.__doc__ or "").strip().split("\n")[0])
         sp.set_defaults(func=func)
+        if name not in WITHOUT_SETTINGS:
+            sp.add_argument("--root", metavar="DIR", help=ROOT_HELP)
         return sp
+
+    def wait_timeout(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--timeout", type=float, default=WAIT_TIMEOUT, metavar="SECONDS",
+                        help=f"how long to wait (default {WAIT_TIMEOUT:g})")  # fmt: skip
 
     add("service", cmd_service)
     add("ctl", cmd_ctl).add_argument("args", nargs=argparse.REMAINDER)
@@ -374,6 +488,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-P", "--printer", required=True)
     sp.add_argument("-U", "--user", default=getpass.getuser())
     sp.add_argument("--format", default=None, help="document-format (default: from the name)")
+    sp.add_argument("--wait", action="store_true", help="until the job is printed, or says why not")
+    wait_timeout(sp)
     sp = add("jobs", cmd_jobs)
     sp.add_argument("--all", action="store_true")
     sp.add_argument("--trace", type=int, metavar="ID", help="what happened to job ID")
@@ -389,8 +505,10 @@ def parser() -> argparse.ArgumentParser:
             sp.add_argument("user", nargs="?", help="the server user to print as (custom)")
             sp.add_argument("--password-stdin", action="store_true")
         sp.add_argument("--os-user", default=getpass.getuser(), help="default: you")
-    add("sync", cmd_sync)
-    add("status", cmd_status)
+    wait_timeout(add("sync", cmd_sync))
+    sp = add("status", cmd_status)
+    sp.add_argument("--wait", metavar="STATE", help="until the channel is STATE, e.g. online")
+    wait_timeout(sp)
     sp = add("virtual-printer", cmd_virtual_printer)
     sp.add_argument("--port", type=int, required=True)
     sp.add_argument("--dir", required=True)
@@ -413,9 +531,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    if args.func in (cmd_install, cmd_uninstall):
-        # They write or remove the config itself: a broken one must not stop its repair.
+    if args.command in WITHOUT_SETTINGS:
         sys.exit(args.func(args, Settings.model_construct()))
+    use_root(args.root)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -4,7 +4,13 @@ Values come from a TOML file (``/etc/pullprint/config.toml`` or ``$PULLPRINT_CON
 key can be overridden by ``PULLPRINT_<KEY>`` in the environment so that supervisord, tests and
 admins can change one value without editing the file. A bad value never reaches a service loop:
 ``load_settings`` turns it into a ``ConfigError`` whose one-line message names the key, where it
-came from and what is allowed.
+came from and what is allowed. A file someone named that is not there is such an error too;
+only the system default being absent means all defaults (a serverless machine nobody set up).
+
+An installation made with ``pullprint install --root DIR`` is used in place through
+``$PULLPRINT_ROOT``, which the ``--root DIR`` of the other ``pullprint`` commands sets for
+every process they start: its config is ``DIR/etc/pullprint/config.toml``, and the directories
+in it (or their defaults) are read below DIR, as with DESTDIR.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/pullprint/config.toml")
 ENV_PREFIX = "PULLPRINT_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+ROOT_ENV = ENV_PREFIX + "ROOT"
+# The keys naming directories of the installed tree: the ones read below an install root.
+ROOTED_KEYS = ("state_dir", "run_dir", "log_dir")
 # Printer names become URL path segments and OS queue names: keep them to what both accept.
 PRINTER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$"
 # The server is always spoken to over TLS; a typo here must stop start-up, not leak jobs.
@@ -120,19 +130,42 @@ class Settings(BaseSettings):
         return self.state_dir / "spool"
 
 
+def install_root() -> Path:
+    """The root the installation in use was made under: ``/``, or ``$PULLPRINT_ROOT``."""
+    return Path(os.environ.get(ROOT_ENV) or "/")
+
+
+def below_root(path: Path) -> Path:
+    """An installed absolute path as it is found on this machine: below the install root."""
+    return install_root() / path.relative_to("/") if path.is_absolute() else path
+
+
 def config_path() -> Path:
-    """The file in force: ``$PULLPRINT_CONFIG`` or the system default."""
-    return Path(os.environ.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_PATH))
+    """The file in force: ``$PULLPRINT_CONFIG``, else the installed config below the root."""
+    named = os.environ.get(CONFIG_ENV)
+    return Path(named) if named else below_root(DEFAULT_CONFIG_PATH)
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read the file (a missing file means all defaults) and the environment overrides."""
+    """Read the file and the environment overrides; installed directories go below the root."""
     path = path or config_path()
     data = _read_toml(path)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+    return settings.model_copy(update=_rooted(settings))
+
+
+def _rooted(settings: Settings) -> dict[str, Path]:
+    """The installed directories (the file's or the defaults) below the root. A directory set
+    in the environment is this machine's already: ``pullprint service`` hands supervisord the
+    run and log directories it found that way, and they must not move down a second time."""
+    return {
+        key: below_root(getattr(settings, key))
+        for key in ROOTED_KEYS
+        if not os.environ.get(ENV_PREFIX + key.upper())
+    }
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -140,11 +173,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        return {}
+        if path == DEFAULT_CONFIG_PATH and not os.environ.get(CONFIG_ENV):
+            return {}  # nobody set this machine up: all defaults, serverless
+        raise ConfigError(_missing(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _missing(path: Path) -> str:
+    """Why a missing file is an error: somebody named it, and the defaults would put jobs in
+    another installation's store (the system's) without a word."""
+    if os.environ.get(CONFIG_ENV):
+        return f"config error: {path} does not exist (named by {CONFIG_ENV})"
+    if install_root() != Path("/"):
+        return f"config error: {path} does not exist: no pullprint installed under {install_root()}"
+    return f"config error: {path} does not exist"
 
 
 def _describe(exc: ValidationError, path: Path) -> str:

@@ -8,7 +8,9 @@ plus the tray's autostart entry on Linux desktops.
 
 Everything is written below ``root`` (``/`` for real; tests pass a temporary directory), the
 way a package manager's DESTDIR works: the paths *inside* the files are the installed system's
-(``/var/lib/pullprint``), so a tree built under a root is the tree the machine gets.
+(``/var/lib/pullprint``), so a tree built under a root is the tree the machine gets. Such a tree
+also runs in place: ``pullprint service --root DIR`` reads its config and its directories below
+DIR (``core/config.py``), and install says so when it does not start the service itself.
 
 Uninstall removes exactly what install created, read from a manifest install keeps beside the
 config, so directories that existed before (``/etc/systemd/system``) are never removed. The
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import plistlib
+import shlex
 import shutil
 import subprocess
 import sys
@@ -296,7 +299,15 @@ def _enable(root: Path, platform: str, say: Say) -> None:
         say(f"enabled and started {SYSTEMD_UNIT}")
     else:
         reason = "systemd is not running here" if root == Path("/") else f"root is {root}"
-        say(f"skipped enabling {SYSTEMD_UNIT} ({reason}); run `pullprint service` to start")
+        say(f"skipped enabling {SYSTEMD_UNIT} ({reason}); run `{start_command(root)}` to start")
+
+
+def start_command(root: Path) -> str:
+    """The command that runs what was just installed, to paste into a shell: this
+    installation's ``pullprint`` (it may not be on PATH), and ``--root`` for a tree below
+    another root, whose paths inside the config are the installed system's."""
+    rooted = [] if root == Path("/") else ["--root", str(root.resolve())]
+    return shlex.join([*pullprint_command(), "service", *rooted])
 
 
 def _disable(root: Path, platform: str, say: Say) -> None:

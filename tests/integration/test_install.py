@@ -11,18 +11,33 @@ from __future__ import annotations
 import configparser
 import os
 import plistlib
+import re
+import shlex
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from services.core.config import Settings, load_settings
 from services.core.install import InstallError, install, uninstall
 from services.core.queues import CupsBackend, apply, wanted_queues
-from tests.helpers import ROOT
+from services.core.states import JobState
+from services.core.store import Job, Store
+from tests.helpers import (
+    ROOT,
+    Process,
+    VirtualPrinter,
+    free_port,
+    make_document,
+    sha256_file,
+    wait_for,
+)
 from tests.peers import private_cupsd
 
 
@@ -39,11 +54,16 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "PULLPRINT_CONFIG": "/nonexistent/config.toml",
-        "PULLPRINT_OS_QUEUES": "none",
-    }
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment in these tests: an empty config of its own, never this
+    machine's, and no OS queues (never this machine's CUPS)."""
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    return os.environ | {"PULLPRINT_CONFIG": str(config), "PULLPRINT_OS_QUEUES": "none"}
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.core.cli", *args],
         cwd=ROOT,
@@ -199,28 +219,95 @@ def test_launchd_layout_for_macos(root: Path):
     assert snapshot(root) == before
 
 
-def test_cli_install_and_uninstall(root: Path):
+def test_cli_install_and_uninstall(root: Path, cli_env: dict[str, str]):
     before = snapshot(root)
 
     result = run_cli(
-        "install", "--mode", "gateway", "--server", "https://p.example", "--root", str(root)
+        cli_env,
+        "install",
+        "--mode",
+        "gateway",
+        "--server",
+        "https://p.example",
+        "--root",
+        str(root),
     )
     assert result.returncode == 0, result.stderr
     assert load_settings(root / "etc" / "pullprint" / "config.toml").mode == "gateway"
 
-    result = run_cli("uninstall", "--root", str(root))
+    result = run_cli(cli_env, "uninstall", "--root", str(root))
     assert result.returncode == 0, result.stderr
     assert snapshot(root) == before
 
 
-def test_cli_says_what_is_wrong_without_a_traceback(root: Path):
-    result = run_cli("install", "--mode", "gateway", "--root", str(root))
+def test_cli_says_what_is_wrong_without_a_traceback(root: Path, cli_env: dict[str, str]):
+    result = run_cli(cli_env, "install", "--mode", "gateway", "--root", str(root))
 
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "pullprint: install failed: mode gateway sends jobs through a server: give --server URL"
     )
-    result = run_cli("uninstall", "--root", str(root))
+    result = run_cli(cli_env, "uninstall", "--root", str(root))
     assert result.returncode == 1
     assert "no pullprint installation under" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def short_root() -> Iterator[Path]:
+    """A machine root with a short path: the bus's ipc socket paths below it are limited to
+    about 100 characters, which pytest's tmp_path would exceed."""
+    root = Path(tempfile.mkdtemp(prefix="pp-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def facade_status(api_port: int) -> dict | None:
+    try:
+        reply = httpx.get(f"http://127.0.0.1:{api_port}/status", timeout=5, trust_env=False)
+    except httpx.HTTPError:
+        return None
+    return reply.json() if reply.status_code == 200 and reply.json()["ok"] else None
+
+
+def test_the_start_command_install_prints_runs_the_installed_service(
+    short_root: Path, cli_env: dict[str, str], raw_printer: VirtualPrinter, tmp_path: Path
+):
+    """Issue 17: `install --root DIR` said "run `pullprint service`", which read another
+    config. Exactly the command it prints now starts the service installed below DIR: it
+    answers, and a job printed to it is stored below DIR and printed."""
+    result = run_cli(cli_env, "install", "--root", str(short_root))
+    assert result.returncode == 0, result.stderr
+    printed = re.search(r"run `(.+)` to start", result.stdout)
+    assert printed, result.stdout
+    # What an admin adds to the installed config: a printer. The ports are the test's own
+    # (other tests run at the same time), through the environment as any key can be.
+    with (short_root / "etc" / "pullprint" / "config.toml").open("a") as config:
+        config.write(f'[[printers]]\nname = "office"\nport = {raw_printer.port}\n')
+    api_port = free_port()
+    env = cli_env | {
+        "PULLPRINT_SPOOLER_PORT": str(free_port()),
+        "PULLPRINT_API_PORT": str(api_port),
+    }
+    service = Process("service", shlex.split(printed[1]), env, tmp_path / "service.out")
+    try:
+        status = wait_for(lambda: facade_status(api_port), 60, "the installed service's facade")
+        assert status["mode"] == "local"
+        rooted = ["--root", str(short_root)]
+        result = run_cli(env, "sync", *rooted)
+        assert (result.returncode, result.stdout) == (0, "synchronized; printers: office\n")
+        document = tmp_path / "page.prn"
+        digest = make_document(document, 100_000)
+
+        result = run_cli(env, "print", str(document), "-P", "office", "--wait", *rooted)
+
+        assert result.returncode == 0, result.stderr + (tmp_path / "service.out").read_text()
+        assert result.stdout.startswith("job 1 stored on office (pending)\njob 1 printed")
+        assert [sha256_file(p) for p in raw_printer.jobs()] == [digest]
+        store = Store(short_root / "var" / "lib" / "pullprint" / "pullprint.db")
+        with store.session() as session:
+            assert session.get(Job, 1).state == JobState.COMPLETED
+        store.dispose()
+    finally:
+        service.stop()
+    assert not (short_root / "run" / "pullprint" / "supervisor.sock").exists()

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from services.core import config
 from services.core.config import ConfigError, load_settings
 
 
@@ -11,10 +14,43 @@ def write(tmp_path, text: str):
     return path
 
 
-def test_missing_file_means_defaults(tmp_path, monkeypatch):
-    monkeypatch.delenv("PULLPRINT_MODE", raising=False)
-    settings = load_settings(tmp_path / "absent.toml")
+def test_an_absent_system_config_means_defaults(tmp_path, monkeypatch):
+    """Nobody set this machine up: serverless with every default."""
+    monkeypatch.setattr(config, "DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    for name in ("PULLPRINT_MODE", "PULLPRINT_CONFIG", "PULLPRINT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
     assert settings.mode == "local" and settings.spooler_port == 8631 and settings.api_port == 8637
+
+
+def test_a_named_config_that_is_missing_is_an_error(tmp_path, monkeypatch):
+    """Defaults in its place would put jobs into the system's store without a word (issue 17)."""
+    missing = tmp_path / "absent.toml"
+    monkeypatch.setenv("PULLPRINT_CONFIG", str(missing))
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value) == f"config error: {missing} does not exist (named by PULLPRINT_CONFIG)"
+    monkeypatch.delenv("PULLPRINT_CONFIG")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(missing)
+
+
+def test_an_install_root_has_its_config_and_directories_below_it(tmp_path, monkeypatch):
+    for key in ("CONFIG", "STATE_DIR", "RUN_DIR", "LOG_DIR"):
+        monkeypatch.delenv("PULLPRINT_" + key, raising=False)
+    monkeypatch.setenv("PULLPRINT_ROOT", str(tmp_path))
+    with pytest.raises(ConfigError, match=f"no pullprint installed under {tmp_path}"):
+        load_settings()
+    installed = tmp_path / "etc" / "pullprint" / "config.toml"
+    installed.parent.mkdir(parents=True)
+    installed.write_text('state_dir = "/var/lib/pullprint"\nlog_dir = "logs"\n')
+    settings = load_settings()
+    assert settings.state_dir == tmp_path / "var" / "lib" / "pullprint"
+    assert settings.run_dir == tmp_path / "run" / "pullprint"  # the default is installed too
+    assert settings.log_dir == Path("logs")  # a relative path is no installed path
+    # The environment names this machine's paths (supervisord gets run_dir and log_dir so).
+    monkeypatch.setenv("PULLPRINT_RUN_DIR", str(tmp_path / "run"))
+    assert load_settings().run_dir == tmp_path / "run"
 
 
 def test_file_values_and_printers_are_read(tmp_path):
