@@ -3,9 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql
+# What Qt's xcb platform plugin loads beyond PySide6's wheel and a desktop's usual libraries:
+# without them `pullprint tray` cannot start (it says so, naming these).
+TRAY_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+# The real peers the tests use: ippeveprinter and ipptool, cupsd, PostgreSQL, and an X server
+# with a system tray (Xvfb, trayer, xwininfo) for the tray.
+TEST_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql xvfb trayer x11-utils \
+	$(TRAY_PACKAGES)
 
-.PHONY: demo test bench lint format venv debs clean screenshots lock upgrade-deps
+.PHONY: demo test bench lint format venv debs tray-debs clean screenshots lock upgrade-deps
 
 # Installs come from the lock (requirements/*.txt, pinned with hashes by pip-compile), so a
 # clean clone installs today what it installed when the lock was made. A changed lock makes
@@ -21,16 +27,23 @@ $(STAMP): $(LOCK) pyproject.toml
 
 venv: $(STAMP)
 
-# Installs the real peers the tests use (ippeveprinter, ipptool, cupsd) when we are root and
-# they are missing; otherwise says which tests will skip, so nothing is silently left out.
-debs:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+# Installs Debian packages ($(1)) when we are root and they are missing; otherwise says which
+# are missing and what that means ($(2)), so nothing is silently left out.
+define debs
+	@missing=""; for p in $(1); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then echo "debian packages: all present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	else echo "not root: not installing$$missing; tests that need them are skipped with a reason"; fi
+	else echo "not root: not installing$$missing; $(2)"; fi
+endef
+
+debs:
+	$(call debs,$(TEST_PACKAGES),tests that need them are skipped with a reason)
+
+tray-debs:
+	$(call debs,$(TRAY_PACKAGES),pullprint tray needs them (apt-get install$$missing))
 
 # Test files run on parallel workers: most of a test's time is spent waiting for the real
 # processes it started, so two cores keep more than two workers busy. TEST_WORKERS=0 runs
@@ -39,7 +52,7 @@ TEST_WORKERS ?= 4
 test: $(STAMP) debs
 	$(PY) -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
-demo: $(STAMP)
+demo: $(STAMP) tray-debs
 	$(PY) -m services.core.demo
 
 # The whole table of DESIGN.md 9; `make bench BENCH_ARGS="sync --quick"` for a subset, smaller.
