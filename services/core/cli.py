@@ -95,26 +95,24 @@ def _wait_printed(store: Store, job_id: int, timeout: float) -> int:
     """``print --wait``: 0 once the job is printed; 1 when it ended otherwise or still waits
     at the timeout, saying why (the printer's or the server's reason)."""
 
-    def ended() -> Job | None:
+    def ended() -> bool:
         with store.session() as session:
             job = session.get(Job, job_id)
-            return job if job is not None and job.state in TERMINAL else None
+            return job is None or job.state in TERMINAL
 
-    job = _poll(ended, timeout)
-    if job is None:
-        with store.session() as session:
-            job = session.get(Job, job_id)
-        state = JobState(job.state).keyword if job else "gone"
-        reason = f": {job.state_message}" if job and job.state_message else ""
-        print(f"pullprint: job {job_id} is still {state} after {timeout:g} s{reason}",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    if job.state != JobState.COMPLETED:
-        reason = f": {job.state_message}" if job.state_message else ""
-        print(f"pullprint: job {job_id} {JobState(job.state).keyword}{reason}", file=sys.stderr)
-        return 1
-    print(f"job {job_id} printed ({job.state_message or 'completed'})")
-    return 0
+    in_time = _poll(ended, timeout) is not None
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        # Where and how it went, as its trace says ("printed at lobby (raw host:port) ...").
+        delivered = [e.detail for e in jobs.trace(session, job_id) if e.event == "delivered"]
+    if job is not None and job.state == JobState.COMPLETED:
+        print(f"job {job_id} {delivered[-1] if delivered else 'completed'}")
+        return 0
+    state = JobState(job.state).keyword if job else "gone"
+    state = state if in_time else f"still {state} after {timeout:g} s"
+    why = f": {job.state_message}" if job and job.state_message else ""
+    print(f"pullprint: job {job_id} is {state}{why}", file=sys.stderr)
+    return 1
 
 
 def _poll(condition: Callable[[], object], timeout: float) -> Any:
@@ -308,7 +306,10 @@ def _ask(settings: Settings, service: str, message: Message) -> dict[str, Any] |
 def _wake(settings: Settings, service: str) -> bool:
     """Tell a running service to look at the store now; it also does on its own timer."""
     if _ask(settings, service, WakeRequest()) is None:
-        print(f"pullprint: {service} did not answer; it will pick the change up on its own")
+        print(
+            f"pullprint: {service} did not answer; it will pick the change up on its own",
+            file=sys.stderr,
+        )
         return False
     return True
 

@@ -302,7 +302,7 @@ def test_the_start_command_install_prints_runs_the_installed_service(
         result = run_cli(env, "print", str(document), "-P", "office", "--wait", *rooted)
 
         assert result.returncode == 0, result.stderr + (tmp_path / "service.out").read_text()
-        assert result.stdout.startswith("job 1 stored on office (pending)\njob 1 printed")
+        assert result.stdout.startswith("job 1 stored on office (pending)\njob 1 printed at office")
         assert [sha256_file(p) for p in raw_printer.jobs()] == [digest]
         store = Store(short_root / "var" / "lib" / "pullprint" / "pullprint.db")
         with store.session() as session:
