@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from server import admin_cli, logs
+from server.logs import event
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -21,6 +22,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.dev_tls:
         cert, key = tls.dev_certificate(args.data, args.host)
+        # Nothing else tells an admin which file their clients must trust.
+        hint = "self-signed: clients need this file as ca_file (pullprint install --ca-file)"
+        event("server.dev_tls", certificate=cert.resolve(), clients=hint)
     elif args.cert and args.key:
         cert, key = args.cert, args.key
     else:

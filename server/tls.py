@@ -59,5 +59,9 @@ def dev_certificate(data_dir: Path, host: str) -> tuple[Path, Path]:
                 serialization.NoEncryption(),
             )
         )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    # The certificate last and through a rename: a client (or a script waiting for the file
+    # to give it to `pullprint install --ca-file`) never reads half of it.
+    partial = cert_path.with_name(cert_path.name + ".part")
+    partial.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    os.replace(partial, cert_path)
     return cert_path, key_path
