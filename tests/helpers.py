@@ -26,10 +26,21 @@ from services.core.store import Job, Store
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Every port free_port handed out in this process (one pytest worker).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, never one this process handed out before: once the
+    probe socket is closed the kernel may give the same port to the next probe, and a client
+    then got it as both its spooler and its api port (the api died with EADDRINUSE)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

@@ -30,15 +30,10 @@ from services.core.protocol import (
     decode_reply,
     encode_frame,
 )
+from tests.helpers import free_port
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import io
-import socket
 import threading
 import time
 import zipfile
@@ -20,6 +19,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import Response
+
+from tests.helpers import free_port
 
 IDLE_STATUS: dict[str, Any] = {
     "ok": True,
@@ -52,12 +53,6 @@ USERS = {"alice": "wonderland"}
 
 # The states a job can still be canceled in (services/core/states.py TRANSITIONS).
 CANCELABLE = ("pending", "pending-held", "processing", "processing-stopped")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeFacade:
