@@ -315,10 +315,14 @@ def _wake(settings: Settings, service: str) -> bool:
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    """Synchronize printers now, wait for that sync (up to --timeout) and say which printers
-    this machine serves, or why the sync failed."""
+    """Synchronize printers now (sync.now); with --wait, wait for that sync (up to --timeout)
+    and say which printers this machine serves, or why the sync failed."""
     asked = time.time()
-    if not _wake(settings, "sync"):
+    answered = _wake(settings, "sync")
+    if not args.wait:
+        print("sync requested")
+        return 0
+    if not answered:
         return 1
 
     def finished() -> dict[str, Any] | None:
@@ -506,7 +510,9 @@ def parser() -> argparse.ArgumentParser:
             sp.add_argument("user", nargs="?", help="the server user to print as (custom)")
             sp.add_argument("--password-stdin", action="store_true")
         sp.add_argument("--os-user", default=getpass.getuser(), help="default: you")
-    wait_timeout(add("sync", cmd_sync))
+    sp = add("sync", cmd_sync)
+    sp.add_argument("--wait", action="store_true", help="until it is done, naming the printers")
+    wait_timeout(sp)
     sp = add("status", cmd_status)
     sp.add_argument("--wait", metavar="STATE", help="until the channel is STATE, e.g. online")
     wait_timeout(sp)

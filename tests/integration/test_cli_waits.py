@@ -1,12 +1,13 @@
 """The CLI's waits end with an answer, not a hang: ``print --wait`` and ``status --wait`` say
-what they waited for and why it did not come, and ``sync`` without a service says so."""
+what they waited for and why it did not come; ``sync --wait`` says why a sync failed, and
+that there is no service to ask."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import Client, free_port
+from tests.helpers import Client, free_port, wait_for
 
 
 def test_print_wait_says_why_the_job_is_not_printed(
@@ -38,9 +39,23 @@ def test_print_wait_says_why_the_job_is_not_printed(
 def test_sync_without_a_running_service_says_so(make_client: Callable[..., Client]):
     client = make_client([])
 
-    result = client.run_cli("sync", "--timeout", "2")
+    result = client.run_cli("sync", "--wait")
 
     assert result.returncode == 1
     assert (
         result.stderr == "pullprint: sync did not answer; it will pick the change up on its own\n"
+    )
+
+
+def test_sync_wait_says_why_the_sync_failed(make_client: Callable[..., Client]):
+    client = make_client([], server_url=f"https://127.0.0.1:{free_port()}")
+    client.start("sync")
+    log = client.root / "log" / "sync.log"
+    wait_for(lambda: log.exists() and "service.started" in log.read_text(), 30, "sync to start")
+
+    result = client.run_cli("sync", "--wait")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "pullprint: sync failed: this machine is not authorized by the server yet\n"
     )

@@ -294,7 +294,7 @@ def test_the_start_command_install_prints_runs_the_installed_service(
         status = wait_for(lambda: facade_status(api_port), 60, "the installed service's facade")
         assert status["mode"] == "local"
         rooted = ["--root", str(short_root)]
-        result = run_cli(env, "sync", *rooted)
+        result = run_cli(env, "sync", "--wait", *rooted)
         assert (result.returncode, result.stdout) == (0, "synchronized; printers: office\n")
         document = tmp_path / "page.prn"
         digest = make_document(document, 100_000)
