@@ -53,7 +53,7 @@ test: $(STAMP) debs
 	$(PY) -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
 demo: $(STAMP) tray-debs
-	$(PY) -m services.core.demo
+	$(PY) -m cli.demo
 
 # The whole table of DESIGN.md 9; `make bench BENCH_ARGS="sync --quick"` for a subset, smaller.
 BENCH_ARGS ?=

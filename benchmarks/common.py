@@ -151,7 +151,7 @@ class Service:
         self.client = client
         self.process = Process(
             "supervisord",
-            [sys.executable, "-m", "services.core.cli", "service"],
+            [sys.executable, "-m", "cli", "service"],
             client.env,
             client.root / "log" / "service.out",
         )

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.common import MB, Row, close, direct_printer, make_file, wait_file
-from services.core.ipp_client import print_file
+from cli.ipp_client import print_file
 from tests.helpers import Client, VirtualPrinter
 from tests.peers import PrivateCups, cupsd_available
 

@@ -24,7 +24,7 @@ from benchmarks.common import (
     make_file,
     wait_file,
 )
-from services.core.ipp_client import print_file
+from cli.ipp_client import print_file
 from tests.helpers import Client, VirtualPrinter, wait_for
 
 GOAL = 150 * MB

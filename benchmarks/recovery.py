@@ -17,8 +17,8 @@ import httpx
 from sqlalchemy import insert
 
 from benchmarks.common import Row, Service, api_status, close
+from protocol.states import JobState
 from services.core.spool import Spool
-from services.core.states import JobState
 from services.core.store import Job, Store
 from tests.helpers import Client
 

@@ -1,7 +1,7 @@
 """The pullprint reference cloud server.
 
 Run: `pullprint-server run --data DIR --dev-tls` (or `--cert F --key F`); administer with
-`pullprint-server admin --data DIR ...`. Wire formats: services/core/protocol.py, described in
+`pullprint-server admin --data DIR ...`. Wire formats: the protocol package, described in
 docs/protocol.md. Where things live:
 
 - cli.py          the two commands; app.py wires one process (uvicorn + gateway + workers)

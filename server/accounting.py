@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol.channel import JobStateChange, Report, StoredJob
+from protocol.states import TERMINAL_KEYWORDS
 from server import jobs
 from server.models import InputPort, Job, User, now
-from services.core.protocol import TERMINAL_STATES, JobStateChange, JobStored, Report
 
 
 def _port_id(session: Session, port_id: int | None) -> int | None:
@@ -24,7 +25,7 @@ def _port_id(session: Session, port_id: int | None) -> int | None:
     return port_id
 
 
-def record_stored(session: Session, endpoint_id: int, msg: JobStored) -> str:
+def record_stored(session: Session, endpoint_id: int, msg: StoredJob) -> str:
     """A job captured on an endpoint; returns 'ok', 'duplicate', 'conflict' or
     'user-disabled'."""
     existing = session.get(Job, msg.job_id)
@@ -80,7 +81,7 @@ def record_report(session: Session, endpoint_id: int, report: Report) -> str:
                 state=report.state,
                 printer_name=report.printer,
                 created_at=report.created_at or now(),
-                completed_at=report.completed_at if report.state in TERMINAL_STATES else None,
+                completed_at=report.completed_at if report.state in TERMINAL_KEYWORDS else None,
             )
         )
         return "ok"

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from protocol import rest
+from protocol.channel import UserDisabled
 from server import auth, commands, notify, tokens
 from server.models import Endpoint, InputPort, Printer, Setting, User, UserSession, now
-from services.core import protocol
 
 
 class AdminError(Exception):
@@ -60,7 +61,7 @@ def disable_user(session: Session, name: str) -> dict[str, Any]:
     user = _user(session, name)
     user.disabled = True
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    commands.broadcast(session, "user.disabled", protocol.UserDisabled(user=name).model_dump())
+    commands.broadcast(session, "user.disabled", UserDisabled(user=name).model_dump())
     return user_info(user)
 
 
@@ -134,8 +135,8 @@ def remove_port(session: Session, port_id: int) -> dict[str, Any]:
     return info
 
 
-def port_info(port: InputPort) -> protocol.InputPort:
-    return protocol.InputPort(
+def port_info(port: InputPort) -> rest.InputPort:
+    return rest.InputPort(
         id=port.id,
         name=port.name,
         kind=port.kind,  # type: ignore[arg-type]
@@ -144,7 +145,7 @@ def port_info(port: InputPort) -> protocol.InputPort:
     )
 
 
-def list_ports(session: Session) -> list[protocol.InputPort]:
+def list_ports(session: Session) -> list[rest.InputPort]:
     return [port_info(p) for p in session.scalars(select(InputPort).order_by(InputPort.id))]
 
 

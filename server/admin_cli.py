@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from protocol.rest import PROFILE_FIELDS
 from server import admin, audit, auth, profiles
 from server.store import Store, default_url
-from services.core import protocol
 
 Handler = Callable[[Session, argparse.Namespace], Any]
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -152,7 +152,7 @@ def setting_set(session: Session, args: argparse.Namespace) -> Any:
 # --- configuration profiles ----------------------------------------------------------------
 
 SETTING_HELP = (
-    "KEY=VALUE, may repeat; keys: " + ", ".join(protocol.PROFILE_FIELDS) + "; VALUE is JSON "
+    "KEY=VALUE, may repeat; keys: " + ", ".join(PROFILE_FIELDS) + "; VALUE is JSON "
     "(300, false, '\"debug\"') or a bare word (debug); an empty VALUE clears the key"
 )
 

@@ -11,6 +11,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
+from protocol.rest import (
+    Credentials,
+    EndpointConfig,
+    LoginRequest,
+    LoginResponse,
+    PrintersResponse,
+    RefreshRequest,
+    RegisterRequest,
+    RegisterResponse,
+    ReleaseRequest,
+    ReleaseResponse,
+    ReportsRequest,
+    TokenRequest,
+    TokenResponse,
+)
 from server import (
     access,
     accounting,
@@ -26,7 +41,6 @@ from server.access import Principal, error
 from server.context import ServerContext
 from server.logs import event
 from server.models import Endpoint, Job, User, now
-from services.core import protocol
 
 router = APIRouter(prefix="/api/v1")
 Caller = Annotated[Principal, Depends(access.caller)]
@@ -40,7 +54,7 @@ def health() -> dict[str, bool]:
 
 
 @router.post("/endpoints", status_code=201)
-def register(body: protocol.RegisterRequest, request: Request) -> protocol.RegisterResponse:
+def register(body: RegisterRequest, request: Request) -> RegisterResponse:
     """A client machine asks to join; it gets an id and a secret to poll for its token with."""
     secret = auth.new_token()
     with access.context(request).store.session() as session:
@@ -58,13 +72,11 @@ def register(body: protocol.RegisterRequest, request: Request) -> protocol.Regis
         detail = f"{body.os} {body.version}".strip()
         audit.record(session, who, "endpoint.register", str(endpoint_id), detail)
     event("endpoint.registered", endpoint=endpoint_id, hostname=body.hostname)
-    return protocol.RegisterResponse(endpoint_id=endpoint_id, secret=secret)
+    return RegisterResponse(endpoint_id=endpoint_id, secret=secret)
 
 
 @router.post("/endpoints/{endpoint_id}/token")
-def poll_token(
-    endpoint_id: int, body: protocol.TokenRequest, request: Request
-) -> protocol.TokenResponse:
+def poll_token(endpoint_id: int, body: TokenRequest, request: Request) -> TokenResponse:
     """pending until an admin authorizes; then the credentials (access + refresh token),
     exactly once."""
     ctx = access.context(request)
@@ -77,17 +89,17 @@ def poll_token(
         if endpoint.state == "revoked":
             raise error(403, "revoked", "endpoint revoked; register again")
         if endpoint.state == "pending":
-            return protocol.TokenResponse(state="pending")
+            return TokenResponse(state="pending")
         if endpoint.credentials_issued_at is not None:
             raise error(409, "token-issued", "the token was already issued; register again")
         endpoint.credentials_issued_at = endpoint.last_seen_at = now()
         credentials = tokens.issue(session, endpoint_id, ctx.tokens)
     event("endpoint.token_issued", endpoint=endpoint_id)
-    return protocol.TokenResponse(state="authorized", **credentials.model_dump())
+    return TokenResponse(state="authorized", **credentials.model_dump())
 
 
 @router.post("/endpoints/refresh")
-def refresh_token(body: protocol.RefreshRequest, request: Request) -> protocol.Credentials:
+def refresh_token(body: RefreshRequest, request: Request) -> Credentials:
     """A new access + refresh pair for a refresh token, which is used up by this call."""
     ctx = access.context(request)
     try:
@@ -101,7 +113,7 @@ def refresh_token(body: protocol.RefreshRequest, request: Request) -> protocol.C
 
 
 @router.post("/login")
-def login(body: protocol.LoginRequest, request: Request) -> protocol.LoginResponse:
+def login(body: LoginRequest, request: Request) -> LoginResponse:
     """A user's access + refresh pair for their password."""
     pair = login_user(access.context(request), body.user, body.password, audit.address(request))
     if pair is None:
@@ -109,9 +121,7 @@ def login(body: protocol.LoginRequest, request: Request) -> protocol.LoginRespon
     return pair
 
 
-def login_user(
-    ctx: ServerContext, name: str, password: str, origin: str
-) -> protocol.LoginResponse | None:
+def login_user(ctx: ServerContext, name: str, password: str, origin: str) -> LoginResponse | None:
     """Verify the password and open a session; shared with the login page. ``origin`` (the
     client's address) goes into the audit trail with the outcome, failures included."""
     who = audit.Who(name, origin)
@@ -131,7 +141,7 @@ def login_user(
 
 
 @router.post("/login/refresh")
-def refresh_login(body: protocol.RefreshRequest, request: Request) -> protocol.LoginResponse:
+def refresh_login(body: RefreshRequest, request: Request) -> LoginResponse:
     """A new access + refresh pair for a user's refresh token, which is used up by this call."""
     try:
         return refresh_user(access.context(request), body.refresh_token, audit.address(request))
@@ -139,7 +149,7 @@ def refresh_login(body: protocol.RefreshRequest, request: Request) -> protocol.L
         raise error(403 if exc.code == "user-disabled" else 401, exc.code, exc.message) from exc
 
 
-def refresh_user(ctx: ServerContext, refresh_token: str, origin: str) -> protocol.LoginResponse:
+def refresh_user(ctx: ServerContext, refresh_token: str, origin: str) -> LoginResponse:
     """Shared with the pages, which refresh from a cookie. Raises tokens.TokenError. Refreshes
     leave no audit row (the login did); a disabled user's refused one does."""
     refused: tokens.TokenError | None = None
@@ -171,10 +181,10 @@ def logout(request: Request) -> dict:
 
 
 @router.get("/printers")
-def printers(request: Request, who: Caller) -> protocol.PrintersResponse:
+def printers(request: Request, who: Caller) -> PrintersResponse:
     """The input ports an endpoint (or user) should have as OS queues."""
     with access.context(request).store.session() as session:
-        return protocol.PrintersResponse(ports=admin.list_ports(session))
+        return PrintersResponse(ports=admin.list_ports(session))
 
 
 @router.get("/config")
@@ -182,7 +192,7 @@ def config(
     request: Request,
     who: EndpointCaller,
     users: Annotated[list[str] | None, Query(max_length=100)] = None,
-) -> protocol.EndpointConfig:
+) -> EndpointConfig:
     """The site settings and the configuration profile in force for this endpoint's users.
 
     `users` (repeatable) are the server users logged in on the endpoint now; they are kept, so
@@ -194,7 +204,7 @@ def config(
         if users is not None:
             profiles.set_endpoint_users(session, who.id, [u[:255] for u in users])
         profile = profiles.effective_for_endpoint(session, who.id)
-    return protocol.EndpointConfig(
+    return EndpointConfig(
         heartbeat_interval=ctx.hub.heartbeat_interval,
         gateway=ctx.gateway_address,
         retention=int(settings.get("retention", 86400)),
@@ -204,7 +214,7 @@ def config(
 
 
 @router.post("/reports")
-def reports(body: protocol.ReportsRequest, request: Request, who: EndpointCaller) -> dict:
+def reports(body: ReportsRequest, request: Request, who: EndpointCaller) -> dict:
     """Accounting for finished jobs, for endpoints that report over REST instead of the
     channel. Idempotent per job id."""
     results: dict[str, str] = {}
@@ -215,9 +225,7 @@ def reports(body: protocol.ReportsRequest, request: Request, who: EndpointCaller
 
 
 @router.post("/release")
-def release_jobs(
-    body: protocol.ReleaseRequest, request: Request, who: UserOrAdmin
-) -> protocol.ReleaseResponse:
+def release_jobs(body: ReleaseRequest, request: Request, who: UserOrAdmin) -> ReleaseResponse:
     """Stands in for a user authenticating at a printer."""
     origin = audit.address(request)
     return release_for(access.context(request), who, body.user, body.printer, origin)
@@ -225,7 +233,7 @@ def release_jobs(
 
 def release_for(
     ctx: ServerContext, who: Principal, user: str, printer: str, origin: str
-) -> protocol.ReleaseResponse:
+) -> ReleaseResponse:
     if who.kind == "user" and who.name != user:
         raise error(403, "forbidden", "a user may release only their own jobs")
     try:
@@ -240,7 +248,7 @@ def release_for(
         ctx.output.submit(job_id)
     ctx.hub.nudge(result.endpoint_ids)
     event("jobs.released", user=user, printer=printer, count=len(result.job_ids))
-    return protocol.ReleaseResponse(printer=result.printer, job_ids=result.job_ids)
+    return ReleaseResponse(printer=result.printer, job_ids=result.job_ids)
 
 
 @router.get("/jobs")

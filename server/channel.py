@@ -23,12 +23,20 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from protocol.channel import (
+    CLIENT_MESSAGES,
+    CLOSE_PROTOCOL,
+    CLOSE_UNAUTHORIZED,
+    ChannelMessage,
+    Hello,
+    JobStateChange,
+    Report,
+    StoredJob,
+)
 from server import accounting, commands, tokens
 from server.logs import event
 from server.models import Command, Endpoint, now
 from server.store import Store
-from services.core import protocol
-from services.core.protocol import ChannelMessage
 
 MAX_MESSAGE = 1024 * 1024
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
@@ -86,7 +94,7 @@ class ChannelHub:
         endpoint_id = await asyncio.to_thread(self.bearer_endpoint, websocket)
         if endpoint_id is None:
             # Closing before accept answers the handshake with HTTP 403.
-            await websocket.close(code=protocol.CLOSE_UNAUTHORIZED)
+            await websocket.close(code=CLOSE_UNAUTHORIZED)
             event("channel.refused", peer=websocket.client)
             return
         await websocket.accept()
@@ -129,7 +137,7 @@ class ChannelHub:
         conn = self.connections.get(endpoint_id)
         if conn is not None:
             event("channel.revoked", endpoint=endpoint_id)
-            await conn.close(protocol.CLOSE_UNAUTHORIZED, REVOKED_REASON)
+            await conn.close(CLOSE_UNAUTHORIZED, REVOKED_REASON)
 
     async def watch(self, interval: float = 1.0) -> None:
         """Without NOTIFY (SQLite), notice other processes' changes to our channels quickly:
@@ -169,7 +177,7 @@ class ChannelHub:
             while True:
                 if await asyncio.to_thread(self._authorized, None, conn.endpoint_id) is None:
                     event("channel.revoked", endpoint=conn.endpoint_id)
-                    await conn.close(protocol.CLOSE_UNAUTHORIZED, REVOKED_REASON)
+                    await conn.close(CLOSE_UNAUTHORIZED, REVOKED_REASON)
                     return
                 await self._flush(conn)
                 await conn.send(ChannelMessage.new("heartbeat", {"ts": now()}))
@@ -196,7 +204,7 @@ class ChannelHub:
                 text = await conn.websocket.receive_text()
                 message = self._parse(text)
                 if message is None:
-                    await conn.close(protocol.CLOSE_PROTOCOL, "not a channel message")
+                    await conn.close(CLOSE_PROTOCOL, "not a channel message")
                     return
                 reply = await asyncio.to_thread(self._handle, conn, message)
                 if reply is not None:
@@ -213,7 +221,7 @@ class ChannelHub:
             return None
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
             return None
-        if raw.get("type") not in protocol.CLIENT_MESSAGES:
+        if raw.get("type") not in CLIENT_MESSAGES:
             return raw
         try:
             return ChannelMessage.model_validate(raw)
@@ -258,7 +266,7 @@ def _fields(exc: ValidationError) -> str:
     return "invalid fields: " + ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
 
 
-def _hello(session: Any, endpoint_id: int, hello: protocol.Hello) -> str:
+def _hello(session: Any, endpoint_id: int, hello: Hello) -> str:
     endpoint = session.get(Endpoint, endpoint_id)
     if hello.hostname:
         endpoint.hostname = hello.hostname
@@ -269,8 +277,8 @@ def _hello(session: Any, endpoint_id: int, hello: protocol.Hello) -> str:
 
 
 HANDLERS: dict[str, tuple[Callable[[Any, int, Any], str], type[BaseModel]]] = {
-    "hello": (_hello, protocol.Hello),
-    "job.stored": (accounting.record_stored, protocol.JobStored),
-    "job.state": (accounting.record_state, protocol.JobStateChange),
-    "report": (accounting.record_report, protocol.Report),
+    "hello": (_hello, Hello),
+    "job.stored": (accounting.record_stored, StoredJob),
+    "job.state": (accounting.record_state, JobStateChange),
+    "report": (accounting.record_report, Report),
 }

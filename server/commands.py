@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol.channel import PrinterInfo
+from protocol.gateway import Destination
 from server import notify
 from server.models import Command, Endpoint, Printer, now
-from services.core.protocol import Destination, PrinterInfo
 
 
 def printer_info(printer: Printer) -> PrinterInfo:

@@ -17,11 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from server import commands, tokens
-from server.logs import event
-from server.models import InputPort, Job, User, now
-from server.store import Store
-from services.core.protocol import (
+from protocol.gateway import (
     MAX_HEADER_SIZE,
     ProtocolError,
     UploadHeader,
@@ -29,6 +25,10 @@ from services.core.protocol import (
     encode_reply,
     read_frame,
 )
+from server import commands, tokens
+from server.logs import event
+from server.models import InputPort, Job, User, now
+from server.store import Store
 
 CHUNK = 256 * 1024
 # Refusals of an authenticated endpoint, after which its body is still read (and dropped) so

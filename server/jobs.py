@@ -1,4 +1,8 @@
-"""Job states and the transitions the server allows, as RFC 8011 keywords.
+"""State changes of the server's jobs: the client's rules (protocol/states.py), as keywords.
+
+The server moves its own jobs (release, Document Output, retention) exactly as the client's
+table allows. It follows an endpoint's reports by REACHABLE instead: a report names where a job
+is now, not every state it passed through on the endpoint.
 
 Every state change is a compare-and-set (`UPDATE ... WHERE id = :id AND state = :expected`), so
 a replayed or late message can never move a job backwards, and two server tasks racing for the
@@ -10,22 +14,16 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from protocol.states import REACHABLE, TERMINAL_KEYWORDS, TRANSITIONS, JobState
 from server.models import Job, now
-from services.core.protocol import TERMINAL_STATES
-
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending-held": frozenset({"pending", "processing", "canceled", "aborted", "completed"}),
-    "pending": frozenset({"processing", "pending-held", "canceled", "aborted", "completed"}),
-    "processing": frozenset({"processing-stopped", "completed", "canceled", "aborted", "pending"}),
-    "processing-stopped": frozenset({"processing", "pending", "canceled", "aborted", "completed"}),
-    "canceled": frozenset(),
-    "aborted": frozenset(),
-    "completed": frozenset(),
-}
 
 
-def allowed(current: str, new: str) -> bool:
-    return new in TRANSITIONS.get(current, frozenset())
+def allowed(current: str, new: str, table: dict = TRANSITIONS) -> bool:
+    """Whether `table` lets a job move from `current` to `new` (RFC 8011 keywords)."""
+    try:
+        return JobState.from_keyword(new) in table[JobState.from_keyword(current)]
+    except KeyError:
+        return False
 
 
 def transition(
@@ -35,6 +33,7 @@ def transition(
     new: str,
     *,
     location: str | None = None,
+    table: dict = TRANSITIONS,
     **values: object,
 ) -> bool:
     """Move `job_id` from `expected` to `new`; False when someone else moved it first.
@@ -43,11 +42,11 @@ def transition(
     UPDATE, so a job taken over in between (an endpoint's job uploaded through the gateway)
     is not moved by a decision made about where it was.
     """
-    if not allowed(expected, new):
+    if not allowed(expected, new, table):
         return False
     stamp = now()
     extra: dict[str, object] = {"updated_at": stamp, **values}
-    if new in TERMINAL_STATES:
+    if new in TERMINAL_KEYWORDS:
         extra.setdefault("completed_at", stamp)
     where = [Job.id == job_id, Job.state == expected]
     if location is not None:
@@ -72,4 +71,4 @@ def follow(
     job = session.get(Job, job_id)
     if job is None or job.state == new:
         return False
-    return transition(session, job_id, job.state, new, location=location, **values)
+    return transition(session, job_id, job.state, new, location=location, table=REACHABLE, **values)

@@ -239,7 +239,7 @@ class Group(Base):
 
 class Profile(Base):
     """A configuration profile; each setting is optional (NULL = not set by this profile).
-    The settings mirror services/core/protocol.py's ProfileSettings."""
+    The settings mirror protocol/rest.py's ProfileSettings."""
 
     __tablename__ = "profiles"
 

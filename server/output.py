@@ -23,11 +23,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from protocol.gateway import Destination
 from server import ipp, jobs
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
-from services.core.protocol import Destination
 
 CHUNK = 256 * 1024
 

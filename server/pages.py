@@ -21,12 +21,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from protocol.rest import LoginResponse
 from server import access, accounting, admin, audit, profiles, tokens
 from server.access import ADMIN_COOKIE, COOKIE, REFRESH_COOKIE, Principal
 from server.api import login_user, refresh_user, release_for
 from server.context import ServerContext
 from server.models import Job
-from services.core import protocol
 
 router = APIRouter()
 MAX_FORM = 64 * 1024
@@ -77,7 +77,7 @@ def set_cookie(response: Response, name: str, value: str) -> Response:
     return response
 
 
-def with_pair(response: Response, pair: protocol.LoginResponse | None) -> Response:
+def with_pair(response: Response, pair: LoginResponse | None) -> Response:
     """The response, carrying the user's new token pair as cookies when there is one."""
     if pair is not None:
         set_cookie(response, COOKIE, pair.token)
@@ -85,7 +85,7 @@ def with_pair(response: Response, pair: protocol.LoginResponse | None) -> Respon
     return response
 
 
-def signed_in(request: Request) -> tuple[Principal | None, protocol.LoginResponse | None]:
+def signed_in(request: Request) -> tuple[Principal | None, LoginResponse | None]:
     """The page's user, and the new pair to set when their access token had run out and the
     refresh cookie bought one; (None, None) sends them to sign in. Blocking (database)."""
     who = access.page_user(request)

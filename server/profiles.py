@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from protocol.rest import PROFILE_FIELDS, PROFILE_NAME_PATTERN, EffectiveProfile, ProfileSettings
 from server import commands
 from server.admin import AdminError
 from server.models import (
@@ -33,8 +34,6 @@ from server.models import (
     User,
     group_members,
 )
-from services.core import protocol
-from services.core.protocol import PROFILE_FIELDS, EffectiveProfile, ProfileSettings
 
 # The same error as every admin operation, so the CLI and REST map it the same way.
 ProfileError = AdminError
@@ -44,7 +43,7 @@ ProfileError = AdminError
 
 
 def _checked(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings validated as protocol.ProfileSettings; only the keys given."""
+    """The settings validated as ProfileSettings; only the keys given."""
     try:
         model = ProfileSettings.model_validate(settings)
     except ValidationError as exc:
@@ -94,7 +93,7 @@ def list_profiles(session: Session) -> list[dict[str, Any]]:
 
 
 def add_profile(session: Session, name: str, settings: dict[str, Any]) -> dict[str, Any]:
-    if not re.match(protocol.PROFILE_NAME_PATTERN, name or ""):
+    if not re.match(PROFILE_NAME_PATTERN, name or ""):
         raise ProfileError(
             "invalid", "profile names are 1..64 letters, digits, spaces, '_', '.' or '-'"
         )

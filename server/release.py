@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol.channel import Cancel, Release
 from server import commands, jobs
 from server.models import InputPort, Job, Printer, User
-from services.core.protocol import Cancel, Release
 
 
 class ReleaseError(Exception):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from protocol.states import TERMINAL_KEYWORDS
 from server import admin, jobs
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
-from services.core.protocol import TERMINAL_STATES
 
 DEFAULT_RETENTION = 86400
 # A document younger than this may be between its rename and its row's commit in the gateway.
@@ -56,7 +56,7 @@ def sweep_spool(store: Store, spool_dir: Path, instance: str) -> list[str]:
         rows = session.execute(
             select(Job.id, Job.state, Job.stored_by).where(Job.id.in_(names))
         ).all()
-    live = {r.id for r in rows if r.state not in TERMINAL_STATES and r.stored_by == instance}
+    live = {r.id for r in rows if r.state not in TERMINAL_KEYWORDS and r.stored_by == instance}
     known = {r.id for r in rows}
     removed = []
     for name in names:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from protocol.rest import Credentials
 from server import auth
 from server.models import Endpoint, EndpointToken, now
-from services.core import protocol
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class TokenError(Exception):
         self.message = message
 
 
-def issue(session: Session, endpoint_id: int, policy: TokenPolicy) -> protocol.Credentials:
+def issue(session: Session, endpoint_id: int, policy: TokenPolicy) -> Credentials:
     """A new access + refresh pair for the endpoint (both returned in clear, once)."""
     access, refresh, issued = auth.new_token(), auth.new_token(), now()
     session.add_all(
@@ -66,12 +66,10 @@ def issue(session: Session, endpoint_id: int, policy: TokenPolicy) -> protocol.C
             ),
         ]
     )
-    return protocol.Credentials(token=access, refresh_token=refresh, expires_in=policy.access_ttl)
+    return Credentials(token=access, refresh_token=refresh, expires_in=policy.access_ttl)
 
 
-def refresh(
-    session: Session, refresh_token: str, policy: TokenPolicy
-) -> tuple[int, protocol.Credentials]:
+def refresh(session: Session, refresh_token: str, policy: TokenPolicy) -> tuple[int, Credentials]:
     """Exchange a refresh token for a new pair; the old refresh token is rotated out."""
     row = session.scalar(
         select(EndpointToken).where(

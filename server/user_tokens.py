@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from protocol.rest import LoginResponse
 from server import auth
 from server.models import User, UserSession, now
 from server.tokens import TokenError, TokenPolicy
-from services.core import protocol
 
 
 class UserDisabled(TokenError):
@@ -39,7 +39,7 @@ class Check:
     code: str  # ok, token-expired, unauthorized
 
 
-def issue(session: Session, user: User, policy: TokenPolicy) -> protocol.LoginResponse:
+def issue(session: Session, user: User, policy: TokenPolicy) -> LoginResponse:
     """A new session for the user, with its first pair (both tokens returned in clear, once)."""
     current = now()
     # Sessions of this user that can no longer be refreshed go now, so the table holds only
@@ -55,19 +55,19 @@ def issue(session: Session, user: User, policy: TokenPolicy) -> protocol.LoginRe
     return pair
 
 
-def _new_pair(row: UserSession, policy: TokenPolicy, current: float) -> protocol.LoginResponse:
+def _new_pair(row: UserSession, policy: TokenPolicy, current: float) -> LoginResponse:
     access, refresh = auth.new_token(), auth.new_token()
     end = row.created_at + policy.user_session_max
     access_ttl = max(0.0, min(policy.user_access_ttl, end - current))
     row.token_hash, row.expires_at = auth.token_hash(access), current + access_ttl
     row.refresh_hash = auth.token_hash(refresh)
     row.refresh_expires_at = min(current + policy.user_refresh_ttl, end)
-    return protocol.LoginResponse(
+    return LoginResponse(
         token=access, user=row.user.name, refresh_token=refresh, expires_in=access_ttl
     )
 
 
-def refresh(session: Session, refresh_token: str, policy: TokenPolicy) -> protocol.LoginResponse:
+def refresh(session: Session, refresh_token: str, policy: TokenPolicy) -> LoginResponse:
     """Exchange a refresh token for a new pair of the same session; the old pair is used up.
 
     Raises TokenError `invalid-refresh` (unknown, expired or used refresh token) or

@@ -19,8 +19,9 @@ import httpx
 import psutil
 from sqlalchemy import select
 
-from services.core import ipp, ipp_client
-from services.core.states import JobState
+from cli import ipp_client
+from protocol.states import JobState
+from services.core import ipp
 from services.core.store import Job, Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +163,7 @@ class Client:
 
     def run_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "services.core.cli", *args],
+            [sys.executable, "-m", "cli", *args],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -281,7 +282,7 @@ class VirtualPrinter:
         argv = [
             sys.executable,
             "-m",
-            "services.core.cli",
+            "cli",
             "virtual-printer",
             "--port",
             str(self.port),

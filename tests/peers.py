@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.core import ipp, ipp_client
+from cli import ipp_client
+from services.core import ipp
 from tests.helpers import free_port, wait_for
 
 IPPTOOL_SUITES = Path("/usr/share/cups/ipptool")

@@ -3,7 +3,7 @@
 States are the facade's RFC 8011 keywords, only translated for display: a keyword we do not
 know is shown as it came, never mapped to a neighbour, so a held job can never look done.
 Whether a job can still be canceled comes from the same table the service checks
-(``services/core/states.py``, stdlib only so that the tray can import it); the facade has the
+(``protocol/states.py``, stdlib only so that the tray can import it); the facade has the
 last word and answers 409 when a job finished meanwhile.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QDateTime, QLocale
 
-from services.core.states import TRANSITIONS, JobState
+from protocol.states import TRANSITIONS, JobState
 from ui import i18n
 from ui.i18n import _
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from services.core.states import TERMINAL, JobState
+from protocol.states import TERMINAL, JobState
 from ui.i18n import _
 from ui.jobs import INCOMING, Job, reasons, state_of, title
 

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
+from protocol.states import TERMINAL, TRANSITIONS, JobState
 from services.api.audit_api import entry
 from services.api.auth import Caller, CallerDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
@@ -22,7 +23,6 @@ from services.api.errors import ApiError, responses
 from services.api.models import JobInfo, JobTrace, TraceEvent
 from services.core import jobs, users
 from services.core.messages import JobStateChanged
-from services.core.states import TERMINAL, TRANSITIONS, JobState
 from services.core.store import Job
 
 router = APIRouter(tags=["jobs"])

@@ -27,13 +27,13 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
+from protocol.states import JobState
 from services.api import audit_api, redact
 from services.api.auth import TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import responses
 from services.core import VERSION
 from services.core.config import config_path
-from services.core.states import JobState
 from services.core.store import Job, Printer
 
 router = APIRouter(tags=["support"])

@@ -11,11 +11,11 @@ import time
 
 from sqlalchemy import select
 
+from protocol.channel import Cancel, Release
+from protocol.states import TERMINAL, TRANSITIONS, JobState
 from services.core import audit, jobs, profile, users
 from services.core.logs import get_log
-from services.core.protocol import Cancel, Release
 from services.core.spool import Spool
-from services.core.states import TERMINAL, TRANSITIONS, JobState
 from services.core.store import Job, Store
 
 log = get_log("channel")

@@ -21,10 +21,10 @@ from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from protocol.channel import HEARTBEAT_INTERVAL, ChannelMessage
+from protocol.states import JobState
 from services.core import VERSION, jobs, outbox
 from services.core.logs import get_log
-from services.core.protocol import HEARTBEAT_INTERVAL, ChannelMessage
-from services.core.states import JobState
 from services.core.store import Job, Store
 
 log = get_log("channel")

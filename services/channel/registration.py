@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from services.core import VERSION, endpoint, protocol
+from protocol.rest import RegisterRequest, RegisterResponse, TokenRequest, TokenResponse
+from services.core import VERSION, endpoint
 from services.core.endpoint import Registration
 
 
@@ -36,14 +37,14 @@ async def obtain_token(
         endpoint.save_registration(state_dir, registration)
     reply = await client.post(
         f"{base_url}/api/v1/endpoints/{registration.endpoint_id}/token",
-        json=protocol.TokenRequest(secret=registration.secret).model_dump(),
+        json=TokenRequest(secret=registration.secret).model_dump(),
     )
     if reply.status_code in (403, 404, 409):
         # Revoked, forgotten by the server, or the token went to a copy of us: start over.
         endpoint.forget(state_dir)
         raise RegistrationError(f"registration no longer valid ({reply.status_code})")
     reply.raise_for_status()
-    answer = protocol.TokenResponse.model_validate(reply.json())
+    answer = TokenResponse.model_validate(reply.json())
     if answer.state == "authorized" and answer.token and answer.refresh_token:
         endpoint.save_credentials(
             state_dir, answer.token, answer.refresh_token, answer.expires_in or 0
@@ -53,10 +54,10 @@ async def obtain_token(
 
 
 async def _register(client: httpx.AsyncClient, base_url: str) -> Registration:
-    request = protocol.RegisterRequest(
+    request = RegisterRequest(
         hostname=socket.gethostname()[:255], os=platform.platform()[:255], version=VERSION
     )
     reply = await client.post(f"{base_url}/api/v1/endpoints", json=request.model_dump())
     reply.raise_for_status()
-    answer = protocol.RegisterResponse.model_validate(reply.json())
+    answer = RegisterResponse.model_validate(reply.json())
     return Registration(answer.endpoint_id, answer.secret)

@@ -21,16 +21,25 @@ from pydantic import ValidationError
 from sqlalchemy import delete
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from protocol.channel import (
+    CLOSE_UNAUTHORIZED,
+    HEARTBEAT_INTERVAL,
+    Cancel,
+    ChannelMessage,
+    ConfigChanged,
+    Release,
+    UserDisabled,
+)
+from protocol.rest import EndpointConfig
+from protocol.states import JobState
 from services.channel import commands
 from services.channel.connection import Connection, ServerGone
 from services.channel.registration import RegistrationError, obtain_token
-from services.core import endpoint, protocol, proxy
+from services.core import endpoint, proxy
 from services.core.config import Settings, config_path
 from services.core.messages import ChannelStatus, JobStateChanged, SyncRequested
-from services.core.protocol import ChannelMessage
 from services.core.runner import Service, every, wait_for_wake
 from services.core.spool import Spool
-from services.core.states import JobState
 from services.core.store import Outbox, Store
 
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
@@ -48,7 +57,7 @@ class ChannelService(Service):
         self.tls = endpoint.tls_context(settings.ca_file)
         self.state, self.server, self.reason = "idle", "", ""
         self.retention = settings.retention
-        self.heartbeat_interval = protocol.HEARTBEAT_INTERVAL
+        self.heartbeat_interval = HEARTBEAT_INTERVAL
         self.connection: Connection | None = None
         # The one place this process gets and refreshes its access token (core/endpoint.py).
         self.keeper = endpoint.Keeper.from_settings(settings)
@@ -226,7 +235,7 @@ class ChannelService(Service):
                 f"{url}/api/v1/config", headers={"Authorization": f"Bearer {token}"}
             )
         reply.raise_for_status()
-        config = protocol.EndpointConfig.model_validate(reply.json())
+        config = EndpointConfig.model_validate(reply.json())
         self.retention = config.retention or self.settings.retention
         self.heartbeat_interval = config.heartbeat_interval
         return token
@@ -236,12 +245,12 @@ class ChannelService(Service):
         try:
             if message.type == "release":
                 released = await asyncio.to_thread(
-                    commands.release, self.store, protocol.Release.model_validate(message.body)
+                    commands.release, self.store, Release.model_validate(message.body)
                 )
                 for job_id in released:
                     await self.publisher.publish(JobStateChanged(job_id, JobState.PENDING, "none"))
             elif message.type == "cancel":
-                command = protocol.Cancel.model_validate(message.body)
+                command = Cancel.model_validate(message.body)
                 for job_id in await asyncio.to_thread(
                     commands.cancel, self.store, self.spool, command, "job-canceled-by-user"
                 ):
@@ -251,7 +260,7 @@ class ChannelService(Service):
             elif message.type == "printers.changed":
                 await self.publisher.publish(SyncRequested())
             elif message.type == "user.disabled":
-                user = protocol.UserDisabled.model_validate(message.body).user
+                user = UserDisabled.model_validate(message.body).user
                 logged_out = await asyncio.to_thread(
                     commands.log_out_user, self.store, self.settings.login_type, user
                 )
@@ -260,7 +269,7 @@ class ChannelService(Service):
                     # which then reloads the user map.
                     await self.publisher.publish(SyncRequested())
             elif message.type == "config.changed":
-                config = protocol.ConfigChanged.model_validate(message.body).config
+                config = ConfigChanged.model_validate(message.body).config
                 self.retention = float(config.get("retention") or self.retention)
                 # The profile for our users comes with sync's GET /api/v1/config.
                 await self.publisher.publish(SyncRequested())
@@ -318,7 +327,7 @@ def _refused(exc: BaseException) -> bool:
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code in (401, 403)
     if isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
-        return exc.rcvd.code == protocol.CLOSE_UNAUTHORIZED
+        return exc.rcvd.code == CLOSE_UNAUTHORIZED
     if isinstance(exc, ExceptionGroup):
         return any(_refused(e) for e in exc.exceptions)
     return False

@@ -17,8 +17,8 @@ import time
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from protocol.states import TERMINAL, IllegalTransition, JobState, check
 from services.core import outbox
-from services.core.states import TERMINAL, IllegalTransition, JobState, check
 from services.core.store import Job, JobEvent
 
 S = JobState

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
-from services.core.states import TERMINAL, JobState
+from protocol.states import TERMINAL, JobState
 from services.core.store import Job, Outbox, Printer
 
 # Routes that hand the document to the server: its state is the server's from then on.

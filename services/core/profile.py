@@ -18,9 +18,9 @@ from typing import Any
 import psutil
 from pydantic import ValidationError
 
+from protocol.rest import EffectiveProfile
 from services.core import users
 from services.core.config import Settings
-from services.core.protocol import EffectiveProfile
 from services.core.store import State, Store
 
 KEY = "profile"

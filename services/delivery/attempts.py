@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from services.core import endpoint, jobs, protocol
+from protocol import PROTOCOL_VERSION
+from protocol.gateway import UploadHeader
+from services.core import endpoint, jobs
 from services.core.config import Settings
 from services.core.store import Job, Printer, Store
 from services.delivery import gateway
@@ -98,8 +100,8 @@ def _upload(
     # it there at once. Otherwise the server holds it until its own release.
     if route == Route.VIA_SERVER or job.target:
         deliver_to = gateway.destination(where.host, where.port, where.protocol, where.path)
-    header = protocol.UploadHeader(
-        v=protocol.PROTOCOL_VERSION,
+    header = UploadHeader(
+        v=PROTOCOL_VERSION,
         token=token,
         job_id=job.uuid,
         owner=job.owner,

@@ -1,6 +1,6 @@
 """Uploading a job to the server's TLS gateway (port 7300, DESIGN.md 6), primary then secondary.
 
-The framing is ``services/core/protocol.py``'s: a length-prefixed msgpack header, exactly
+The framing is ``protocol/gateway.py``'s: a length-prefixed msgpack header, exactly
 ``size`` document bytes, then one reply that the server sends only after its own fsync and
 commit. Only an ``ok`` reply means the server has the job; anything else is retried or, when
 retrying cannot help, ends the job with the server's reason.
@@ -11,8 +11,16 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from services.core import endpoint, protocol, proxy
-from services.core.protocol import Destination, UploadHeader
+from protocol.gateway import (
+    MAX_REPLY_SIZE,
+    Destination,
+    ProtocolError,
+    UploadHeader,
+    decode_reply,
+    encode_header,
+    read_frame,
+)
+from services.core import endpoint, proxy
 from services.delivery.transport import DeliveryError
 
 DEFAULT_GATEWAY_PORT = 7300
@@ -63,7 +71,7 @@ class GatewayTransport:
                 errors.append(f"{address}: {getattr(exc, 'strerror', None) or exc or 'timeout'}")
                 continue
             self.address = address
-            self._writer.write(protocol.encode_header(self._header))
+            self._writer.write(encode_header(self._header))
             return
         raise DeliveryError("service-off-line", "no gateway reachable: " + "; ".join(errors))
 
@@ -91,11 +99,9 @@ class GatewayTransport:
         assert self._writer is not None and self._reader is not None
         try:
             await self._writer.drain()
-            frame = await asyncio.wait_for(
-                protocol.read_frame(self._reader, protocol.MAX_REPLY_SIZE), 120
-            )
-            reply = protocol.decode_reply(frame)
-        except (OSError, TimeoutError, protocol.ProtocolError) as exc:
+            frame = await asyncio.wait_for(read_frame(self._reader, MAX_REPLY_SIZE), 120)
+            reply = decode_reply(frame)
+        except (OSError, TimeoutError, ProtocolError) as exc:
             raise DeliveryError(
                 "service-off-line", f"{self.address}: no reply from the gateway ({exc})"
             ) from None

@@ -14,7 +14,7 @@ import time
 
 from sqlalchemy import func, select
 
-from services.core.states import JobState
+from protocol.states import JobState
 from services.core.store import Job, Printer, Store
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))

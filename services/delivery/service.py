@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from protocol.states import JobState
 from services.core import endpoint, jobs
 from services.core.config import Settings
 from services.core.messages import (
@@ -34,7 +35,6 @@ from services.core.messages import (
 )
 from services.core.runner import Service, wait_for_wake
 from services.core.spool import Spool, SpoolIntegrityError, SpoolKeyError
-from services.core.states import JobState
 from services.core.store import Job, Printer, Store
 from services.core.switches import route_switch
 from services.delivery import attempts, lanes

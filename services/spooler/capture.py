@@ -14,12 +14,12 @@ import uuid
 
 from sqlalchemy import select
 
+from protocol.states import TERMINAL, JobState
 from services.core import ipp, jobs, outbox
 from services.core.ipp import Group, IppError, Message, Status, Tag
 from services.core.logs import get_log
 from services.core.messages import JobStored
 from services.core.spool import DocumentTooLarge
-from services.core.states import TERMINAL, JobState
 from services.core.store import Job, Store
 from services.spooler import job as job_attrs
 from services.spooler.context import Body, Context, own_job

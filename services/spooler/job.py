@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Group, Tag
-from services.core.states import JobState
 from services.core.store import Job
 from services.spooler.printer import STARTED_AT, printer_uri
 

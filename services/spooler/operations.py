@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
+from protocol.states import TERMINAL, TRANSITIONS, JobState
 from services.core import ipp, jobs
 from services.core.ipp import IppError, Message, Operation, Status, Tag
 from services.core.logs import get_log
 from services.core.messages import JobStateChanged
-from services.core.states import TERMINAL, TRANSITIONS, JobState
 from services.core.store import Job
 from services.spooler import job as job_attrs
 from services.spooler.capture import create_job, job_template, print_job, send_document

@@ -10,12 +10,12 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
+from protocol.states import JobState
 from services.core import users
 from services.core.config import Settings
 from services.core.messages import JobStateChanged, Message, PrintersChanged, WakeRequest
 from services.core.runner import Service, every
 from services.core.spool import Spool
-from services.core.states import JobState
 from services.core.store import Job, Printer, Store
 from services.core.switches import route_switch
 from services.spooler.capture import abort_abandoned

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from protocol.rest import InputPort
 from services.core.config import PrinterConfig
-from services.core.protocol import InputPort
 from services.core.store import Printer, Store
 
 FIELDS = ("kind", "host", "port", "protocol", "path", "server_id")

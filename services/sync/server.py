@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
+from protocol.rest import EndpointConfig, InputPort, PrintersResponse
 from services.core import endpoint
-from services.core.protocol import EndpointConfig, InputPort, PrintersResponse
 
 
 class NotAuthorized(Exception):

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from services.core import endpoint, profile, proxy, queues, users
+from services.core import endpoint, profile, proxy, users
 from services.core.config import Settings
 from services.core.messages import (
     Message,
@@ -26,7 +26,7 @@ from services.core.messages import (
 )
 from services.core.runner import Service, wait_for_wake
 from services.core.store import Store
-from services.sync import printers
+from services.sync import printers, queues
 from services.sync.server import NotAuthorized, fetch_config, fetch_ports
 
 

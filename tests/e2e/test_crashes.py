@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import make_document, sha256_file, wait_for
 from tests.server.support import add_printer_and_port
 

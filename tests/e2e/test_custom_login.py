@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import ROOT, wait_for
 from tests.server.support import add_printer_and_port
 
@@ -17,7 +17,7 @@ def login(client, os_user: str, user: str, password: str) -> subprocess.Complete
         [
             sys.executable,
             "-m",
-            "services.core.cli",
+            "cli",
             "login",
             user,
             "--os-user",

@@ -3,8 +3,8 @@ the user's release at a printer gets it printed there."""
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from services.core.states import JobState
 from tests.e2e.conftest import authorize_first_endpoint, channel_state
 from tests.helpers import sha256_file, wait_for
 from tests.peers import minimal_pdf

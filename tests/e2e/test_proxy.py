@@ -19,9 +19,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from protocol.states import JobState
 from services.core import proxy
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.e2e.conftest import Certificates, authorize_first_endpoint, channel_state
 from tests.helpers import Client, Process, free_port, sha256_file, wait_for
 from tests.server.support import ServerProcess, add_printer_and_port

@@ -7,8 +7,8 @@ cannot report ``stopped``)."""
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.e2e.test_local_mode import PULL_PORT, add_user, release, server_job
 from tests.helpers import wait_for
 from tests.server.support import add_printer_and_port

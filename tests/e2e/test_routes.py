@@ -8,8 +8,8 @@ import ssl
 import httpx
 import trustme
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.e2e.conftest import SERVER_OPTIONS, channel_state
 from tests.helpers import wait_for
 from tests.server.support import ServerProcess, add_printer_and_port

@@ -3,8 +3,8 @@ themselves, and jobs of a server-defined direct port print on its target printer
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import sha256_file, wait_for
 from tests.server.support import add_printer_and_port
 

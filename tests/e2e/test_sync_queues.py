@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import sha256_file, wait_for
 from tests.peers import PrivateCups, private_cupsd
 from tests.server.support import add_printer_and_port

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from protocol.states import JobState
 from services.core import endpoint, users
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.e2e.conftest import (
     Certificates,
     authorize_first_endpoint,
@@ -200,7 +200,7 @@ def test_disabling_a_user_logs_them_out_on_the_client(online_client, cloud, raw_
     client = online_client([], login_type="custom")
     wait_for(lambda: served(client, "hall"), 30, "the server's port")
     login = subprocess.run(
-        [sys.executable, "-m", "services.core.cli", "login", "alice", "--os-user", "bob",
+        [sys.executable, "-m", "cli", "login", "alice", "--os-user", "bob",
          "--password-stdin"],
         input="pw\n", env=client.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
+from protocol.states import JobState
 from services.core import jobs
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.e2e.test_routes import (
     add_user,

@@ -21,8 +21,8 @@ pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install 
 
 from PySide6.QtWidgets import QDialog
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import Client, wait_for
 from tests.server.support import add_printer_and_port
 from tests.ui.real_service import WAIT_MS, close_tray

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from protocol.states import JobState
 from services.core.ipp import Operation
-from services.core.states import JobState
 from services.core.store import Outbox
 from tests.conftest import direct_printer
 from tests.helpers import make_document, wait_for

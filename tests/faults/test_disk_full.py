@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import Client, wait_for
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import VirtualPrinter, wait_for
 from tests.server.support import ServerProcess, add_printer_and_port
 

@@ -18,9 +18,10 @@ import httpx
 import psutil
 import pytest
 
-from services.core import ipp, ipp_client
+from cli import ipp_client
+from protocol.states import JobState
+from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import Client, Process, VirtualPrinter, wait_for
 
@@ -143,7 +144,7 @@ def printed(printer: VirtualPrinter) -> list[tuple[int, str]]:
 def start_service(client: Client) -> Process:
     supervisord = Process(
         "supervisord",
-        [sys.executable, "-m", "services.core.cli", "service"],
+        [sys.executable, "-m", "cli", "service"],
         client.env,
         client.root / "log" / "service.out",
     )

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import trustme
 
+from protocol.states import JobState
 from services.core import users
 from services.core.ipp import Operation, Tag
-from services.core.states import JobState
 from services.core.store import Job, State
 from tests.helpers import Client, wait_for
 from tests.server.support import ServerProcess

@@ -7,8 +7,8 @@ import io
 import json
 import zipfile
 
+from protocol.states import JobState
 from services.core import audit
-from services.core.states import JobState
 from tests.integration.test_api import HELD, held_job, start_api
 from tests.integration.test_api import server as server  # the reference server fixture
 

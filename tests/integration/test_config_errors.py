@@ -40,8 +40,8 @@ def test_bad_config_stops_start_up_naming_key_and_file(tmp_path, line, key, serv
     "argv",
     [
         *([f"services.{name}"] for name in ("spooler", "sync", "delivery", "channel", "api")),
-        ["services.core.cli", "jobs"],
-        ["services.core.cli", "service"],
+        ["cli", "jobs"],
+        ["cli", "service"],
     ],
     ids=lambda argv: " ".join(argv[1:]) or argv[0],
 )
@@ -67,7 +67,7 @@ def test_a_missing_named_config_stops_start_up_naming_the_file(tmp_path, argv):
 
 def test_a_root_without_an_installation_says_so(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "services.core.cli", "status", "--root", str(tmp_path)],
+        [sys.executable, "-m", "cli", "status", "--root", str(tmp_path)],
         env={"PATH": "/usr/bin:/bin"}, cwd=ROOT, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import VirtualPrinter, make_document, sha256_file, wait_for
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from services.core.states import JobState
+from protocol.states import JobState
 from services.core.store import Job
 from tests.conftest import direct_printer
 from tests.helpers import Client, VirtualPrinter, sha256_file, wait_for

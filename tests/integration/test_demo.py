@@ -15,7 +15,7 @@ import psutil
 
 from tests.helpers import ROOT
 
-DEMO = [sys.executable, "-m", "services.core.demo"]
+DEMO = [sys.executable, "-m", "cli.demo"]
 WORK_DIR = re.compile(r"everything runs in (\S+), on loopback ports")
 
 

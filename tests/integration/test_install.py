@@ -24,11 +24,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.install import InstallError, install, uninstall
+from protocol.states import JobState
 from services.core.config import Settings, load_settings
-from services.core.install import InstallError, install, uninstall
-from services.core.queues import CupsBackend, apply, wanted_queues
-from services.core.states import JobState
 from services.core.store import Job, Store
+from services.sync.queues import CupsBackend, apply, wanted_queues
 from tests.helpers import (
     ROOT,
     Process,
@@ -65,7 +65,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.core.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -3,8 +3,8 @@ and a printer's final refusal aborts the job with the printer's own words."""
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from services.core.states import JobState
 from tests.helpers import start_ipp_client, wait_for
 from tests.peers import minimal_pdf
 

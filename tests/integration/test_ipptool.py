@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.core.states import JobState
+from protocol.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import Client, VirtualPrinter, sha256_file, wait_for
 from tests.peers import (

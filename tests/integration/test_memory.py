@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from services.core.states import JobState
+from protocol.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import make_document, sha256_file, wait_for
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from services.core.queues import MARKER, CupsBackend, QueueError, apply, wanted_queues
+from services.sync.queues import MARKER, CupsBackend, QueueError, apply, wanted_queues
 from tests.conftest import direct_printer
 from tests.helpers import Client, VirtualPrinter, free_port, sha256_file, wait_for
 from tests.peers import CUPSD_MISSING, PrivateCups, cupsd_available, private_cupsd

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from services.core.states import JobState
+from protocol.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import make_document, sha256_file, wait_for
 

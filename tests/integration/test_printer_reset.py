@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from services.core.store import Job
 from tests.conftest import direct_printer
 from tests.helpers import VirtualPrinter, wait_for

@@ -6,9 +6,9 @@ IPP printer of ``tests/stoppable_printer.py``, since ippeveprinter cannot be sto
 
 from __future__ import annotations
 
+from protocol.states import JobState
 from services.core import jobs
 from services.core.ipp import Operation, Status
-from services.core.states import JobState
 from tests.helpers import start_ipp_client, wait_for
 from tests.stoppable_printer import StoppablePrinter
 

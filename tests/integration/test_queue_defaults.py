@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.core.queues import CupsBackend, apply, wanted_queues
+from services.sync.queues import CupsBackend, apply, wanted_queues
 from tests.peers import PrivateCups, private_cupsd
 
 DEFAULTS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from protocol.states import JobState
 from services.core.ipp import Operation
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import wait_for
 

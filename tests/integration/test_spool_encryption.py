@@ -7,10 +7,10 @@ from __future__ import annotations
 import socket
 import stat
 
+from protocol.states import JobState
 from services.core import crypto, ipp
 from services.core.ipp import Operation, Tag
 from services.core.spool import CHUNK_SIZE
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import wait_for
 

@@ -8,9 +8,9 @@ import random
 
 import httpx
 
+from protocol.states import TERMINAL
 from services.core import ipp
 from services.core.ipp import Group, Operation, Tag
-from services.core.states import TERMINAL
 from tests.conftest import direct_printer
 
 REQUESTS = 10_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import free_port, sha256_file, wait_for
 

@@ -18,7 +18,7 @@ SERVICES = ("api", "channel", "delivery", "spooler", "sync")
 
 def ctl(client, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "services.core.cli", "ctl", *args],
+        [sys.executable, "-m", "cli", "ctl", *args],
         env=client.env,
         cwd=ROOT,
         capture_output=True,
@@ -48,7 +48,7 @@ def test_service_runs_five_processes_and_restarts_any_killed_one(
     client = make_client([direct_printer(raw_printer)])
     service = Process(
         "supervisord",
-        [sys.executable, "-m", "services.core.cli", "service"],
+        [sys.executable, "-m", "cli", "service"],
         client.env,
         client.root / "log" / "service.out",
     )
@@ -82,7 +82,7 @@ def test_changing_the_mode_restarts_only_what_must_restart(make_client, raw_prin
     client = make_client([direct_printer(raw_printer)])
     client.processes["supervisord"] = Process(
         "supervisord",
-        [sys.executable, "-m", "services.core.cli", "service"],
+        [sys.executable, "-m", "cli", "service"],
         client.env,
         client.root / "log" / "service.out",
     )

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from protocol.states import JobState
 from services.core import jobs, wake
-from services.core.states import JobState
 from tests.conftest import direct_printer
 from tests.helpers import wait_for
 from tests.integration.test_printer_reset import LONG_BACKOFF, backing_off, print_to

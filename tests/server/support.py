@@ -1,7 +1,7 @@
 """Real peers for the server tests: the server process, a gateway client, printers, PostgreSQL.
 
 Nothing here imitates a pullprint component: the server runs as `pullprint-server run` in a
-subprocess, the gateway client speaks the framing from services/core/protocol.py over real TLS.
+subprocess, the gateway client speaks the framing from protocol/gateway.py over real TLS.
 """
 
 from __future__ import annotations
@@ -22,14 +22,9 @@ from typing import Any, TypeVar
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
+from protocol import PROTOCOL_VERSION
+from protocol.gateway import LENGTH_PREFIX, UploadReply, decode_reply, encode_frame
 from server import cli as server_cli
-from services.core.protocol import (
-    LENGTH_PREFIX,
-    PROTOCOL_VERSION,
-    UploadReply,
-    decode_reply,
-    encode_frame,
-)
 from tests.helpers import free_port
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from services.core.protocol import CLOSE_PROTOCOL
+from protocol.channel import CLOSE_PROTOCOL
 from tests.server.support import ServerProcess, authorized_endpoint, open_channel, unique
 
 

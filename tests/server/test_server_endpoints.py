@@ -7,7 +7,7 @@ import ssl
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from services.core.protocol import CLOSE_UNAUTHORIZED
+from protocol.channel import CLOSE_UNAUTHORIZED
 from tests.server.support import (
     ServerProcess,
     add_printer_and_port,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.core.protocol import LENGTH_PREFIX, MAX_HEADER_SIZE, encode_frame
+from protocol.gateway import LENGTH_PREFIX, MAX_HEADER_SIZE, encode_frame
 from tests.server.support import (
     GatewayClient,
     ServerProcess,

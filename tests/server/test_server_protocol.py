@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.core.protocol import (
+from protocol.gateway import (
     LENGTH_PREFIX,
     ProtocolError,
     UploadHeader,

@@ -15,10 +15,10 @@ from alembic import command
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
+from protocol.channel import CLOSE_UNAUTHORIZED
 from server import tokens
 from server.models import Endpoint
 from server.store import Store, alembic_config, default_url
-from services.core.protocol import CLOSE_UNAUTHORIZED
 from tests.server.support import (
     ServerProcess,
     add_printer_and_port,

@@ -51,7 +51,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 USERS = {"alice": "wonderland"}
 
-# The states a job can still be canceled in (services/core/states.py TRANSITIONS).
+# The states a job can still be canceled in (protocol/states.py TRANSITIONS).
 CANCELABLE = ("pending", "pending-held", "processing", "processing-stopped")
 
 

@@ -18,8 +18,8 @@ import pytest
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install pytest-qt)")
 
+from protocol.states import JobState
 from services.core.ipp import Operation, Tag
-from services.core.states import JobState
 from tests.ui.conftest import dispose
 from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation
 from tests.ui.test_jobs import Shown, rows

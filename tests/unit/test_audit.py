@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from cli import main as cli
+from protocol.channel import Cancel, PrinterInfo, Release
+from protocol.states import JobState
 from services.api import audit_api
 from services.channel import commands
-from services.core import audit, cli, migrations, users
+from services.core import audit, migrations, users
 from services.core.config import Settings
-from services.core.protocol import Cancel, PrinterInfo, Release
 from services.core.spool import Spool
-from services.core.states import JobState
 from services.core.store import AuditEntry, Job, Printer, Store
 
 

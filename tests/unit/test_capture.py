@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from services.core.states import JobState
+from protocol.states import JobState
 from services.core.store import Job, Store
 from services.spooler.capture import abort_abandoned
 from services.spooler.raw import pjl_template

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
+from protocol.states import TERMINAL, TRANSITIONS, IllegalTransition, JobState
 from services.core import jobs
-from services.core.states import TERMINAL, TRANSITIONS, IllegalTransition, JobState
 from services.core.store import SCHEMA_VERSION, Job, Store
 
 

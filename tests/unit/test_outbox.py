@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 import time
 
+from protocol.states import JobState
 from services.core import jobs, outbox
-from services.core.states import JobState
 from services.core.store import Job, Store
 
 

@@ -9,9 +9,9 @@ import contextlib
 import logging
 from pathlib import Path
 
+from protocol.rest import EffectiveProfile, ProfileSettings
 from services.core import profile
 from services.core.config import Settings
-from services.core.protocol import EffectiveProfile, ProfileSettings
 from services.core.store import Store
 
 LOCKED = EffectiveProfile(

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from protocol.rest import EffectiveProfile, ProfileSettings
 from services.core import profile
 from services.core.config import Settings
-from services.core.protocol import EffectiveProfile, ProfileSettings
-from services.core.queues import CupsBackend, QueueError, device_uri
+from services.sync.queues import CupsBackend, QueueError, device_uri
 from services.sync.service import SyncService
 from tests.unit.test_queues import FakeCups
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from services.core.config import Settings
-from services.core.queues import (
+from services.sync.queues import (
     MARKER,
     CupsBackend,
     NoneBackend,
@@ -227,9 +227,9 @@ def test_backend_for_honours_os_queues(os_queues, expected):
 
 
 def test_backend_for_auto_follows_lpadmin(monkeypatch):
-    monkeypatch.setattr("services.core.queues.find_command", lambda command: None)
+    monkeypatch.setattr("services.sync.queues.find_command", lambda command: None)
     assert isinstance(backend_for(Settings(os_queues="auto")), NoneBackend)
-    monkeypatch.setattr("services.core.queues.find_command", lambda command: "/usr/sbin/lpadmin")
+    monkeypatch.setattr("services.sync.queues.find_command", lambda command: "/usr/sbin/lpadmin")
     assert isinstance(backend_for(Settings(os_queues="auto")), CupsBackend)
 
 
@@ -238,7 +238,7 @@ def test_a_queue_added_by_hand_after_the_listing_expired_is_refused(monkeypatch)
     backend = CupsBackend(runner=cups)
     backend.list_ours()
     cups.queues["office"] = Queue("socket://10.0.0.6:9100", "by hand")
-    monkeypatch.setattr("services.core.queues.LISTING_TTL", 0)
+    monkeypatch.setattr("services.sync.queues.LISTING_TTL", 0)
 
     with pytest.raises(QueueError, match="office exists and was not created by pullprint"):
         backend.ensure("office", device_uri(8631, "office"), "Office")

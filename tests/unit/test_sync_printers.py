@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.core.protocol import InputPort, PrinterInfo
+from protocol.channel import PrinterInfo
+from protocol.rest import InputPort
 from services.core.store import Printer, Store
 from services.sync import printers
 

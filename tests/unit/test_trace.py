@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from protocol.states import JobState
 from services.core import jobs, migrations
 from services.core.logs import get_log
-from services.core.states import JobState
 from services.core.store import SCHEMA_VERSION, Job, Store
 from services.core.wake import WakeDetector
 from services.delivery.router import Route, explain

@@ -19,12 +19,12 @@ import httpx
 import zmq.asyncio
 from sqlalchemy import select
 
+from cli.ipp_client import IppRequestFailed, print_file
+from protocol.states import TERMINAL, JobState
 from services.core import audit, endpoint, ipp, jobs, proxy, users
 from services.core.bus import RequestFailed, request
 from services.core.config import CONFIG_ENV, ROOT_ENV, ConfigError, Settings, load_settings
-from services.core.ipp_client import IppRequestFailed, print_file
 from services.core.messages import Message, StatusRequest, WakeRequest
-from services.core.states import TERMINAL, JobState
 from services.core.store import Job, Printer, Store
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -385,8 +385,8 @@ def _channel(status: dict[str, Any]) -> str:
 
 def cmd_virtual_printer(args: argparse.Namespace, settings: Settings) -> int:
     """Run a raw TCP (9100-style) virtual printer that stores every job as a file."""
+    from cli.virtual_printer import serve
     from services.core import logs
-    from services.core.virtual_printer import serve
 
     logs.setup("virtual-printer")
     with contextlib.suppress(KeyboardInterrupt):
@@ -403,7 +403,7 @@ def cmd_tray(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run the product end to end on this machine and narrate what happens."""
-    from services.core.demo import run
+    from cli.demo import run
 
     return run()
 
@@ -411,7 +411,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
     """Install as a system service (as root): config, directories, systemd unit or launchd
     daemon, tray autostart; enables the service when systemd runs."""
-    from services.core.install import InstallError, install
+    from cli.install import InstallError, install
 
     ca_file = Path(args.ca_file) if args.ca_file else None
     try:
@@ -432,8 +432,8 @@ def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:
     """Reverse install: stop the service, remove our OS queues and every file install made
     (state and logs only with --purge)."""
-    from services.core.install import InstallError, uninstall
-    from services.core.queues import apply, backend_for
+    from cli.install import InstallError, uninstall
+    from services.sync.queues import apply, backend_for
 
     def remove_queues(installed: Settings) -> None:
         print(f"removed {apply(backend_for(installed), {})[2]} OS queue(s)")

@@ -112,7 +112,7 @@ def pullprint_command() -> list[str]:
     script = Path(sys.executable).parent / "pullprint"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-m", "services.core.cli"]
+    return [sys.executable, "-m", "cli"]
 
 
 def config_text(

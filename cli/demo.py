@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from services.core.demo_peers import (
+from cli.demo_peers import (
     GATEWAY_PORT,
     DemoFailed,
     Interrupted,
@@ -92,7 +92,7 @@ class Demo:
     # --- talking to the pieces -----------------------------------------------------------------
 
     def pullprint(self, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [PYTHON, "-m", "services.core.cli", *args]
+        argv = [PYTHON, "-m", "cli", *args]
         return subprocess.run(argv, env=self.env, cwd=SOURCE_ROOT, capture_output=True, text=True)
 
     def admin(self) -> httpx.Client:
@@ -193,7 +193,7 @@ class Demo:
             f"   127.0.0.1:{self.raw_port}; it stores every job it prints in {self.raw_dir.name}/."
         )
         argv = ["virtual-printer", "--port", str(self.raw_port), "--dir", str(self.raw_dir)]
-        self.processes.spawn("floor1.log", [PYTHON, "-m", "services.core.cli", *argv])
+        self.processes.spawn("floor1.log", [PYTHON, "-m", "cli", *argv])
         wait(lambda: listening(self.raw_port), "floor1 to listen")
         if self.ipp_skipped:
             self.say.note(f"'floor2' (IPP) is left out: {self.ipp_skipped}.")
@@ -251,7 +251,7 @@ class Demo:
             "endpoint),\n   sync, delivery, channel (the link to the server) and api (the "
             "tray's facade)."
         )
-        self.processes.spawn("service.log", [PYTHON, "-m", "services.core.cli", "service"])
+        self.processes.spawn("service.log", [PYTHON, "-m", "cli", "service"])
         wait(lambda: self.pending_endpoint() is not None, "the client to register")
         endpoint_id = self.pending_endpoint()
         self.say.note(

@@ -1,0 +1,1 @@
+"""The `pullprint` command line: the service, printing, jobs, install, the demo."""
