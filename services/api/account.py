@@ -13,7 +13,7 @@ import asyncio
 import httpx
 from fastapi import APIRouter
 
-from services.api.audit_api import entry, note
+from services.api.audit import entry, note
 from services.api.auth import Caller, CallerDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses

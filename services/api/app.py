@@ -7,8 +7,8 @@ from fastapi import FastAPI
 
 from services.api import (
     account,
-    audit_api,
-    config_api,
+    audit,
+    config,
     errors,
     jobs,
     preferences,
@@ -31,7 +31,7 @@ def build_app(facade: Facade) -> FastAPI:
     app.state.facade = facade
     errors.install(app)
     errors.document(app)
-    modules = (status, jobs, printers, account, config_api, preferences, support, audit_api)
+    modules = (status, jobs, printers, account, config, preferences, support, audit)
     for module in modules:
         app.include_router(module.router)
     return app

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from protocol.states import TERMINAL, TRANSITIONS, JobState
-from services.api.audit_api import entry
+from services.api.audit import entry
 from services.api.auth import Caller, CallerDep, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses

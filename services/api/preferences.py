@@ -11,7 +11,7 @@ from typing import get_args
 
 from fastapi import APIRouter
 
-from services.api.audit_api import entry
+from services.api.audit import entry
 from services.api.auth import TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses

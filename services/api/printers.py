@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from services.api.audit_api import entry
+from services.api.audit import entry
 from services.api.auth import AdminDep, Caller, TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses

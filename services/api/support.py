@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
 from protocol.states import JobState
-from services.api import audit_api, redact
+from services.api import audit, redact
 from services.api.auth import TokenCallerDep
 from services.api.context import Facade, FacadeDep
 from services.api.errors import responses
@@ -103,8 +103,8 @@ def build(facade: Facade, days: int, target: Path) -> None:
         bundle.writestr("config.json", json.dumps(_config(), indent=2, default=str))
         bundle.writestr("versions.json", json.dumps(_versions(), indent=2))
         bundle.writestr("store.json", json.dumps(_summary(facade), indent=2))
-        audit = audit_api.rows(facade, AUDIT_ROWS)
-        bundle.writestr("audit.json", json.dumps(audit, indent=2))
+        trail = audit.rows(facade, AUDIT_ROWS)
+        bundle.writestr("audit.json", json.dumps(trail, indent=2))
 
 
 @router.get(

@@ -4,7 +4,7 @@ configuration, the mode or the route, or reset a printer on this machine, when a
 A row is written in the caller's transaction, next to the change it describes (as
 ``jobs.record`` does for the job trace), so the trail never claims a change the store does not
 show, nor misses one it does. The configuration file is the exception: it is not in the store,
-so its row follows the file's atomic rename (services/api/config_api.py).
+so its row follows the file's atomic rename (services/api/config.py).
 
 Callers pass key names and old -> new values, never a secret's value: the facade masks them
 with ``services/api/redact.py`` before they get here, and the support bundle masks the rows

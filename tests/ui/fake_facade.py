@@ -43,7 +43,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "sync_interval": 300,
     "language": "en",
     "login_type": "os",
-    # The server's configuration profile, as services/api/config_api.py adds it.
+    # The server's configuration profile, as services/api/config.py adds it.
     "profile": None,
     "managed": [],
     "locked": False,

@@ -14,7 +14,7 @@ import pytest
 from cli import main as cli
 from protocol.channel import Cancel, PrinterInfo, Release
 from protocol.states import JobState
-from services.api import audit_api
+from services.api import audit as audit_routes
 from services.channel import commands
 from services.core import audit, migrations, users
 from services.core.config import Settings
@@ -136,7 +136,7 @@ def test_cli_release_reset_login_and_logout_are_audited(store, monkeypatch, tmp_
 
 
 def test_a_config_change_names_keys_and_values_but_never_a_secret():
-    detail = audit_api.config_detail(
+    detail = audit_routes.config_detail(
         {
             "sync_interval": (300, 120),
             "proxy": (None, "http://bob:hunter2@proxy.example.com:3128"),
@@ -155,7 +155,7 @@ def test_a_config_change_names_keys_and_values_but_never_a_secret():
 
 def test_rows_leaving_the_machine_are_masked_again():
     row = {"id": 1, "detail": "token=abc123 from https://u:pw@h", "actor": "x" * 40 + "1"}
-    assert audit_api.masked(row) == {
+    assert audit_routes.masked(row) == {
         "id": 1,
         "detail": "token=*** from https://***@h",
         "actor": "***",

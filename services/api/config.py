@@ -29,7 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, cr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from services.api import redact, restarts
-from services.api.audit_api import config_detail, entry
+from services.api.audit import config_detail, entry
 from services.api.auth import AdminDep, Caller
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
@@ -180,7 +180,7 @@ def _merge_and_write(path: Path, changes: dict[str, Any]) -> Diff:
 
 def _audit(facade: Facade, caller: Caller, diff: Diff) -> None:
     """The change in the audit trail: key names and old -> new values, secrets never (see
-    ``audit_api.config_detail``). A row of its own transaction, right after the file's rename:
+    ``audit.config_detail``). A row of its own transaction, right after the file's rename:
     the file is not in the store, so the two cannot share a commit."""
     real = {key: pair for key, pair in diff.items() if pair[0] != pair[1]}
     if not real:
