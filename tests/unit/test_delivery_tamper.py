@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from services.core.config import Settings
-from services.core.spool import CHUNK_SIZE, SpoolKeyError
+from services.core.spool import CHUNK_SIZE, Spool, SpoolKeyError
 from services.core.store import Job
-from services.delivery.service import DeliveryService
+from services.delivery import document
 from services.delivery.transport import DeliveryError
 
 
@@ -37,44 +35,33 @@ class RecordingPrinter:
         self.aborted = True
 
 
-@pytest.fixture
-def services() -> Iterator[list[DeliveryService]]:
-    """Every service a test makes is closed: a ZeroMQ context left to the garbage collector
-    can block the interpreter's exit in ``Context.term``."""
-    made: list[DeliveryService] = []
-    yield made
-    for service in made:
-        service.close()
-        service.store.dispose()
+async def processing() -> bool:
+    return True
 
 
-def spooled(
-    services: list[DeliveryService], tmp_path: Path, records: int
-) -> tuple[DeliveryService, Job]:
-    settings = Settings(state_dir=tmp_path / "state", run_dir=tmp_path / "run")
-    service = DeliveryService(settings)
-    services.append(service)
+def spooled(tmp_path: Path, records: int) -> tuple[Spool, Job]:
+    spool = Spool(tmp_path / "spool", key_dir=tmp_path / "state")
     job = Job(uuid=str(uuid.uuid4()), size=records * CHUNK_SIZE, sha256="")
-    writer = service.spool.writer(job.uuid, max_size=job.size)
+    writer = spool.writer(job.uuid, max_size=job.size)
     for number in range(records):
         writer.write(bytes([number]) * CHUNK_SIZE)
     writer.commit()
-    return service, job
+    return spool, job
 
 
 def test_a_record_changed_after_the_check_stops_the_send_and_aborts(
-    services: list[DeliveryService], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service, job = spooled(services, tmp_path, records=3)
-    monkeypatch.setattr(service, "_verify_document", lambda job: None)  # it passed, then...
-    path = service.spool.path(job.uuid)
+    spool, job = spooled(tmp_path, records=3)
+    monkeypatch.setattr(document, "verify", lambda spool, job: None)  # it passed, then...
+    path = spool.path(job.uuid)
     data = bytearray(path.read_bytes())
     data[-100] ^= 0xFF  # ...a byte of the last record changes on disk
     path.write_bytes(bytes(data))
     printer = RecordingPrinter()
 
     with pytest.raises(DeliveryError) as failure:
-        asyncio.run(service._send(printer, job))
+        asyncio.run(document.send(printer, spool, job, processing))
 
     assert failure.value.final and failure.value.reason == "aborted-by-system"
     assert "failed authentication" in str(failure.value)
@@ -82,20 +69,14 @@ def test_a_record_changed_after_the_check_stops_the_send_and_aborts(
     assert printer.received == [bytes([0]) * CHUNK_SIZE, bytes([1]) * CHUNK_SIZE]
 
 
-def test_a_damaged_machine_key_keeps_the_job_waiting(
-    services: list[DeliveryService], tmp_path: Path
-) -> None:
-    service, job = spooled(services, tmp_path, records=1)
+def test_a_damaged_machine_key_keeps_the_job_waiting(tmp_path: Path) -> None:
+    _spool, job = spooled(tmp_path, records=1)
     (tmp_path / "state" / "spool.key").write_bytes(b"not a key")
-    service.close()
-    services.remove(service)
-    service.store.dispose()
-    fresh = DeliveryService(service.settings)  # a restart reads the key again
-    services.append(fresh)
+    fresh = Spool(tmp_path / "spool", key_dir=tmp_path / "state")  # a restart reads the key again
     printer = RecordingPrinter()
 
     with pytest.raises(DeliveryError) as failure:
-        asyncio.run(fresh._send(printer, job))
+        asyncio.run(document.send(printer, fresh, job, processing))
 
     assert not failure.value.final  # retried, never aborted: the admin can restore the key
     assert "spool.key" in str(failure.value)

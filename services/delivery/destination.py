@@ -1,11 +1,9 @@
-"""One delivery attempt's facts: where the job goes (its destination), which transport takes it
-there for the chosen route, how long to wait after a failure, and the trace lines an attempt
-writes. Kept apart from ``service.py`` so the loop there stays about scheduling and states."""
+"""Where a job goes (its destination) and which transport takes it there on the chosen route:
+straight to the printer (raw or IPP), or up to the server's gateway."""
 
 from __future__ import annotations
 
 import json
-import random
 import ssl
 from dataclasses import dataclass
 
@@ -13,9 +11,9 @@ import httpx
 
 from protocol import PROTOCOL_VERSION
 from protocol.gateway import UploadHeader
-from services.core import endpoint, jobs
+from services.core import endpoint
 from services.core.config import Settings
-from services.core.store import Job, Printer, Store
+from services.core.store import Job, Printer
 from services.delivery import gateway
 from services.delivery.gateway import GatewayTransport
 from services.delivery.ipp import IppTransport
@@ -120,30 +118,3 @@ def gateways(settings: Settings) -> list[str]:
     if not primary and settings.server_url:
         primary = f"{httpx.URL(settings.server_url).host}:{gateway.DEFAULT_GATEWAY_PORT}"
     return [a for a in (primary, settings.secondary_gateway) if a]
-
-
-def backoff(store: Store, job_id: int, maximum: float) -> float:
-    """Exponential from 1 s, capped, with jitter so many clients don't retry in step. Counted
-    from the job's last fresh start (a printer reset, a wake), not from its first attempt."""
-    with store.session() as session:
-        failures = jobs.failures_in_a_row(session, job_id)
-    base = min(maximum, 2.0**failures)
-    return base * random.uniform(0.8, 1.0)
-
-
-def record(store: Store, job_id: int, event: str, detail: str) -> None:
-    """One trace line that changes no state (the route and why)."""
-    with store.session() as session:
-        jobs.record(session, job_id, event, detail)
-        session.commit()
-
-
-def delivered(route: Route, where: Destination, attempt: int, released: bool) -> str:
-    """The trace's last line for a delivered job: where it went, how, on which attempt."""
-    if route == Route.DIRECT:
-        how = f"printed at {where.name} ({where.protocol} {where.address})"
-    elif route == Route.VIA_SERVER or released:
-        how = f"uploaded to the server, which prints it at {where.name}"
-    else:
-        how = "uploaded to the server's gateway, which holds it until its release"
-    return f"{how}; attempt {attempt}"

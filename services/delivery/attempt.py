@@ -1,0 +1,255 @@
+"""One delivery attempt of one job: mark it processing, choose the route, send, and record
+what happened, as a state change and a trace line.
+
+Each attempt marks the job ``processing`` with its attempt number before the first byte and
+``completed`` right after the printer took the last one, so a crash in between means "send
+again from the start" and a completed job is never sent twice. A failure either aborts the job
+(final) or stops it until its next attempt, with backoff; a printer that says it is stopped is
+asked again soon, for at most ``stopped_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from protocol.states import JobState
+from services.core import endpoint, jobs
+from services.core.bus import Publisher
+from services.core.config import Settings
+from services.core.logs import EventLog
+from services.core.messages import JobStateChanged
+from services.core.spool import Spool
+from services.core.store import Job, Printer, Store
+from services.core.switches import route_switch
+from services.delivery import destination, document
+from services.delivery.destination import Destination
+from services.delivery.ipp import IppTransport
+from services.delivery.printer_status import PrinterStopped
+from services.delivery.router import Route, choose, explain
+from services.delivery.transport import DeliveryError, Transport, reachable
+
+# While a printer reports itself stopped, ask again this often (or at the backoff cap, if
+# lower): asking is one small request, and the user at the printer waits for it.
+STOPPED_POLL = 5.0
+
+
+class Attempt:
+    """What every attempt needs; ``run`` makes one attempt at one job."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        spool: Spool,
+        publisher: Publisher,
+        log: EventLog,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.spool = spool
+        self.publisher = publisher
+        self.log = log
+        self.tls: ssl.SSLContext = endpoint.tls_context(settings.ca_file)
+
+    async def run(self, job: Job, printer: Printer) -> bool:
+        """True when the printer (or the server) took the whole job."""
+        attempt = job.attempts + 1
+        if not await self._move(
+            job,
+            JobState(job.state),
+            JobState.PROCESSING,
+            reasons="job-printing",
+            detail=f"attempt {attempt}",
+            attempts=attempt,
+        ):
+            return False  # someone else moved it (canceled meanwhile): nothing to send
+        where = destination.destination(job, printer)
+        route, why = await self._route(printer.kind, where)
+        await asyncio.to_thread(record, self.store, job.id, "route", why)
+        self.log.info(
+            "delivery.started",
+            job=job.id,
+            printer=where.name,
+            attempt=attempt,
+            route=route.value,
+            target=f"{where.host}:{where.port}",
+        )
+        try:
+            transport = destination.transport(self.settings, self.tls, route, job, printer, where)
+            await document.send(transport, self.spool, job, lambda: self._still_processing(job))
+        except PrinterStopped as exc:
+            await self._printer_stopped(job, attempt, where, exc)
+            return False
+        except DeliveryError as exc:
+            await self._failed(job, attempt, exc)
+            return False
+        except document.Canceled:
+            self.log.info("delivery.stopped", job=job.id, reason="canceled while sending")
+            return False
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.COMPLETED,
+            reasons="job-completed-successfully",
+            detail=_delivered(transport, route, where, attempt, bool(job.target)),
+            route=route.value,
+        )
+        self.spool.delete(job.uuid)
+        self.log.info(
+            "delivery.completed",
+            job=job.id,
+            printer=printer.name,
+            attempt=attempt,
+            route=route.value,
+        )
+        return True
+
+    async def _still_processing(self, job: Job) -> bool:
+        def state() -> int | None:
+            with self.store.session() as session:
+                return session.scalar(select(Job.state).where(Job.id == job.id))
+
+        return await asyncio.to_thread(state) == JobState.PROCESSING
+
+    async def _route(self, kind: str, where: Destination) -> tuple[Route, str]:
+        """The route, and why (for the trace)."""
+        # The reachability check costs a connect; only the routes that depend on it pay it.
+        mode, timeout = self.settings.mode, self.settings.reach_timeout
+        needs_check = mode != "gateway" and not (mode == "hybrid" and kind == "pull")
+        answered = needs_check and await reachable(where.host, where.port, timeout)
+        switch = await asyncio.to_thread(route_switch, self.store)
+        route = choose(mode, switch, kind, answered, bool(self.settings.server_url))
+        return route, explain(route, mode, switch, where.name, where.address, timeout)
+
+    async def _printer_stopped(
+        self, job: Job, attempt: int, where: Destination, exc: PrinterStopped
+    ) -> None:
+        """The printer says it is stopped: nothing was sent. Ask again soon, for at most
+        ``stopped_timeout`` from when it was first found stopped; then abort with its reason."""
+
+        def first_seen() -> float | None:
+            with self.store.session() as session:
+                return jobs.stopped_since(session, job.id)
+
+        status = exc.status.describe()
+        limit = self.settings.stopped_timeout
+        waited = time.time() - (await asyncio.to_thread(first_seen) or time.time())
+        if waited >= limit:
+            message = (
+                f"{where.name} has been {status} for {waited:.0f} s, longer than "
+                f"stopped_timeout ({limit:.0f} s); not printed"
+            )
+            await self._failed(job, attempt, DeliveryError("printer-stopped", message, final=True))
+            return
+        delay = min(self.settings.retry_backoff_max, STOPPED_POLL)
+        self.log.warning(
+            "delivery.printer_stopped",
+            job=job.id,
+            printer=where.name,
+            status=status,
+            waited=round(waited, 1),
+        )
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            reasons="printer-stopped",
+            message=f"{where.name} is {status}; waiting for it",
+            event="printer-stopped",
+            detail=(
+                f"attempt {attempt}: {where.name} is {status}; nothing sent; asking again in "
+                f"{delay:.0f} s (gives up {limit - waited:.0f} s from now)"
+            ),
+            next_attempt_at=time.time() + delay,
+        )
+
+    async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
+        """A final error aborts the job; anything else waits for the next attempt."""
+        if exc.final:
+            self.log.warning("delivery.aborted", job=job.id, attempt=attempt, reason=exc.message)
+            await self._move(
+                job,
+                JobState.PROCESSING,
+                JobState.ABORTED,
+                reasons=exc.reason,
+                message=exc.message,
+                detail=f"attempt {attempt}: {exc.message}",
+            )
+            self.spool.delete(job.uuid)
+            return
+        maximum = self.settings.retry_backoff_max
+        delay = await asyncio.to_thread(backoff, self.store, job.id, maximum)
+        self.log.warning(
+            "delivery.failed",
+            job=job.id,
+            attempt=attempt,
+            reason=exc.message,
+            retry_in=round(delay, 1),
+        )
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.PROCESSING_STOPPED,
+            reasons=exc.reason,
+            message=exc.message,
+            detail=f"attempt {attempt}: {exc.message}; next try in {delay:.0f} s",
+            next_attempt_at=time.time() + delay,
+        )
+
+    async def _move(self, job: Job, old: JobState, new: JobState, **columns: Any) -> bool:
+        def write() -> bool:
+            with self.store.session() as session:
+                moved = jobs.transition(session, job.id, old, new, **columns)
+                session.commit()
+                return moved
+
+        moved = await asyncio.to_thread(write)
+        if moved:
+            await self.publisher.publish(
+                JobStateChanged(job.id, int(new), str(columns.get("reasons", "none")))
+            )
+        return moved
+
+
+def _delivered(
+    transport: Transport, route: Route, where: Destination, attempt: int, released: bool
+) -> str:
+    """The trace's last line, with what an IPP printer said of itself once it had the job
+    (a jam right after shows there, though the job is the printer's now)."""
+    detail = delivered(route, where, attempt, released)
+    if isinstance(transport, IppTransport) and transport.after is not None:
+        detail += f"; the printer is now {transport.after.describe()}"
+    return detail
+
+
+def backoff(store: Store, job_id: int, maximum: float) -> float:
+    """Exponential from 1 s, capped, with jitter so many clients don't retry in step. Counted
+    from the job's last fresh start (a printer reset, a wake), not from its first attempt."""
+    with store.session() as session:
+        failures = jobs.failures_in_a_row(session, job_id)
+    base = min(maximum, 2.0**failures)
+    return base * random.uniform(0.8, 1.0)
+
+
+def record(store: Store, job_id: int, event: str, detail: str) -> None:
+    """One trace line that changes no state (the route and why)."""
+    with store.session() as session:
+        jobs.record(session, job_id, event, detail)
+        session.commit()
+
+
+def delivered(route: Route, where: Destination, attempt: int, released: bool) -> str:
+    """The trace's last line for a delivered job: where it went, how, on which attempt."""
+    if route == Route.DIRECT:
+        how = f"printed at {where.name} ({where.protocol} {where.address})"
+    elif route == Route.VIA_SERVER or released:
+        how = f"uploaded to the server, which prints it at {where.name}"
+    else:
+        how = "uploaded to the server's gateway, which holds it until its release"
+    return f"{how}; attempt {attempt}"
