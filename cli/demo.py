@@ -40,7 +40,7 @@ from cli.demo_peers import (
     wait,
 )
 
-SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
 USER = "ada"
 PYTHON = sys.executable
 

@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from services.core.config import Settings, load_settings
 
-SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = SOURCE_ROOT / "deploy"
 SYSTEMD_UNIT = "pullprint.service"
 LAUNCHD_LABEL = "org.pullprint.service"

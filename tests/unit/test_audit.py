@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cli import main as cli
+from cli import account as cli_account
+from cli import jobs as cli_jobs
 from protocol.channel import Cancel, PrinterInfo, Release
 from protocol.states import JobState
 from services.api import audit as audit_routes
@@ -112,20 +113,21 @@ def test_retention_and_a_disabled_server_user_are_audited_as_such(store, tmp_pat
 
 
 def test_cli_release_reset_login_and_logout_are_audited(store, monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "_wake", lambda settings, service: None)
-    monkeypatch.setattr(cli.getpass, "getuser", lambda: "admin-os")
-    monkeypatch.setattr(cli, "Store", lambda path: store)
+    for module in (cli_jobs, cli_account):
+        monkeypatch.setattr(module, "wake", lambda settings, service: None)
+        monkeypatch.setattr(module, "Store", lambda path: store)
+    monkeypatch.setattr("getpass.getuser", lambda: "admin-os")
     settings = Settings.model_construct(login_type="os")
     with store.session() as session:
         session.add(Printer(name="desk", kind="direct", host="127.0.0.1", port=9100))
         session.commit()
     job, _ = add_job(store, "dave")
 
-    assert cli.cmd_release(argparse.Namespace(job=job, printer="desk"), settings) == 0
-    assert cli.cmd_printer(argparse.Namespace(name="desk"), settings) == 0
-    assert cli.cmd_logout(argparse.Namespace(os_user="dave"), settings) == 0
+    assert cli_jobs.cmd_release(argparse.Namespace(job=job, printer="desk"), settings) == 0
+    assert cli_jobs.cmd_printer(argparse.Namespace(name="desk"), settings) == 0
+    assert cli_account.cmd_logout(argparse.Namespace(os_user="dave"), settings) == 0
     login = argparse.Namespace(os_user="dave", user=None, password_stdin=False)
-    assert cli.cmd_login(login, settings) == 0
+    assert cli_account.cmd_login(login, settings) == 0
 
     assert [(a, act, s, o) for a, act, s, o, _ in trail(store)] == [
         ("admin-os", "job.release", str(job), "cli"),
