@@ -55,7 +55,7 @@ test: $(STAMP) debs
 demo: $(STAMP) tray-debs
 	$(PY) -m cli.demo
 
-# The whole table of DESIGN.md 9; `make bench BENCH_ARGS="sync --quick"` for a subset, smaller.
+# The whole table of DESIGN.md 10; `make bench BENCH_ARGS="sync --quick"` for a subset, smaller.
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)

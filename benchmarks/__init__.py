@@ -1,1 +1,1 @@
-"""Ratio benchmarks (DESIGN.md 9): each row measured against a baseline in the same run."""
+"""Ratio benchmarks (DESIGN.md 10): each row measured against a baseline in the same run."""

@@ -1,4 +1,4 @@
-"""``make bench`` (``python -m benchmarks [ROW...] [--quick]``): the rows of DESIGN.md 9, each
+"""``make bench`` (``python -m benchmarks [ROW...] [--quick]``): the rows of DESIGN.md 10, each
 ours against a baseline measured in the same run on this machine, printed as
 ``name ours baseline ratio`` (then the goal and whether it was met) and written as JSON to
 ``benchmarks/last-run.json`` for comparison over time.

@@ -35,7 +35,7 @@ SERVICES = ("api", "channel", "delivery", "spooler", "sync")
 @dataclass
 class Row:
     """One line of the table. ``ratio`` is always ours / baseline; ``better`` says which way
-    is good for this row, ``goal`` the goal of DESIGN.md 9 and ``met`` whether we reached it
+    is good for this row, ``goal`` the goal of DESIGN.md 10 and ``met`` whether we reached it
     (None when the row has no absolute goal or could not be measured)."""
 
     name: str

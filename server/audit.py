@@ -8,7 +8,7 @@ the user, `admin`, or an endpoint's hostname; "from where" is the client's addre
 connection shows it (`request.client.host`), or `cli (<OS user>)` for `pullprint-server
 admin`. Passwords and tokens never get here: callers pass names, and a setting whose key looks
 secret is written as `***` (the same key rule as the client's services/api/redact.py, which
-the server may not import: DESIGN.md 6).
+the server may not import: DESIGN.md 8).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class Result:
 
 
 def config_file() -> Path:
-    """The client's config file, found the same way the service finds it (DESIGN.md 10)."""
+    """The client's config file, found the same way the service finds it (DESIGN.md 11)."""
     return Path(os.environ.get("PULLPRINT_CONFIG", DEFAULT_CONFIG_PATH))
 
 

@@ -5,7 +5,7 @@ seconds in the background and redraws from the answer; it never keeps state the 
 confirm, so the tray recovers by itself when the service comes back. Menu items that change
 something call the facade in the background too, and say so in a tray message when it fails.
 
-Visibility rules (DESIGN.md 8, issue 9):
+Visibility rules (DESIGN.md 9, issue 9):
 - "Login as different user" only when ``login_type`` is ``custom``;
 - the delivery pair ("Store and deliver locally" / "Deliver via gateway") only in ``local`` mode;
 - "My profile" only enabled when a server is configured (serverless sites have no profile page);

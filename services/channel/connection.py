@@ -1,4 +1,4 @@
-"""One connection of the persistent channel (DESIGN.md 6), from hello to the moment it drops.
+"""One connection of the persistent channel (DESIGN.md 8), from hello to the moment it drops.
 
 Three loops share the socket: the reader (heartbeats, acks, commands), the heartbeat (ours
 every interval; three of the server's missed means the server is gone), and the outbox pump

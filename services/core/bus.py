@@ -1,4 +1,4 @@
-"""ZeroMQ sockets, one pattern per purpose (DESIGN.md 3).
+"""ZeroMQ sockets, one pattern per purpose (DESIGN.md 5).
 
 - Events: each service binds one PUB at ``ipc://{run_dir}/<service>.pub``; consumers SUB.
 - Requests: each service binds one ROUTER at ``ipc://{run_dir}/<service>.rpc``; callers use a

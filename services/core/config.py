@@ -56,7 +56,7 @@ class PrinterConfig(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Every configuration key of the client; names are a public interface (DESIGN.md 10)."""
+    """Every configuration key of the client; names are a public interface (DESIGN.md 11)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 

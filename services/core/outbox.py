@@ -1,6 +1,6 @@
 """Reports for the server, written in the same transaction as the change they report.
 
-The channel drains this table (DESIGN.md 4): at least once on the wire, once on the server,
+The channel drains this table (DESIGN.md 6): at least once on the wire, once on the server,
 because each row's key is the channel message id and the server treats a repeated id, and a
 repeated job.stored or job.state, as the same message. Nothing here talks to the network.
 """

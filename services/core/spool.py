@@ -1,7 +1,7 @@
 """Job documents on disk, written so that a crash at any instant leaves either nothing or a
 complete, durable file, and sealed so that no plaintext byte of a job ever reaches the disk.
 
-Write order (DESIGN.md 4): stream into ``spool/<uuid>.part``, fsync the file, rename it to
+Write order (DESIGN.md 6): stream into ``spool/<uuid>.part``, fsync the file, rename it to
 ``spool/<uuid>``, fsync the directory, and only then may the caller insert and commit the job row
 and answer the sender. A ``.part`` file or a document without a row is garbage from a crash and
 is removed by the spooler on start.

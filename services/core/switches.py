@@ -1,7 +1,7 @@
 """Runtime switches kept in the store's ``State`` table, so they survive restarts and every
 process reads the same value: the tray's delivery route switch and the UI language.
 
-Values are JSON. The route switch only means something in local mode (DESIGN.md 5): there it
+Values are JSON. The route switch only means something in local mode (DESIGN.md 7): there it
 sends every job through the gateway, so pull jobs are no longer held on this PC either.
 """
 

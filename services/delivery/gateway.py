@@ -1,4 +1,4 @@
-"""Uploading a job to the server's TLS gateway (port 7300, DESIGN.md 6), primary then secondary.
+"""Uploading a job to the server's TLS gateway (port 7300, DESIGN.md 8), primary then secondary.
 
 The framing is ``protocol/gateway.py``'s: a length-prefixed msgpack header, exactly
 ``size`` document bytes, then one reply that the server sends only after its own fsync and

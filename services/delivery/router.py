@@ -1,4 +1,4 @@
-"""Route choice (DESIGN.md 5): one pure function, so every case is one row of a table test.
+"""Route choice (DESIGN.md 7): one pure function, so every case is one row of a table test.
 
 Where a job goes depends only on the configured mode, the runtime route switch, the kind of
 input port, whether the printer answered a TCP connect, and whether there is a server to fall

@@ -1,4 +1,4 @@
-"""The spooler's HTTP side: an ASGI app that uvicorn serves (DESIGN.md 11).
+"""The spooler's HTTP side: an ASGI app that uvicorn serves (DESIGN.md 12).
 
 uvicorn handles HTTP/1.1, chunked bodies and ``Expect: 100-continue``; this module reads the IPP
 attributes from the front of the body, then hands the rest to the operation as a stream of

@@ -89,7 +89,7 @@ class PrinterObject:
     def held(self) -> bool:
         """In local storage mode pull ports keep every job here until the user releases it at
         a printer; in gateway and hybrid modes, and in local mode switched to the gateway, the
-        server holds them, so they go out at once (DESIGN.md 5)."""
+        server holds them, so they go out at once (DESIGN.md 7)."""
         return self.kind == "pull" and self.mode == "local" and self.switch == "local"
 
 

@@ -1,4 +1,4 @@
-"""Every delivery route of DESIGN.md section 5 with real processes: gateway mode (primary and
+"""Every delivery route of DESIGN.md section 7 with real processes: gateway mode (primary and
 secondary), hybrid mode, the Document Output fallback, and certificates that are checked."""
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def test_direct_port_passes_cups_suite(
 
 
 PULL_SUITE = """\
-# Pull ports keep every job until a user releases it at a printer (DESIGN.md 5).
+# Pull ports keep every job until a user releases it at a printer (DESIGN.md 7).
 {
     NAME "Pull port advertises job-hold-until"
     OPERATION Get-Printer-Attributes
