@@ -40,8 +40,11 @@ Keyword = Literal[KEYWORDS]  # type: ignore[valid-type]
 TERMINAL = frozenset({JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED})
 TERMINAL_KEYWORDS = frozenset(state.keyword for state in TERMINAL)
 
+# Which states a job may move to from each state.
+Table = dict[JobState, frozenset[JobState]]
+
 S = JobState
-TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+TRANSITIONS: Table = {
     S.PENDING: frozenset({S.PROCESSING, S.PENDING_HELD, S.CANCELED, S.ABORTED}),
     S.PENDING_HELD: frozenset({S.PENDING, S.CANCELED, S.ABORTED}),
     # processing -> pending: an attempt was interrupted (the process died mid-send); the job is
@@ -69,7 +72,7 @@ def _reachable(start: JobState) -> frozenset[JobState]:
 # endpoint's reports, which name where a job is now, not every state it passed (a held job
 # released and printed on the endpoint is reported completed). Every such jump is a path
 # through TRANSITIONS, so a report can still never move a job backwards out of a terminal state.
-REACHABLE: dict[JobState, frozenset[JobState]] = {state: _reachable(state) for state in JobState}
+REACHABLE: Table = {state: _reachable(state) for state in JobState}
 
 
 class IllegalTransition(Exception):

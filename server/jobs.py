@@ -14,11 +14,11 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from protocol.states import REACHABLE, TERMINAL_KEYWORDS, TRANSITIONS, JobState
+from protocol.states import REACHABLE, TERMINAL_KEYWORDS, TRANSITIONS, JobState, Table
 from server.models import Job, now
 
 
-def allowed(current: str, new: str, table: dict = TRANSITIONS) -> bool:
+def allowed(current: str, new: str, table: Table = TRANSITIONS) -> bool:
     """Whether `table` lets a job move from `current` to `new` (RFC 8011 keywords)."""
     try:
         return JobState.from_keyword(new) in table[JobState.from_keyword(current)]
@@ -33,7 +33,7 @@ def transition(
     new: str,
     *,
     location: str | None = None,
-    table: dict = TRANSITIONS,
+    table: Table = TRANSITIONS,
     **values: object,
 ) -> bool:
     """Move `job_id` from `expected` to `new`; False when someone else moved it first.
