@@ -25,7 +25,7 @@ from pathlib import Path
 
 from benchmarks import capture, direct, memory, recovery, small_jobs, sync
 from benchmarks.common import Row
-from tests.helpers import ROOT
+from support import ROOT
 
 ROWS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "capture": capture.run,

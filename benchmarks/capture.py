@@ -15,7 +15,7 @@ import httpx
 from benchmarks.common import CHUNK, MB, Row, chunks, close, make_file
 from services.core import ipp
 from services.core.ipp import Operation, Tag
-from tests.helpers import Client
+from support.client import Client
 
 PULL = [{"name": "bench", "kind": "pull"}]
 

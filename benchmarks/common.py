@@ -2,8 +2,8 @@
 bodies sent without a client library in the way, and the production service (supervisord)
 with psutil over its processes.
 
-Real processes come from tests/helpers.py (Client, Process, VirtualPrinter); nothing here
-imports pytest fixtures.
+Real processes come from the support package (Client, Process, VirtualPrinter), which tests
+use too; nothing here imports from tests/ (its conftest is full of fixtures).
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ import psutil
 
 from services.core import ipp
 from services.core.ipp import Operation, Tag
-from tests.helpers import ROOT, Client, Process, VirtualPrinter, wait_for
+from support import ROOT
+from support.client import Client
+from support.process import Process
+from support.waiting import wait_for
 
 MB = 1024 * 1024
 CHUNK = 256 * 1024
@@ -52,12 +55,6 @@ class Row:
         if self.ours is None or not self.baseline:
             return None
         return self.ours / self.baseline
-
-
-def direct_printer(printer: VirtualPrinter, name: str = "office") -> dict[str, Any]:
-    """The ``[[printers]]`` entry of a direct port delivering to ``printer`` (as in
-    tests/conftest.py, which benchmarks do not import: it is full of fixtures)."""
-    return {"name": name, "kind": "direct", "host": "127.0.0.1", "port": printer.port}
 
 
 def make_file(path: Path, size: int) -> None:

@@ -14,10 +14,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from benchmarks.common import MB, Row, close, direct_printer, make_file, wait_file
+from benchmarks.common import MB, Row, close, make_file, wait_file
 from cli.ipp_client import print_file
-from tests.helpers import Client, VirtualPrinter
-from tests.peers import PrivateCups, cupsd_available
+from support.client import Client
+from support.cups import PrivateCups, cupsd_available
+from support.printers import VirtualPrinter, direct_printer
 
 
 class Target:

@@ -20,12 +20,13 @@ from benchmarks.common import (
     Service,
     api_status,
     close,
-    direct_printer,
     make_file,
     wait_file,
 )
 from cli.ipp_client import print_file
-from tests.helpers import Client, VirtualPrinter, wait_for
+from support.client import Client
+from support.printers import VirtualPrinter, direct_printer
+from support.waiting import wait_for
 
 GOAL = 150 * MB
 

@@ -20,7 +20,7 @@ from benchmarks.common import Row, Service, api_status, close
 from protocol.states import JobState
 from services.core.spool import Spool
 from services.core.store import Job, Store
-from tests.helpers import Client
+from support.client import Client
 
 PULL = [{"name": "bench", "kind": "pull"}]
 DOCUMENT = 2048

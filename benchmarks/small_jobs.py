@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import Row, Sink, close, percentile, post_ipp, print_job_body
-from tests.helpers import Client
+from support.client import Client
 
 SMALL = 10 * 1024  # a one-page PCL or PDF job
 SUBMITTERS = 50

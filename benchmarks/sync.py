@@ -27,8 +27,9 @@ from services.core import endpoint
 from services.core.bus import RequestFailed, request
 from services.core.messages import StatusRequest, WakeRequest
 from services.core.store import Printer
-from tests.helpers import Client, wait_for
-from tests.server.support import ServerProcess, authorized_endpoint
+from support.client import Client
+from support.server import ServerProcess, authorized_endpoint
+from support.waiting import wait_for
 
 PRINTERS = 10
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Client, VirtualPrinter
+from support.client import Client
+from support.printers import VirtualPrinter
 from tests.server.peers import DnsSd, IppEvePrinter
 from tests.stoppable_printer import StoppablePrinter
 
@@ -104,8 +105,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, "rep_" + report.when, report)
     return report
-
-
-def direct_printer(printer: VirtualPrinter, name: str = "office") -> dict[str, Any]:
-    """The ``[[printers]]`` entry for a direct port delivering to ``printer``."""
-    return {"name": name, "kind": "direct", "host": "127.0.0.1", "port": printer.port}

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.helpers import Client
-from tests.server.support import ServerProcess, wait_for
+from support.client import Client
+from support.server import ServerProcess
+from support.waiting import wait_for
 
 # Heartbeats every half second so "offline" and reconnects happen within a test's patience.
 SERVER_OPTIONS = ["--heartbeat", "0.5", "--retry-initial", "0.2"]

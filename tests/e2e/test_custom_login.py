@@ -8,8 +8,9 @@ import sys
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from tests.helpers import ROOT, wait_for
-from tests.server.support import add_printer_and_port
+from support import ROOT
+from support.server import add_printer_and_port
+from support.waiting import wait_for
 
 
 def login(client, os_user: str, user: str, password: str) -> subprocess.CompletedProcess[str]:

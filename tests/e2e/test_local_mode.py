@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
+from support.server import add_printer_and_port
+from support.waiting import wait_for
+from tests.documents import minimal_pdf, sha256_file
 from tests.e2e.conftest import authorize_first_endpoint, channel_state
-from tests.helpers import sha256_file, wait_for
-from tests.peers import minimal_pdf
-from tests.server.support import add_printer_and_port
 
 PULL_PORT = {"name": "hall", "kind": "pull"}
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
+from support.client import Client
+from support.waiting import wait_for
 from tests.e2e.test_custom_login import login
-from tests.helpers import Client, wait_for
 
 
 class Facade:

@@ -22,9 +22,13 @@ import pytest
 from protocol.states import JobState
 from services.core import proxy
 from services.core.ipp import Operation, Status
+from support.client import Client
+from support.ports import free_port
+from support.process import Process
+from support.server import ServerProcess, add_printer_and_port
+from support.waiting import wait_for
+from tests.documents import sha256_file
 from tests.e2e.conftest import Certificates, authorize_first_endpoint, channel_state
-from tests.helpers import Client, Process, free_port, sha256_file, wait_for
-from tests.server.support import ServerProcess, add_printer_and_port
 
 PULL_PORT = {"name": "hall", "kind": "pull"}
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")

@@ -19,7 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import ROOT, free_port
+from support import ROOT
+from support.ports import free_port
 
 SECTION = "## Setting up a site"
 ASSIGNMENT = re.compile(r"^([A-Z_]+)=(\S+)$")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
+from support.server import add_printer_and_port
+from support.waiting import wait_for
 from tests.e2e.test_local_mode import PULL_PORT, add_user, release, server_job
-from tests.helpers import wait_for
-from tests.server.support import add_printer_and_port
 
 
 def test_ten_released_jobs_wait_for_a_jammed_printer_and_arrive_in_order(

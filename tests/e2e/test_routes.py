@@ -10,9 +10,9 @@ import trustme
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
+from support.server import ServerProcess, add_printer_and_port
+from support.waiting import wait_for
 from tests.e2e.conftest import SERVER_OPTIONS, channel_state
-from tests.helpers import wait_for
-from tests.server.support import ServerProcess, add_printer_and_port
 
 
 def served(client, name: str) -> bool:

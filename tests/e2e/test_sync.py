@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from tests.helpers import sha256_file, wait_for
-from tests.server.support import add_printer_and_port
+from support.server import add_printer_and_port
+from support.waiting import wait_for
+from tests.documents import sha256_file
 
 
 def served(client, name: str) -> bool:

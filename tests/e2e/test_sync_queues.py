@@ -13,9 +13,11 @@ import pytest
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from tests.helpers import sha256_file, wait_for
-from tests.peers import PrivateCups, private_cupsd
-from tests.server.support import add_printer_and_port
+from support.cups import PrivateCups
+from support.server import add_printer_and_port
+from support.waiting import wait_for
+from tests.documents import sha256_file
+from tests.peers import private_cupsd
 
 
 @pytest.fixture

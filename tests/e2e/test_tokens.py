@@ -15,14 +15,17 @@ import pytest
 from protocol.states import JobState
 from services.core import endpoint, users
 from services.core.ipp import Operation, Status
+from support import ROOT
+from support.ports import free_port
+from support.server import ServerProcess, add_printer_and_port
+from support.waiting import wait_for
 from tests.e2e.conftest import (
     Certificates,
     authorize_first_endpoint,
     channel_state,
     serve_cloud,
 )
-from tests.helpers import ROOT, free_port, wait_for
-from tests.server.support import ServerProcess, add_printer_and_port, header, upload
+from tests.server.clients import header, upload
 
 ACCESS_TTL = 3.0
 # Revocation must reach a connected client within this; it bounds a wait, it is not a timing.

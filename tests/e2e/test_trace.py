@@ -9,7 +9,9 @@ import re
 from protocol.states import JobState
 from services.core import jobs
 from services.core.ipp import Operation, Status
-from tests.conftest import direct_printer
+from support.printers import direct_printer
+from support.server import add_printer_and_port
+from support.waiting import wait_for
 from tests.e2e.test_routes import (
     add_user,
     gateway_of,
@@ -18,8 +20,6 @@ from tests.e2e.test_routes import (
     served,
     switch_route,
 )
-from tests.helpers import wait_for
-from tests.server.support import add_printer_and_port
 
 
 def trace(client, job_id: int) -> list[tuple[str, str]]:

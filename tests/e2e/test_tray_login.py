@@ -23,8 +23,9 @@ from PySide6.QtWidgets import QDialog
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from tests.helpers import Client, wait_for
-from tests.server.support import add_printer_and_port
+from support.client import Client
+from support.server import add_printer_and_port
+from support.waiting import wait_for
 from tests.ui.real_service import WAIT_MS, close_tray
 from ui.dialogs.login import LoginDialog
 from ui.facade import Facade

@@ -11,8 +11,9 @@ import httpx
 import pytest
 import trustme
 
-from tests.helpers import Client, wait_for
-from tests.server.support import ServerProcess
+from support.client import Client
+from support.server import ServerProcess
+from support.waiting import wait_for
 
 
 def channel_reason(client: Client) -> str | None:

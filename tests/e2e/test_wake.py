@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from services.core import wake
-from tests.helpers import wait_for
+from support.waiting import wait_for
 
 
 def stamp(line: str) -> float:

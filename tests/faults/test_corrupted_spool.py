@@ -11,8 +11,9 @@ from sqlalchemy import select
 from protocol.states import JobState
 from services.core.ipp import Operation
 from services.core.store import Outbox
-from tests.conftest import direct_printer
-from tests.helpers import make_document, wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
+from tests.documents import make_document
 
 MB = 1024 * 1024
 # Reading the whole 32 MB document into memory would add 32 MB; one 1 MiB block plus

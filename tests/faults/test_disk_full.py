@@ -11,8 +11,9 @@ import pytest
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from tests.conftest import direct_printer
-from tests.helpers import Client, wait_for
+from support.client import Client
+from support.printers import direct_printer
+from support.waiting import wait_for
 
 MB = 1024 * 1024
 SPOOL_DISK = 4 * MB

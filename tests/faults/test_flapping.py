@@ -17,8 +17,9 @@ import pytest
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
-from tests.helpers import VirtualPrinter, wait_for
-from tests.server.support import ServerProcess, add_printer_and_port
+from support.printers import VirtualPrinter
+from support.server import ServerProcess, add_printer_and_port
+from support.waiting import wait_for
 
 KB = 1024
 JOBS = 8

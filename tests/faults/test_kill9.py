@@ -22,8 +22,10 @@ from cli import ipp_client
 from protocol.states import JobState
 from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
-from tests.conftest import direct_printer
-from tests.helpers import Client, Process, VirtualPrinter, wait_for
+from support.client import Client
+from support.printers import VirtualPrinter, direct_printer
+from support.process import Process
+from support.waiting import wait_for
 
 KB, MB = 1024, 1024 * 1024
 SERVICES = ("api", "channel", "delivery", "spooler", "sync")

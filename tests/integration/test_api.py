@@ -21,8 +21,9 @@ from protocol.states import JobState
 from services.core import users
 from services.core.ipp import Operation, Tag
 from services.core.store import Job, State
-from tests.helpers import Client, wait_for
-from tests.server.support import ServerProcess
+from support.client import Client
+from support.server import ServerProcess
+from support.waiting import wait_for
 
 HELD = {"name": "hall", "kind": "pull"}  # serverless pull port: jobs stay held, never print
 

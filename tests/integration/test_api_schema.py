@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from services.core.ipp import Operation
-from tests.helpers import ROOT, wait_for
+from support import ROOT
+from support.waiting import wait_for
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # Per operation; with ~16 operations and the coverage phase this is a few hundred requests:

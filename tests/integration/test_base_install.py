@@ -19,7 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ROOT, Process, VirtualPrinter, _toml, free_port, wait_for
+from support import ROOT
+from support.client import config_toml
+from support.ports import free_port
+from support.printers import VirtualPrinter
+from support.process import Process
+from support.waiting import wait_for
 
 # What the base package must not pull in: each belongs to one extra.
 EXTRAS_ONLY = ("PySide6_Essentials", "argon2_cffi", "alembic", "psycopg", "pytest")
@@ -71,7 +76,7 @@ def test_the_service_runs_and_prints_from_the_base_package(base_venv: Path, tmp_
         "os_queues": "none",
     }
     config = root / "config.toml"
-    config.write_text(_toml(values, [{"name": "office", "port": printer.port}]))
+    config.write_text(config_toml(values, [{"name": "office", "port": printer.port}]))
     # Nothing of the test's own venv or source tree: the installed package alone.
     env = {"PATH": f"{base_venv / 'bin'}:/usr/bin:/bin", "PULLPRINT_CONFIG": str(config)}
     (root / "log").mkdir()

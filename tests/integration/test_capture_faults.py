@@ -10,8 +10,8 @@ import httpx
 
 from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
-from tests.conftest import direct_printer
-from tests.helpers import wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
 
 
 def print_job_header(uri: str) -> bytes:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import Client, free_port, wait_for
+from support.client import Client
+from support.ports import free_port
+from support.waiting import wait_for
 
 
 def test_print_wait_says_why_the_job_is_not_printed(

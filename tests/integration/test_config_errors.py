@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers import ROOT
+from support import ROOT
 
 
 @pytest.mark.parametrize(

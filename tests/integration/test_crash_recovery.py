@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from tests.conftest import direct_printer
-from tests.helpers import VirtualPrinter, make_document, sha256_file, wait_for
+from support.printers import VirtualPrinter, direct_printer
+from support.waiting import wait_for
+from tests.documents import make_document, sha256_file
 
 MB = 1024 * 1024
 

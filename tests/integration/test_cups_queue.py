@@ -17,9 +17,12 @@ import pytest
 
 from protocol.states import JobState
 from services.core.store import Job
-from tests.conftest import direct_printer
-from tests.helpers import Client, VirtualPrinter, sha256_file, wait_for
-from tests.peers import PrivateCups, minimal_pdf, printer_attributes, private_cupsd
+from support.client import Client
+from support.cups import PrivateCups
+from support.printers import VirtualPrinter, direct_printer
+from support.waiting import wait_for
+from tests.documents import minimal_pdf, sha256_file
+from tests.peers import printer_attributes, private_cupsd
 
 # What CUPS 2.4's IPP Everywhere PPD generator (cups/ppd-cache.c, _ppdCreateFromIPP) reads to
 # decide whether it can build a PPD; shown when it refuses, since its own message ("Printer does

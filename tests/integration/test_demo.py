@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.helpers import ROOT
+from support import ROOT
 
 DEMO = [sys.executable, "-m", "cli.demo"]
 WORK_DIR = re.compile(r"everything runs in (\S+), on loopback ports")

@@ -29,15 +29,12 @@ from protocol.states import JobState
 from services.core.config import Settings, load_settings
 from services.core.store import Job, Store
 from services.sync.queues import CupsBackend, apply, wanted_queues
-from tests.helpers import (
-    ROOT,
-    Process,
-    VirtualPrinter,
-    free_port,
-    make_document,
-    sha256_file,
-    wait_for,
-)
+from support import ROOT
+from support.ports import free_port
+from support.printers import VirtualPrinter
+from support.process import Process
+from support.waiting import wait_for
+from tests.documents import make_document, sha256_file
 from tests.peers import private_cupsd
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from tests.helpers import start_ipp_client, wait_for
-from tests.peers import minimal_pdf
+from support.client import start_ipp_client
+from support.waiting import wait_for
+from tests.documents import minimal_pdf
 
 
 def start_client(make_client, ipp_printer):

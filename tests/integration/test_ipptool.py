@@ -15,14 +15,15 @@ from typing import Any
 import pytest
 
 from protocol.states import JobState
-from tests.conftest import direct_printer
-from tests.helpers import Client, VirtualPrinter, sha256_file, wait_for
+from support.client import Client
+from support.printers import VirtualPrinter, direct_printer
+from support.waiting import wait_for
+from tests.documents import minimal_pdf, sha256_file
 from tests.peers import (
     SUITE_DOCUMENTS,
     ipptool_failures,
     ipptool_suites,
     ipptool_summary,
-    minimal_pdf,
     require_ipptool,
     run_ipptool,
 )

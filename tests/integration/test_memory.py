@@ -9,8 +9,9 @@ import threading
 import pytest
 
 from protocol.states import JobState
-from tests.conftest import direct_printer
-from tests.helpers import make_document, sha256_file, wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
+from tests.documents import make_document, sha256_file
 
 MB = 1024 * 1024
 DOCUMENT = 1024 * MB

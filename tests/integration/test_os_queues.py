@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 
 from services.sync.queues import MARKER, CupsBackend, QueueError, apply, wanted_queues
-from tests.conftest import direct_printer
-from tests.helpers import Client, VirtualPrinter, free_port, sha256_file, wait_for
-from tests.peers import CUPSD_MISSING, PrivateCups, cupsd_available, private_cupsd
+from support.client import Client
+from support.cups import CUPSD_MISSING, PrivateCups, cupsd_available
+from support.ports import free_port
+from support.printers import VirtualPrinter, direct_printer
+from support.waiting import wait_for
+from tests.documents import sha256_file
+from tests.peers import private_cupsd
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 from protocol.states import JobState
-from tests.conftest import direct_printer
-from tests.helpers import make_document, sha256_file, wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
+from tests.documents import make_document, sha256_file
 
 
 def start_client(make_client, raw_printer, **settings):

@@ -13,8 +13,8 @@ from sqlalchemy import update
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
 from services.core.store import Job
-from tests.conftest import direct_printer
-from tests.helpers import VirtualPrinter, wait_for
+from support.printers import VirtualPrinter, direct_printer
+from support.waiting import wait_for
 from tests.integration.test_api import Api, run_as
 
 # What many failed attempts against a dead printer come to: the next one an hour away.

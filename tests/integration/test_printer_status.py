@@ -9,7 +9,8 @@ from __future__ import annotations
 from protocol.states import JobState
 from services.core import jobs
 from services.core.ipp import Operation, Status
-from tests.helpers import start_ipp_client, wait_for
+from support.client import start_ipp_client
+from support.waiting import wait_for
 from tests.stoppable_printer import StoppablePrinter
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from services.sync.queues import CupsBackend, apply, wanted_queues
-from tests.peers import PrivateCups, private_cupsd
+from support.cups import PrivateCups
+from tests.peers import private_cupsd
 
 DEFAULTS = {
     "print-color-mode-default": "monochrome",

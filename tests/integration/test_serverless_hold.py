@@ -7,8 +7,8 @@ import json
 
 from protocol.states import JobState
 from services.core.ipp import Operation
-from tests.conftest import direct_printer
-from tests.helpers import wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
 
 
 def test_held_job_released_locally_prints_on_the_named_printer(make_client, raw_printer):

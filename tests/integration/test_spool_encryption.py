@@ -11,8 +11,8 @@ from protocol.states import JobState
 from services.core import crypto, ipp
 from services.core.ipp import Operation, Tag
 from services.core.spool import CHUNK_SIZE
-from tests.conftest import direct_printer
-from tests.helpers import wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
 
 MARKER = b"%%PULLPRINT-CONFIDENTIAL-MARKER%%\n"
 PIECE = 1024 * 1024

@@ -11,7 +11,7 @@ import httpx
 from protocol.states import TERMINAL
 from services.core import ipp
 from services.core.ipp import Group, Operation, Tag
-from tests.conftest import direct_printer
+from support.printers import direct_printer
 
 REQUESTS = 10_000
 

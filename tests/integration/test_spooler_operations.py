@@ -6,8 +6,10 @@ import socket
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
-from tests.conftest import direct_printer
-from tests.helpers import free_port, sha256_file, wait_for
+from support.ports import free_port
+from support.printers import direct_printer
+from support.waiting import wait_for
+from tests.documents import sha256_file
 
 PULL = {"name": "hall", "kind": "pull"}
 

@@ -10,8 +10,11 @@ import sys
 
 import httpx
 
-from tests.conftest import direct_printer
-from tests.helpers import ROOT, Process, make_document, sha256_file, wait_for
+from support import ROOT
+from support.printers import direct_printer
+from support.process import Process
+from support.waiting import wait_for
+from tests.documents import make_document, sha256_file
 
 SERVICES = ("api", "channel", "delivery", "spooler", "sync")
 

@@ -10,8 +10,8 @@ import pytest
 
 from protocol.states import JobState
 from services.core import jobs, wake
-from tests.conftest import direct_printer
-from tests.helpers import wait_for
+from support.printers import direct_printer
+from support.waiting import wait_for
 from tests.integration.test_printer_reset import LONG_BACKOFF, backing_off, print_to
 
 

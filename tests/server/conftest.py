@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from support.server import ServerProcess
 from tests.server.peers import DnsSd, IppEvePrinter, PostgresServer, RawSink, pg_bindir
-from tests.server.support import ServerProcess
 
 
 class Tls:

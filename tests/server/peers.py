@@ -13,7 +13,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from tests.server.support import free_port, wait_for
+from support.ports import free_port
+from support.waiting import wait_for
 
 
 class RawSink:

@@ -8,15 +8,8 @@ from pathlib import Path
 from server import jobs
 from server.models import Job
 from server.store import Store, default_url
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    header,
-    open_channel,
-    unique,
-    upload,
-)
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from tests.server.clients import header, open_channel, unique, upload
 
 
 def user_token(server: ServerProcess, name: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.server.support import ServerProcess, authorized_endpoint, unique, wait_for
+from support.server import ServerProcess, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import unique
 
 
 def cli_json(server: ServerProcess, *args: str, stdin: str | None = None) -> object:

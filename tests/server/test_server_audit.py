@@ -6,15 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from tests.server.clients import header, unique, upload
 from tests.server.peers import RawSink
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    header,
-    unique,
-    upload,
-)
 
 
 def trail(server: ServerProcess, **filters: str) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from protocol.channel import CLOSE_PROTOCOL
-from tests.server.support import ServerProcess, authorized_endpoint, open_channel, unique
+from support.server import ServerProcess, authorized_endpoint
+from tests.server.clients import open_channel, unique
 
 
 @pytest.mark.parametrize(

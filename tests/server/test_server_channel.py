@@ -8,13 +8,9 @@ from collections.abc import Callable
 import pytest
 from websockets.sync.client import ClientConnection
 
-from tests.server.support import (
-    ServerProcess,
-    authorized_endpoint,
-    open_channel,
-    unique,
-    wait_for,
-)
+from support.server import ServerProcess, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import open_channel, unique
 
 
 def next_of(ws: ClientConnection, type_: str, limit: int = 200) -> dict:

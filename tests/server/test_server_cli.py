@@ -8,7 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.support import REPO, free_port, server_command, wait_for
+from support import ROOT
+from support.ports import free_port
+from support.server import server_command
+from support.waiting import wait_for
 
 
 def test_dev_tls_serves_with_a_self_signed_pair(tmp_path: Path) -> None:
@@ -16,7 +19,7 @@ def test_dev_tls_serves_with_a_self_signed_pair(tmp_path: Path) -> None:
     args = [*server_command(), "run", "--data", str(data), "--dev-tls",
             "--http-port", str(port), "--gateway-port", str(free_port())]  # fmt: skip
     log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         cert = data / "tls" / "dev-cert.pem"
         wait_for(cert.exists, 60, "dev certificate")
@@ -47,6 +50,6 @@ def test_dev_tls_serves_with_a_self_signed_pair(tmp_path: Path) -> None:
 def test_run_needs_certificates_or_dev_tls(tmp_path: Path) -> None:
     result = subprocess.run(
         [*server_command(), "run", "--data", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "--dev-tls" in result.stderr

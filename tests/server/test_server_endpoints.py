@@ -8,16 +8,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from protocol.channel import CLOSE_UNAUTHORIZED
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    header,
-    open_channel,
-    unique,
-    upload,
-    wait_for,
-)
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import header, open_channel, unique, upload
 
 
 def assert_refused_everywhere(server: ServerProcess, token: str, ca: ssl.SSLContext) -> None:

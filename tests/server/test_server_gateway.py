@@ -11,16 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from protocol.gateway import LENGTH_PREFIX, MAX_HEADER_SIZE, encode_frame
-from tests.server.support import (
-    GatewayClient,
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    header,
-    unique,
-    upload,
-    wait_for,
-)
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import GatewayClient, header, unique, upload
 
 MIB = 1024 * 1024
 

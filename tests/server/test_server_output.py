@@ -8,18 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
+from support.ports import free_port
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import header, open_channel, unique, upload
 from tests.server.peers import IppEvePrinter, RawSink
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    free_port,
-    header,
-    open_channel,
-    unique,
-    upload,
-    wait_for,
-)
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import header, unique, upload
 from tests.server.peers import RawSink
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    header,
-    unique,
-    upload,
-    wait_for,
-)
 
 
 def test_my_profile_lists_held_jobs_and_releases_them(

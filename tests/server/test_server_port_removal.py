@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.server.support import add_printer_and_port, unique
+from support.server import add_printer_and_port
+from tests.server.clients import unique
 
 
 def test_admin_removes_a_port_by_rest_and_by_cli(server, raw_sink):

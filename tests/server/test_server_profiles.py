@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from websockets.sync.client import ClientConnection
 
-from tests.server.support import ServerProcess, authorized_endpoint, open_channel, unique
+from support.server import ServerProcess, authorized_endpoint
+from tests.server.clients import open_channel, unique
 from tests.server.test_server_channel import ack, next_of
 
 

@@ -11,16 +11,10 @@ from alembic.migration import MigrationContext
 
 from server.models import Base
 from server.store import Store, default_url
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import header, unique, upload
 from tests.server.peers import RawSink
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    authorized_endpoint,
-    header,
-    unique,
-    upload,
-    wait_for,
-)
 
 
 def test_migrations_match_the_models_and_rerun_harmlessly(

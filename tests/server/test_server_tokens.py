@@ -19,15 +19,9 @@ from protocol.channel import CLOSE_UNAUTHORIZED
 from server import tokens
 from server.models import Endpoint
 from server.store import Store, alembic_config, default_url
-from tests.server.support import (
-    ServerProcess,
-    add_printer_and_port,
-    header,
-    open_channel,
-    unique,
-    upload,
-    wait_for,
-)
+from support.server import ServerProcess, add_printer_and_port
+from support.waiting import wait_for
+from tests.server.clients import header, open_channel, unique, upload
 
 # Revocation must reach a connected client within this; a wait limit, not a speed assertion.
 REVOCATION_BOUND = 5.0

@@ -18,7 +18,9 @@ from server.access import COOKIE, REFRESH_COOKIE
 from server.models import User, UserSession
 from server.store import Store, alembic_config, default_url
 from server.tokens import TokenPolicy
-from tests.server.support import ServerProcess, unique, wait_for
+from support.server import ServerProcess
+from support.waiting import wait_for
+from tests.server.clients import unique
 
 ACCESS_TTL = 2  # seconds; long enough to use a fresh token, short enough to wait out
 

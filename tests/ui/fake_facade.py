@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import Response
 
-from tests.helpers import free_port
+from support.ports import free_port
 
 IDLE_STATUS: dict[str, Any] = {
     "ok": True,

@@ -1,5 +1,5 @@
 """Real client installations for the tray tests: service processes started from the config
-``tests.helpers.Client`` writes, a facade client for the test's own questions, and a tray.
+``support.client.Client`` writes, a facade client for the test's own questions, and a tray.
 
 Kept apart from the fake-facade fixtures in conftest.py: these start processes (seconds), so the
 tests reuse one installation per module where they do not interfere.
@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from services.core import endpoint
-from tests.helpers import Client, wait_for
+from support.client import Client
+from support.waiting import wait_for
 from ui.facade import Facade
 
 # Every service the facade asks in GET /status: with all of them up the tray is not in error.

@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 
-from tests.ui.fake_facade import FakeFacade, free_port
+from support.ports import free_port
+from tests.ui.fake_facade import FakeFacade
 from ui.facade import Facade, api_base_url
 
 

@@ -17,8 +17,8 @@ import pytest
 
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 
+from support.ports import free_port
 from tests.ui.conftest import dispose, wait_until
-from tests.ui.fake_facade import free_port
 from ui.facade import Facade
 from ui.icons import TrayState
 from ui.tray import TrayApp

@@ -19,7 +19,8 @@ import pytest
 
 pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PySide6-Essentials)")
 
-from tests.helpers import free_port, wait_for
+from support.ports import free_port
+from support.waiting import wait_for
 from tests.ui import x_server
 from tests.ui.real_service import ALL_SERVICES, WAIT_MS, installation
 from ui.icons import BADGE_COLOURS, TrayState

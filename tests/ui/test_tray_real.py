@@ -1,7 +1,7 @@
 """The tray against real service processes (issue 9): every cause is real, none is faked.
 
 The facade (``python -m services.api``) and the services it reports on run as processes of a
-client installation in a temporary directory (``tests.helpers.Client``). Each icon state comes
+client installation in a temporary directory (``support.client.Client``). Each icon state comes
 from what those processes really report: the facade gone (error), a serverless site with every
 service up (idle), a server nobody listens for (offline), a server that accepts connections but
 never answers, so the sync stays running (syncing). The menu items are clicked and their effect
@@ -26,7 +26,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog
 
-from tests.helpers import free_port, wait_for
+from support.ports import free_port
+from support.waiting import wait_for
 from tests.ui.real_service import (
     ALL_SERVICES,
     WAIT_MS,

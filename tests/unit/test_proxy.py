@@ -9,7 +9,7 @@ import pytest
 
 from services.core import proxy
 from services.core.config import ConfigError, load_settings
-from tests.helpers import free_port
+from support.ports import free_port
 
 SERVER = "https://print.example.org:8443"
 CORPORATE = "http://proxy.example.org:3128"

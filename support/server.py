@@ -1,46 +1,24 @@
-"""Real peers for the server tests: the server process, a gateway client, printers, PostgreSQL.
-
-Nothing here imitates a pullprint component: the server runs as `pullprint-server run` in a
-subprocess, the gateway client speaks the framing from protocol/gateway.py over real TLS.
-"""
+"""The reference server as a real process: `pullprint-server run` on free loopback ports with
+trustme certificates, and the admin steps that make it usable (an authorized endpoint, a
+printer with an input port)."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import socket
 import ssl
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from websockets.sync.client import ClientConnection, connect
 
-from protocol import PROTOCOL_VERSION
-from protocol.gateway import LENGTH_PREFIX, UploadReply, decode_reply, encode_frame
 from server import cli as server_cli
-from tests.helpers import free_port
-
-T = TypeVar("T")
-REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll until `condition()` is truthy; the timeout only bounds a failing test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+from support import ROOT
+from support.ports import free_port
+from support.waiting import wait_for
 
 
 def server_command() -> list[str]:
@@ -93,7 +71,7 @@ class ServerProcess:
             *self.extra,
         ]
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         wait_for(self._ready, 60, "server health")
 
     def _ready(self) -> bool:
@@ -185,74 +163,6 @@ def _stdin(text: str) -> Iterator[None]:
         sys.stdin = saved
 
 
-def header(token: str, job_id: str, port_id: int, body: bytes, **extra: Any) -> dict[str, Any]:
-    fields = {
-        "v": PROTOCOL_VERSION,
-        "token": token,
-        "job_id": job_id,
-        "owner": "alice",
-        "port_id": port_id,
-        "name": "report.pdf",
-        "format": "application/octet-stream",
-        "size": len(body),
-        "sha256": hashlib.sha256(body).hexdigest(),
-    }
-    fields.update(extra)
-    return fields
-
-
-class GatewayClient:
-    """One TLS connection to the gateway, verified against the test CA."""
-
-    def __init__(self, port: int, ca: ssl.SSLContext) -> None:
-        raw = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.sock = ca.wrap_socket(raw, server_hostname="127.0.0.1")
-
-    def send_raw(self, data: bytes) -> bool:
-        """False when the server already hung up (it may refuse before reading the body)."""
-        try:
-            self.sock.sendall(data)
-            return True
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            return False
-
-    def reply(self) -> UploadReply | None:
-        """The server's reply, or None when it closed without one."""
-        try:
-            prefix = self._exactly(LENGTH_PREFIX.size)
-            (length,) = LENGTH_PREFIX.unpack(prefix)
-            return decode_reply(self._exactly(length))
-        except (EOFError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            return None
-
-    def _exactly(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise EOFError
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.close()
-
-
-def upload(
-    port: int, ca: ssl.SSLContext, head: dict[str, Any], body: Iterable[bytes] | bytes
-) -> UploadReply | None:
-    client = GatewayClient(port, ca)
-    try:
-        if client.send_raw(encode_frame(head)):
-            for chunk in [body] if isinstance(body, bytes) else body:
-                if not client.send_raw(chunk):
-                    break
-        return client.reply()
-    finally:
-        client.close()
-
-
 def authorized_endpoint(server: ServerProcess, hostname: str = "pc-1") -> tuple[int, str]:
     """Register, authorize as admin, poll: the endpoint id and its token."""
     with server.http() as client:
@@ -285,25 +195,3 @@ def add_printer_and_port(
             json={"name": port_name or f"{kind}-{printer}", "kind": kind, "printers": [printer]},
         ).raise_for_status()
         return created.json()["id"]
-
-
-def unique(prefix: str) -> str:
-    """A name no other test on the shared module server uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def open_channel(
-    server: ServerProcess, token: str, ca: ssl.SSLContext | None = None
-) -> ClientConnection:
-    """A WebSocket to /api/v1/channel with a bearer token, verified against the test CA.
-
-    A generous handshake timeout: on a loaded machine the handshake can take seconds, and
-    when websockets' sync client gives up on a TLS handshake it waits for its reader thread,
-    which stays blocked in the socket (one run hung there until pytest-timeout).
-    """
-    return connect(
-        f"wss://127.0.0.1:{server.http_port}/api/v1/channel",
-        ssl=ca or server.ca,
-        additional_headers={"Authorization": f"Bearer {token}"},
-        open_timeout=60,
-    )

@@ -1,124 +1,28 @@
-"""Helpers for tests that start real processes: free ports, waiting for conditions, a client
-installation in a temporary directory, and the virtual printer."""
+"""One pullprint client installation in a temporary directory, its services started as real
+processes (``python -m services.NAME``), its store and spooler within reach of the caller."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 from sqlalchemy import select
 
 from cli import ipp_client
 from protocol.states import JobState
 from services.core import ipp
 from services.core.store import Job, Store
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-# Every port free_port handed out in this process (one pytest worker).
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on, never one this process handed out before: once the
-    probe socket is closed the kernel may give the same port to the next probe, and a client
-    then got it as both its spooler and its api port (the api died with EADDRINUSE)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
-    """Poll ``condition`` until it returns something truthy; fail with ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(0.05)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def make_document(path: Path, size: int) -> str:
-    """A file of ``size`` pseudo-random bytes (cheap to make, never compressible); its sha256."""
-    block = os.urandom(1024 * 1024)
-    digest = hashlib.sha256()
-    with path.open("wb") as f:
-        written = 0
-        counter = 0
-        while written < size:
-            chunk = (counter.to_bytes(8, "big") + block)[: size - written]
-            f.write(chunk)
-            digest.update(chunk)
-            written += len(chunk)
-            counter += 1
-    return digest.hexdigest()
-
-
-class Process:
-    """A child process with its output in a log file, stopped (and reaped) on ``stop``."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.log = log
-        self._out = log.open("ab")
-        self.popen = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=ROOT,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def kill9(self) -> None:
-        self.popen.kill()
-        self.popen.wait(10)
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(10)
-        self._out.close()
-
-    def rss(self) -> int:
-        return psutil.Process(self.pid).memory_info().rss
+from support import ROOT
+from support.ports import free_port
+from support.process import Process
+from support.waiting import wait_for
 
 
 class Client:
@@ -143,7 +47,7 @@ class Client:
         } | settings
         (self.root / "log").mkdir()
         self.config = self.root / "config.toml"
-        self.config.write_text(_toml(values, printers or []))
+        self.config.write_text(config_toml(values, printers or []))
         self.env = os.environ | {"PULLPRINT_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
         self.processes: dict[str, Process] = {}
         self._store: Store | None = None
@@ -269,56 +173,8 @@ def start_ipp_client(make_client: Callable[..., Client], name: str, port: int, *
     return client
 
 
-class VirtualPrinter:
-    """``pullprint virtual-printer`` as a real process on a free port."""
-
-    def __init__(self, directory: Path, port: int | None = None, rate: int = 0) -> None:
-        self.directory = directory
-        self.port = port or free_port()
-        self.rate = rate
-        self.process: Process | None = None
-
-    def start(self) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "cli",
-            "virtual-printer",
-            "--port",
-            str(self.port),
-            "--dir",
-            str(self.directory),
-            "--rate",
-            str(self.rate),
-        ]
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.process = Process(
-            "virtual-printer",
-            argv,
-            dict(os.environ),
-            self.directory.parent / f"printer-{self.port}.log",
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("virtual printer did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-
-    def jobs(self) -> list[Path]:
-        return sorted(self.directory.glob("job-*.prn"))
-
-    def partial_size(self) -> int:
-        return sum(p.stat().st_size for p in self.directory.glob("*.part"))
-
-
-def _toml(values: dict[str, Any], printers: list[dict[str, Any]]) -> str:
+def config_toml(values: dict[str, Any], printers: list[dict[str, Any]]) -> str:
+    """A client's config.toml: ``values`` at the top, then one ``[[printers]]`` table each."""
     lines = [f"{key} = {_value(value)}" for key, value in values.items()]
     for printer in printers:
         lines.append("[[printers]]")

@@ -1,0 +1,110 @@
+"""What server tests speak to the reference server beyond its REST API: the gateway's framing
+over real TLS (``header``, ``GatewayClient``, ``upload``) and the channel WebSocket; and
+``unique`` names for tests that share one module server. The server itself is
+support/server.py."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+import ssl
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+from protocol import PROTOCOL_VERSION
+from protocol.gateway import LENGTH_PREFIX, UploadReply, decode_reply, encode_frame
+from support.server import ServerProcess
+
+
+def header(token: str, job_id: str, port_id: int, body: bytes, **extra: Any) -> dict[str, Any]:
+    fields = {
+        "v": PROTOCOL_VERSION,
+        "token": token,
+        "job_id": job_id,
+        "owner": "alice",
+        "port_id": port_id,
+        "name": "report.pdf",
+        "format": "application/octet-stream",
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
+    fields.update(extra)
+    return fields
+
+
+class GatewayClient:
+    """One TLS connection to the gateway, verified against the test CA."""
+
+    def __init__(self, port: int, ca: ssl.SSLContext) -> None:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock = ca.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def send_raw(self, data: bytes) -> bool:
+        """False when the server already hung up (it may refuse before reading the body)."""
+        try:
+            self.sock.sendall(data)
+            return True
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            return False
+
+    def reply(self) -> UploadReply | None:
+        """The server's reply, or None when it closed without one."""
+        try:
+            prefix = self._exactly(LENGTH_PREFIX.size)
+            (length,) = LENGTH_PREFIX.unpack(prefix)
+            return decode_reply(self._exactly(length))
+        except (EOFError, ConnectionResetError, ssl.SSLError, TimeoutError):
+            return None
+
+    def _exactly(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def upload(
+    port: int, ca: ssl.SSLContext, head: dict[str, Any], body: Iterable[bytes] | bytes
+) -> UploadReply | None:
+    client = GatewayClient(port, ca)
+    try:
+        if client.send_raw(encode_frame(head)):
+            for chunk in [body] if isinstance(body, bytes) else body:
+                if not client.send_raw(chunk):
+                    break
+        return client.reply()
+    finally:
+        client.close()
+
+
+def unique(prefix: str) -> str:
+    """A name no other test on the shared module server uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def open_channel(
+    server: ServerProcess, token: str, ca: ssl.SSLContext | None = None
+) -> ClientConnection:
+    """A WebSocket to /api/v1/channel with a bearer token, verified against the test CA.
+
+    A generous handshake timeout: on a loaded machine the handshake can take seconds, and
+    when websockets' sync client gives up on a TLS handshake it waits for its reader thread,
+    which stays blocked in the socket (one run hung there until pytest-timeout).
+    """
+    return connect(
+        f"wss://127.0.0.1:{server.http_port}/api/v1/channel",
+        ssl=ca or server.ca,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        open_timeout=60,
+    )
