@@ -57,3 +57,19 @@ def test_the_server_moves_its_own_jobs_by_the_clients_table(old: JobState, new: 
 def test_the_server_refuses_words_that_are_not_states() -> None:
     assert not server_jobs.allowed("pending", "expired")
     assert not server_jobs.allowed("held", "pending")
+
+
+def test_states_carry_rfc_8011_values_and_keywords():
+    assert [(s.value, s.keyword) for s in JobState] == [
+        (3, "pending"),
+        (4, "pending-held"),
+        (5, "processing"),
+        (6, "processing-stopped"),
+        (7, "canceled"),
+        (8, "aborted"),
+        (9, "completed"),
+    ]
+
+
+def test_terminal_states_have_no_way_out():
+    assert all(TRANSITIONS[state] == frozenset() for state in TERMINAL)

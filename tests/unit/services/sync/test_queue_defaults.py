@@ -13,7 +13,7 @@ from services.core import profile
 from services.core.config import Settings
 from services.sync.queues import CupsBackend, QueueError, device_uri
 from services.sync.service import SyncService
-from tests.unit.test_queues import FakeCups
+from tests.unit.services.sync.test_queues import FakeCups
 
 
 def assigned(**settings: str) -> EffectiveProfile:
