@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from services.core import endpoint
 from support.client import Client
 from support.waiting import wait_for
@@ -104,3 +106,12 @@ def silent_server() -> Iterator[str]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module")
+def serverless() -> Iterator[Installation]:
+    """A serverless local-mode client (os login) with every service running: one per test module
+    that imports this fixture, shared by its tests that put things back as they found them."""
+    with installation(*ALL_SERVICES) as inst:
+        inst.wait_services_up()
+        yield inst

@@ -13,7 +13,6 @@ states that need another config get an installation of their own.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +23,6 @@ pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install 
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QDialog
 
 from support.ports import free_port
 from support.waiting import wait_for
@@ -36,6 +34,7 @@ from tests.ui.real_service import (
     installation,
     silent_server,
 )
+from tests.ui.real_service import serverless as serverless  # the module's installation fixture
 from tests.ui.test_tray import UrlCatcher
 from ui import i18n
 from ui.dialogs.about import AboutDialog
@@ -47,14 +46,6 @@ from ui.tray import TrayApp
 
 # The tray polls this often here; the tests wait for conditions, never for a time.
 POLL_MS = 200
-
-
-@pytest.fixture(scope="module")
-def serverless() -> Iterator[Installation]:
-    """A serverless local-mode client (os login) with every service running."""
-    with installation(*ALL_SERVICES) as inst:
-        inst.wait_services_up()
-        yield inst
 
 
 @pytest.fixture
@@ -362,60 +353,7 @@ def test_an_answer_after_stop_is_dropped(
         i18n.set_language("en")
 
 
-# -- dialogs against the real facade -------------------------------------------------------------
-
-
-def test_configuration_dialog_saves_to_the_real_config_and_shows_refusals(
-    qapp: Any, serverless: Installation
-) -> None:
-    config = serverless.client.config
-    dialog = ConfigurationDialog(serverless.facade)
-    assert dialog.sync_interval.value() == 300  # what the real facade read from the file
-    dialog.show()
-    dialog.server_url.setText("not a url at all")
-    before = config.read_text()
-    dialog.save()
-    assert dialog.isVisible() and "server_url" in dialog.message.text()
-    assert config.read_text() == before  # a refused value changes nothing
-
-    dialog.server_url.setText("")
-    dialog.sync_interval.setValue(600)
-    dialog.save()
-    assert dialog.result() == QDialog.DialogCode.Accepted
-    assert "sync_interval = 600" in config.read_text()
-    # Not under supervisord here, so the dialog says the service must restart for it.
-    assert dialog.restart_required
-    restore = ConfigurationDialog(serverless.facade)
-    restore.sync_interval.setValue(300)
-    restore.save()
-    assert "sync_interval = 300" in config.read_text()
-    for opened in (dialog, restore):
-        opened.close()
-
-
-def test_support_dialog_saves_the_real_bundle(qapp: Any, serverless: Installation, tmp_path):
-    dialog = SupportDialog(serverless.facade)
-    target = tmp_path / "support.zip"
-    dialog.path.setText(str(target))
-    dialog.collect()
-    assert dialog.saved_path == target
-    with zipfile.ZipFile(target) as bundle:
-        names = bundle.namelist()
-        everything = b"".join(bundle.read(name) for name in names)
-    assert any(name.endswith(".log") for name in names), names
-    token = (serverless.client.root / "state" / "api.token").read_text().strip().encode()
-    assert token not in everything
-    assert f"Saved to {target}" in dialog.message.text()
-    dialog.close()
-
-
-def test_about_dialog_shows_what_the_real_facade_says(qapp: Any, serverless: Installation):
-    about = serverless.facade.about()
-    assert about.ok
-    dialog = AboutDialog(serverless.facade)
-    text = dialog.text.text()
-    assert f"Version {about.data['version']}" in text and "Apache-2.0" in text
-    dialog.close()
+# -- dialogs from the menu (what they do: test_dialogs_real.py) ----------------------------------
 
 
 def test_menu_items_open_their_dialogs_on_the_real_facade(
