@@ -45,10 +45,24 @@ def devices(cups: PrivateCups) -> dict[str, str]:
 
 def admin_operations(cups: PrivateCups) -> list[str]:
     """The queue changes cupsd performed, from its access_log (which logs every
-    CUPS-Add-Modify-Printer and CUPS-Delete-Printer, not the lpstat queries)."""
+    CUPS-Add-Modify-Printer and CUPS-Delete-Printer, not the lpstat queries).
+
+    cupsd writes a request's line after lpadmin already has its answer, so the last change may
+    not be there yet when we look: first a request that changes nothing (deleting a queue that
+    does not exist) is sent and waited for. cupsd logs requests in the order it answered them,
+    so once that line is there, every change before it is too."""
     log = cups.root / "log" / "access_log"
-    lines = log.read_text().splitlines() if log.exists() else []
-    return [line for line in lines if "-Printer successful-ok" in line]
+
+    def lines() -> list[str]:
+        return log.read_text().splitlines() if log.exists() else []
+
+    def refusals() -> int:
+        return sum("-Printer client-error-not-found" in line for line in lines())
+
+    seen = refusals()
+    cups.run("lpadmin", "-x", "pullprint-no-such-queue")
+    wait_for(lambda: refusals() > seen, 10, "cupsd to log the request that changes nothing")
+    return [line for line in lines() if "-Printer successful-ok" in line]
 
 
 def add_foreign_queue(cups: PrivateCups, name: str, uri: str) -> None:
