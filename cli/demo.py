@@ -178,11 +178,13 @@ class Demo:
     def show_jobs(self) -> None:
         with self.facade() as facade:
             jobs = facade.get("/jobs").raise_for_status().json()
-        self.say.note(f"{'ID':>3}  {'PORT':<8} {'STATE':<14} {'ROUTE':<8} NAME")
+        # ID is the IPP job-id lp showed; UUID the job's id in the facade and on the server.
+        self.say.note(f"{'ID':>3}  {'PORT':<8} {'STATE':<14} {'ROUTE':<8} {'UUID':<11}  NAME")
         for job in jobs:
             route = job["route"] or "-"
             self.say.note(
-                f"{job['id']:>3}  {job['printer']:<8} {job['state']:<14} {route:<8} {job['name']}"
+                f"{job['ipp_job_id']:>3}  {job['printer']:<8} {job['state']:<14} {route:<8} "
+                f"{job['id'][:8]}...  {job['name']}"
             )
 
     # --- the steps -----------------------------------------------------------------------------
@@ -323,7 +325,10 @@ class Demo:
         contract = self.print_file("contract.pdf", "office")
         self.verify(contract, "floor1", self.raw_dir, 3)
         done = self.client_job("contract.pdf")
-        self.say.note(f"this PC: job {done['id']} {done['state']}, route={done['route']}")
+        self.say.note(
+            f"this PC: job {done['ipp_job_id']} {done['state']}, route={done['route']}, "
+            f"id {done['id'][:8]}..."
+        )
         wait(lambda: self.server_job("contract.pdf").get("state") == "completed", "the server")
         job = self.server_job("contract.pdf")
         self.say.note(

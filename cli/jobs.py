@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cli.ipp_client import IppRequestFailed, print_file
 from cli.status import wake
@@ -18,6 +19,9 @@ from protocol.states import TERMINAL, JobState
 from services.core import audit, ipp, jobs
 from services.core.config import Settings
 from services.core.store import Job, Printer, Store
+
+# How a person names a job on the command line: either id ``pullprint jobs`` lists.
+JOB_HELP = "its IPP job-id (the number lp and pullprint print showed) or its uuid"
 
 
 def cmd_print(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,9 +74,18 @@ def wait_printed(store: Store, job_id: int, timeout: float) -> int:
     return 1
 
 
+def find_job(session: Session, job: str) -> Job | None:
+    """The job named by its IPP job-id (all digits: the number lp showed) or by its uuid (the
+    id the facade, the logs and the server use; never all digits, so the two cannot clash)."""
+    job = str(job).strip()
+    if job.isascii() and job.isdigit():
+        return session.get(Job, int(job)) if len(job) <= 18 else None
+    return session.scalars(select(Job).where(Job.uuid == job)).one_or_none()
+
+
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    """List jobs from the store, newest last (all states with --all); --trace ID shows what
-    happened to one job."""
+    """List jobs from the store, newest last (all states with --all), by IPP job-id and uuid;
+    --trace JOB shows what happened to one job."""
     store = Store(settings.db_path)
     if args.trace is not None:
         return print_trace(store, args.trace)
@@ -81,10 +94,12 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         if not args.all:
             query = query.where(Job.state.not_in([int(JobState.COMPLETED)]))
         rows = list(session.scalars(query))
-    print(f"{'ID':>5}  {'PRINTER':<16} {'OWNER':<12} {'STATE':<19} {'SIZE':>10}  NAME")
+    print(
+        f"{'ID':>5}  {'UUID':<36}  {'PRINTER':<16} {'OWNER':<12} {'STATE':<19} {'SIZE':>10}  NAME"
+    )
     for job in rows:
         line = (
-            f"{job.id:>5}  {job.printer:<16} {job.owner:<12} "
+            f"{job.id:>5}  {job.uuid:<36}  {job.printer:<16} {job.owner:<12} "
             f"{JobState(job.state).keyword:<19} {job.size:>10}  {job.name}"
         )
         if job.state_message:
@@ -93,15 +108,16 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def print_trace(store: Store, job_id: int) -> int:
+def print_trace(store: Store, name: str) -> int:
     with store.session() as session:
-        job = session.get(Job, job_id)
+        job = find_job(session, name)
         if job is None:
-            print(f"pullprint: no job {job_id}", file=sys.stderr)
+            print(f"pullprint: no job {name}", file=sys.stderr)
             return 1
-        events = jobs.trace(session, job_id)
+        events = jobs.trace(session, job.id)
     state = JobState(job.state).keyword
     print(f"job {job.id} {job.name!r} of {job.owner} on {job.printer}: {state}")
+    print(f"  uuid {job.uuid} (its id in the facade, the logs and on the server)")
     for e in events:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
         print(f"  {stamp}.{int(e.at % 1 * 1000):03d}  {e.event:<15} {e.detail}")
@@ -131,7 +147,7 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
     release at the printer)."""
     store = Store(settings.db_path)
     with store.session() as session:
-        job = session.get(Job, args.job)
+        job = find_job(session, args.job)
         printer = session.get(Printer, args.printer)
         if job is None:
             print(f"pullprint: no job {args.job}", file=sys.stderr)
@@ -162,10 +178,11 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
             target=json.dumps(target),
         )
         detail = f"at printer {printer.name} for {job.owner}"
-        audit.record(session, getpass.getuser(), "job.release", "cli", str(job.id), detail)
+        audit.record(session, getpass.getuser(), "job.release", "cli", job.uuid, detail)
+        released = f"job {job.id} ({job.uuid})"
         session.commit()
     wake(settings, "delivery")
-    print(f"job {args.job} released to {args.printer}")
+    print(f"{released} released to {args.printer}")
     return 0
 
 

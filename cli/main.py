@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli.account import cmd_login, cmd_logout
-from cli.jobs import cmd_jobs, cmd_print, cmd_printer, cmd_release
+from cli.jobs import JOB_HELP, cmd_jobs, cmd_print, cmd_printer, cmd_release
 from cli.service import (
     cmd_ctl,
     cmd_demo,
@@ -72,12 +72,12 @@ def parser() -> argparse.ArgumentParser:
     wait_timeout(sp)
     sp = add("jobs", cmd_jobs)
     sp.add_argument("--all", action="store_true")
-    sp.add_argument("--trace", type=int, metavar="ID", help="what happened to job ID")
+    sp.add_argument("--trace", metavar="JOB", help=f"what happened to job JOB: {JOB_HELP}")
     sp = add("printer", cmd_printer)
     sp.add_argument("action", choices=["reset"])
     sp.add_argument("name")
     sp = add("release", cmd_release)
-    sp.add_argument("job", type=int)
+    sp.add_argument("job", help=JOB_HELP)
     sp.add_argument("-P", "--printer", required=True)
     for name, func in (("login", cmd_login), ("logout", cmd_logout)):
         sp = add(name, func)

@@ -100,8 +100,9 @@ class Facade:
         """This user's own jobs, also when the tray runs as root (who could see all)."""
         return self._request("GET", "/jobs", params={"mine": "true"})
 
-    def job_trace(self, job_id: int | str) -> Result:
-        """What happened to one of this user's jobs (``JobTrace``: the job and its events)."""
+    def job_trace(self, job_id: str) -> Result:
+        """What happened to one of this user's jobs (``JobTrace``: the job and its events);
+        ``job_id`` is the job's ``id`` as listed (its uuid), never its ``ipp_job_id``."""
         return self._request("GET", f"/jobs/{job_id}/trace")
 
     def printers(self) -> Result:
@@ -128,6 +129,7 @@ class Facade:
     # -- changing ------------------------------------------------------------------------------
 
     def cancel_job(self, job_id: str) -> Result:
+        """Cancel one of this user's jobs, by its ``id`` as listed (its uuid)."""
         return self._request("POST", f"/jobs/{job_id}/cancel")
 
     def sync(self) -> Result:

@@ -17,7 +17,9 @@ from protocol.states import TRANSITIONS, JobState
 from ui import i18n
 from ui.i18n import _
 
-Job = dict[str, Any]  # one JobInfo of the facade's OpenAPI schema
+# One JobInfo of the facade's OpenAPI schema. Its "id" (the uuid) is what the tray asks the
+# facade about; "ipp_job_id" is the number lp showed, the one people are shown.
+Job = dict[str, Any]
 
 # The reason the spooler gives a Create-Job job until its document has arrived: not yet a job
 # anyone should be told about (services/core/jobs.py INCOMING).
@@ -58,9 +60,9 @@ def reasons(job: Job) -> list[str]:
 
 
 def title(job: Job) -> str:
-    """The job's name, or its number when the application sent none."""
+    """The job's name, or its number (the IPP job-id lp showed) when the application sent none."""
     name = str(job.get("name") or "").strip()
-    return name or _("Job {id}").format(id=job.get("id", "?"))
+    return name or _("Job {id}").format(id=job.get("ipp_job_id", "?"))
 
 
 def route_name(route: str | None) -> str:

@@ -31,7 +31,7 @@ CANCELED = "canceled"
 
 @dataclass(frozen=True)
 class Notice:
-    job_id: int
+    job_id: str  # the facade's id for the job (its uuid)
     kind: str
     text: str
     error: bool = False
@@ -106,7 +106,7 @@ class JobNotices:
     def __init__(self, started_at: float | None = None) -> None:
         # The facade stamps jobs with this machine's clock, so the two compare.
         self.started_at = time.time() if started_at is None else started_at
-        self._announced: dict[int, set[str]] = {}
+        self._announced: dict[str, set[str]] = {}
 
     def update(self, jobs: list[Job], status: dict[str, Any] | None) -> list[Notice]:
         """The notices due for this listing, each remembered so it is never due again."""
@@ -114,7 +114,7 @@ class JobNotices:
         due = []
         for job in jobs:
             job_id = job.get("id")
-            if not isinstance(job_id, int):
+            if not isinstance(job_id, str) or not job_id:
                 continue
             kind = kind_of(job, problem)
             first_sight = job_id not in self._announced

@@ -5,16 +5,23 @@ A job is the caller's when its owner is their OS user name or the server user th
 mapped to by custom login (services/core/users.py); root and the admin token see all. Someone
 else's job answers 404, exactly like a job that does not exist, so job ids of other users
 cannot be probed.
+
+A job's id here is its uuid (``JobInfo.id``), as on every other wire; ``JobInfo.ipp_job_id``
+is the number ``lp`` showed, so a person can tell which job is which. An id that is not a job
+id at all (the row number, a typo) is a 404 ``no-such-job`` like an unknown one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from protocol import JOB_ID_PATTERN
 from protocol.states import TERMINAL, TRANSITIONS, JobState
 from services.api.audit import entry
 from services.api.auth import Caller, CallerDep, TokenCallerDep
@@ -26,8 +33,8 @@ from services.core.messages import JobStateChanged
 from services.core.store import Job
 
 router = APIRouter(tags=["jobs"])
-# SQLite integers are 64-bit; a larger id can name no job and must not reach the query.
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Checked by the handler, not by FastAPI: a malformed id names no job, a 404, not a 422.
+JobId = Annotated[str, Path(description="the job's uuid (JobInfo.id)")]
 
 
 def owners(facade: Facade, caller: Caller, mine: bool = False) -> set[str] | None:
@@ -44,7 +51,8 @@ def owners(facade: Facade, caller: Caller, mine: bool = False) -> set[str] | Non
 
 def _info(job: Job) -> JobInfo:
     return JobInfo(
-        id=job.id,
+        id=job.uuid,
+        ipp_job_id=job.id,
         printer=job.printer,
         owner=job.owner,
         name=job.name,
@@ -74,14 +82,24 @@ async def list_jobs(facade: FacadeDep, caller: CallerDep, mine: bool = False) ->
     return await asyncio.to_thread(_list, facade, caller, mine)
 
 
-def _trace(facade: Facade, caller: Caller, job_id: int) -> JobTrace:
+def _find(session: Session, job_id: str, mine: set[str] | None) -> Job:
+    """The caller's job with this uuid, or the 404 for unknown, malformed and other's ids."""
+    job = None
+    if re.fullmatch(JOB_ID_PATTERN, job_id):
+        query = select(Job).where(Job.uuid == job_id).execution_options(populate_existing=True)
+        job = session.scalars(query).one_or_none()
+    if job is None or (mine is not None and job.owner not in mine):
+        # Not echoed whole: it came from the caller and may be anything up to a URL's length.
+        raise ApiError(404, "no-such-job", f"no job {job_id[:64]}")
+    return job
+
+
+def _trace(facade: Facade, caller: Caller, job_id: str) -> JobTrace:
     mine = owners(facade, caller)
     with facade.store.session() as session:
-        job = session.get(Job, job_id)
-        if job is None or (mine is not None and job.owner not in mine):
-            raise ApiError(404, "no-such-job", f"no job {job_id}")
+        job = _find(session, job_id, mine)
         events = [
-            TraceEvent(at=e.at, event=e.event, detail=e.detail) for e in jobs.trace(session, job_id)
+            TraceEvent(at=e.at, event=e.event, detail=e.detail) for e in jobs.trace(session, job.id)
         ]
         return JobTrace(job=_info(job), events=events)
 
@@ -94,26 +112,27 @@ async def job_trace(job_id: JobId, facade: FacadeDep, caller: CallerDep) -> JobT
     return await asyncio.to_thread(_trace, facade, caller, job_id)
 
 
-def _cancel(facade: Facade, caller: Caller, job_id: int) -> tuple[str, str]:
-    """Cancel with compare-and-set, retried when delivery moves the job meanwhile."""
+def _cancel(facade: Facade, caller: Caller, job_id: str) -> tuple[JobInfo, str]:
+    """Cancel with compare-and-set, retried when delivery moves the job meanwhile; the job as
+    it is now and the reasons given."""
     mine = owners(facade, caller)
     reasons = "job-canceled-by-operator" if mine is None else "job-canceled-by-user"
     with facade.store.session() as session:
         for _attempt in range(3):
-            job = session.get(Job, job_id, populate_existing=True)
-            if job is None or (mine is not None and job.owner not in mine):
-                raise ApiError(404, "no-such-job", f"no job {job_id}")
+            job = _find(session, job_id, mine)
             state = JobState(job.state)
             if state in TERMINAL or JobState.CANCELED not in TRANSITIONS[state]:
-                raise ApiError(409, "job-finished", f"job {job_id} is already {state.keyword}")
+                # For people: the number lp showed them.
+                raise ApiError(409, "job-finished", f"job {job.id} is already {state.keyword}")
             message = f"canceled by {caller.user}"
             if jobs.transition(
-                session, job_id, state, JobState.CANCELED, reasons=reasons, message=message
+                session, job.id, state, JobState.CANCELED, reasons=reasons, message=message
             ):
                 detail = f"{job.name!r} of {job.owner} on {job.printer}, was {state.keyword}"
-                entry(caller, "job.cancel", str(job_id), detail).add(session)
+                entry(caller, "job.cancel", job.uuid, detail).add(session)
                 session.commit()
-                return job.uuid, reasons
+                session.refresh(job)
+                return _info(job), reasons
             session.rollback()
     raise ApiError(409, "job-busy", f"job {job_id} is changing state; try again")
 
@@ -121,17 +140,10 @@ def _cancel(facade: Facade, caller: Caller, job_id: int) -> tuple[str, str]:
 @router.post("/jobs/{job_id}/cancel", responses=responses(401, 403, 404, 409))
 async def cancel_job(job_id: JobId, facade: FacadeDep, caller: TokenCallerDep) -> JobInfo:
     """Cancel one of the caller's jobs; 404 for unknown or someone else's, 409 when finished."""
-    job_uuid, reasons = await asyncio.to_thread(_cancel, facade, caller, job_id)
+    info, reasons = await asyncio.to_thread(_cancel, facade, caller, job_id)
     # The document goes only after the commit: a crash in between leaves an orphan file the
     # spooler removes on start, never a live job without its document.
-    await asyncio.to_thread(facade.spool.delete, job_uuid)
-    facade.log.info("job.canceled", job=job_id, user=caller.user, reasons=reasons)
-    await facade.publish(JobStateChanged(job_id, int(JobState.CANCELED), reasons))
-    return _info(await asyncio.to_thread(_get, facade, job_id))
-
-
-def _get(facade: Facade, job_id: int) -> Job:
-    with facade.store.session() as session:
-        job = session.get(Job, job_id)
-        assert job is not None  # rows are never deleted
-        return job
+    await asyncio.to_thread(facade.spool.delete, info.id)
+    facade.log.info("job.canceled", job=info.id, user=caller.user, reasons=reasons)
+    await facade.publish(JobStateChanged(info.id, int(JobState.CANCELED), reasons))
+    return info

@@ -41,7 +41,11 @@ class Status(BaseModel):
 
 
 class JobInfo(BaseModel):
-    id: int
+    # The job's one id, its uuid: the same on the bus, in the logs and on the server. The
+    # store's row id is not here as ``id``; it is ``ipp_job_id``, the IPP job-id that lp and
+    # ``pullprint print`` showed, so a person can match this job to what they printed.
+    id: str
+    ipp_job_id: int
     printer: str
     owner: str
     name: str
@@ -85,7 +89,7 @@ class AuditRow(BaseModel):
     # job.release, job.cancel, user.login, user.login-failed, user.logout, config.change,
     # mode.change, route.switch, printer.reset
     action: str
-    subject: str  # a job id, a printer, config key names, an OS user
+    subject: str  # a job's id (uuid), a printer, config key names, an OS user
     origin: str  # "facade uid=1000", "cli", "channel (server)", "channel (retention)"
     detail: str
 
@@ -93,7 +97,7 @@ class AuditRow(BaseModel):
 class PrinterReset(BaseModel):
     ok: bool = True
     printer: str
-    retried: list[int]  # the job ids that were waiting and are due now
+    retried: list[str]  # the ids (uuids) of the jobs that were waiting and are due now
 
 
 class Session(BaseModel):

@@ -44,7 +44,7 @@ async def list_printers(facade: FacadeDep) -> list[PrinterInfo]:
     return await asyncio.to_thread(_printers, facade)
 
 
-def _reset(facade: Facade, name: str, caller: Caller) -> list[int]:
+def _reset(facade: Facade, name: str, caller: Caller) -> list[str]:
     with facade.store.session() as session:
         if session.get(Printer, name) is None and not jobs.stopped_at(session, name):
             raise ApiError(404, "no-such-printer", f"no printer {name}")
@@ -52,7 +52,7 @@ def _reset(facade: Facade, name: str, caller: Caller) -> list[int]:
         detail = f"{len(retried)} stuck job(s) retried now"
         entry(caller, "printer.reset", name, detail).add(session)
         session.commit()
-        return retried
+        return jobs.uuids(session, retried)
 
 
 @router.post("/printers/{name}/reset", responses=responses(401, 403, 404))
@@ -61,7 +61,7 @@ async def reset_printer(name: PrinterName, facade: FacadeDep, caller: AdminDep) 
     delivery; no process restarts. Root or the admin token only: it acts on every user's
     jobs at that printer."""
     retried = await asyncio.to_thread(_reset, facade, name, caller)
-    facade.log.info("printer.reset", printer=name, user=caller.user, jobs=retried)
+    facade.log.info("printer.reset", printer=name, user=caller.user, retried=",".join(retried))
     await facade.wake("delivery")
     return PrinterReset(printer=name, retried=retried)
 

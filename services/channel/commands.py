@@ -1,7 +1,9 @@
 """What the server asks of this machine over the channel, applied to the store.
 
 Commands arrive at least once, so each is idempotent by job id: a job already released or
-canceled is left as it is and the command is still acknowledged.
+canceled is left as it is and the command is still acknowledged. The server names jobs by their
+uuid, and so does everything here: the ids returned (for the bus), the log lines and the audit
+trail's subject.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ log = get_log("channel")
 ORIGIN = "channel (server)"
 
 
-def release(store: Store, command: Release) -> list[int]:
-    """Held jobs named by the server become ``pending`` with the printer the user stands at."""
+def release(store: Store, command: Release) -> list[str]:
+    """Held jobs named by the server become ``pending`` with the printer the user stands at;
+    the uuids of those released."""
     printer = command.printer
     target = json.dumps(
         {
@@ -51,10 +54,10 @@ def release(store: Store, command: Release) -> list[int]:
                 detail=f"at printer {printer.name} ({printer.host}:{printer.port}) by {job.owner}",
                 target=target,
             ):
-                released.append(job.id)
+                released.append(job.uuid)
                 detail = f"at printer {printer.name} for {job.owner}"
-                audit.record(session, audit.SERVER, "job.release", ORIGIN, str(job.id), detail)
-                log.info("job.released", job=job.id, printer=printer.name, owner=job.owner)
+                audit.record(session, audit.SERVER, "job.release", ORIGIN, job.uuid, detail)
+                log.info("job.released", job=job.uuid, printer=printer.name, owner=job.owner)
         session.commit()
     return released
 
@@ -67,8 +70,9 @@ def cancel(
     message: str = "canceled on the server",
     actor: str = audit.SERVER,
     origin: str = ORIGIN,
-) -> list[int]:
-    """Cancel jobs and delete their documents; finished jobs stay as they are. ``message``
+) -> list[str]:
+    """Cancel jobs and delete their documents (the uuids of those canceled); finished jobs stay
+    as they are. ``message``
     is what the owner reads (My jobs, the notification); ``actor`` and ``origin`` are what the
     audit trail says (the server, or this service's own retention sweep)."""
     canceled = []
@@ -85,17 +89,15 @@ def cancel(
                 reasons=reason,
                 message=message,
             ):
-                canceled.append(job.id)
+                canceled.append(job.uuid)
                 detail = f"{message} ({job.owner}, was {state.keyword})"
-                audit.record(session, actor, "job.cancel", origin, str(job.id), detail)
+                audit.record(session, actor, "job.cancel", origin, job.uuid, detail)
         session.commit()
-        uuids = [job.uuid for job in session.scalars(select(Job).where(Job.id.in_(canceled)))]
     # Documents go only after the commit: a crash in between leaves an orphan file that the
     # spooler removes on start, never a live job without its document.
-    for job_uuid in uuids:
+    for job_uuid in canceled:
         spool.delete(job_uuid)
-    for job_id in canceled:
-        log.info("job.canceled", job=job_id, reason=reason)
+        log.info("job.canceled", job=job_uuid, reason=reason)
     return canceled
 
 
@@ -115,7 +117,7 @@ def log_out_user(store: Store, login_type: str, server_user: str) -> list[str]:
     return os_users
 
 
-def expire_held(store: Store, spool: Spool, cutoff: float) -> list[int]:
+def expire_held(store: Store, spool: Spool, cutoff: float) -> list[str]:
     """Held jobs older than ``retention`` are canceled and their documents deleted. The
     server's configuration profile, when it sets a retention, wins over the caller's cutoff
     (which comes from the configuration file or the site setting): it is read from the store

@@ -143,6 +143,7 @@ class Connection:
             # A refusal is final (bad body, unknown job): resending would be refused again.
             log.warning(
                 "report.refused",
+                job=_job_of(ack.id),
                 key=ack.id,
                 code=ack.body.get("code"),
                 reason=ack.body.get("message"),
@@ -171,14 +172,20 @@ TRACED_ACKS = {
 
 def _trace_ack(session: Any, ack: ChannelMessage) -> None:
     """In the transaction that marks the report sent: the job's trace says the server has it."""
-    kind, _, rest = ack.id.partition(":")
+    kind = ack.id.partition(":")[0]
     if kind not in TRACED_ACKS:
         return
-    job_id = session.scalar(select(Job.id).where(Job.uuid == rest.split(":")[0]))
-    if job_id is None:
+    row_id = session.scalar(select(Job.id).where(Job.uuid == _job_of(ack.id)))
+    if row_id is None:
         return
     if ack.body.get("ok", False):
         detail = f"{kind}: {TRACED_ACKS[kind]}"
     else:
         detail = f"{kind} refused: {ack.body.get('message') or ack.body.get('code')}"
-    jobs.record(session, job_id, "reported", detail)
+    jobs.record(session, row_id, "reported", detail)
+
+
+def _job_of(key: str) -> str:
+    """The job's uuid in an outbox key (``job.stored:<uuid>``, ``job.state:<uuid>:...``,
+    ``report:<uuid>``)."""
+    return key.split(":")[1] if key.count(":") else ""

@@ -247,15 +247,17 @@ class ChannelService(Service):
                 released = await asyncio.to_thread(
                     commands.release, self.store, Release.model_validate(message.body)
                 )
-                for job_id in released:
-                    await self.publisher.publish(JobStateChanged(job_id, JobState.PENDING, "none"))
+                for job_uuid in released:
+                    await self.publisher.publish(
+                        JobStateChanged(job_uuid, JobState.PENDING, "none")
+                    )
             elif message.type == "cancel":
                 command = Cancel.model_validate(message.body)
-                for job_id in await asyncio.to_thread(
+                for job_uuid in await asyncio.to_thread(
                     commands.cancel, self.store, self.spool, command, "job-canceled-by-user"
                 ):
                     await self.publisher.publish(
-                        JobStateChanged(job_id, JobState.CANCELED, "job-canceled-by-user")
+                        JobStateChanged(job_uuid, JobState.CANCELED, "job-canceled-by-user")
                     )
             elif message.type == "printers.changed":
                 await self.publisher.publish(SyncRequested())
@@ -283,9 +285,11 @@ class ChannelService(Service):
 
     async def _expire_held(self) -> None:
         cutoff = time.time() - self.retention
-        for job_id in await asyncio.to_thread(commands.expire_held, self.store, self.spool, cutoff):
+        for job_uuid in await asyncio.to_thread(
+            commands.expire_held, self.store, self.spool, cutoff
+        ):
             await self.publisher.publish(
-                JobStateChanged(job_id, JobState.CANCELED, "job-canceled-by-operator")
+                JobStateChanged(job_uuid, JobState.CANCELED, "job-canceled-by-operator")
             )
 
     async def _prune(self) -> None:

@@ -111,6 +111,12 @@ def stopped_at(session: Session, printer: str | None = None) -> list[int]:
     return list(session.scalars(query.order_by(Job.id)))
 
 
+def uuids(session: Session, row_ids: list[int]) -> list[str]:
+    """The uuids of these rows, in their order: how the jobs are named outside the store."""
+    by_row = dict(session.execute(select(Job.id, Job.uuid).where(Job.id.in_(row_ids))).all())
+    return [by_row[row_id] for row_id in row_ids if row_id in by_row]
+
+
 def reset_printer(session: Session, printer: str, who: str) -> list[int]:
     """``pullprint printer reset`` / ``POST /printers/{name}/reset``: every job stuck waiting
     for this printer is due now, its backoff starting again from one second. The caller

@@ -1,7 +1,10 @@
 """Structured logs: one event per line, ``key=value`` fields, secrets never written.
 
-Every line reads ``2026-11-25T08:00:00.123Z info spooler job.stored job=12 printer=office``,
-so ``grep job=12`` over all service logs tells a job's story.
+Every line reads ``2026-11-25T08:00:00.123Z info spooler job.stored job=<uuid> printer=office``,
+where ``job`` is the job's uuid (the id it has on every wire, services/core/messages.py), so
+``grep job=<uuid>`` over all service logs tells a job's story (the server names it so too). The IPP
+job-id a person saw (``lp``, ``pullprint print``) is on the job.created/job.stored lines as
+``ipp_job_id``, the way from that number to the uuid.
 """
 
 from __future__ import annotations

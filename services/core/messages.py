@@ -3,6 +3,14 @@
 Frames are ``[topic, msgpack(envelope)]`` and the envelope is ``{v, id, ts, src, type, body}``.
 Bus messages are notifications ("look at the store again"), never the only copy of anything,
 so a receiver that cannot decode one logs it and carries on.
+
+One job, one id: a message names a job by ``job_id``, which is always the job's uuid (the
+store's ``Job.uuid``), the same string the gateway and channel wires, the server, the spool file
+and the facade use, so one job can be followed from the spooler to the server by one id. The
+store's integer row id (``Job.id``) never leaves the store except as the IPP job-id the spooler
+hands out (RFC 8011 wants an integer there); where a person needs that number next to the uuid
+it is called ``ipp_job_id`` (the facade's ``JobInfo``). A body from an older build that still
+carried the row id fails the ``str`` check and is dropped like any malformed message.
 """
 
 from __future__ import annotations
@@ -39,8 +47,7 @@ class JobStored(Message):
     """spooler -> delivery, channel: a job's document and row are committed."""
 
     TYPE: ClassVar[str] = "job.stored"
-    job_id: int
-    uuid: str
+    job_id: str  # the job's uuid
     printer: str
     state: int
 
@@ -50,7 +57,7 @@ class JobStateChanged(Message):
     """delivery -> channel, api: a job moved to another state (the store has the details)."""
 
     TYPE: ClassVar[str] = "job.state"
-    job_id: int
+    job_id: str  # the job's uuid
     state: int
     reasons: str
 

@@ -26,8 +26,10 @@ class Base(DeclarativeBase):
 
 
 class Job(Base):
-    """One print job. ``id`` is the IPP job-id; ``uuid`` names the spool file and the job
-    everywhere outside this machine (server, reports)."""
+    """One print job. ``uuid`` is the job's id everywhere outside this table: the spool file,
+    bus messages, log lines, the facade, the server's wires and reports. ``id`` is the row id,
+    for foreign keys and as the IPP job-id the spooler hands out (an integer, RFC 8011); it
+    leaves the store only as that, and as the facade's ``ipp_job_id`` next to the uuid."""
 
     __tablename__ = "jobs"
 

@@ -74,7 +74,7 @@ class Attempt:
         await asyncio.to_thread(record, self.store, job.id, "route", why)
         self.log.info(
             "delivery.started",
-            job=job.id,
+            job=job.uuid,
             printer=where.name,
             attempt=attempt,
             route=route.value,
@@ -90,7 +90,7 @@ class Attempt:
             await self._failed(job, attempt, exc)
             return False
         except document.Canceled:
-            self.log.info("delivery.stopped", job=job.id, reason="canceled while sending")
+            self.log.info("delivery.stopped", job=job.uuid, reason="canceled while sending")
             return False
         await self._move(
             job,
@@ -103,7 +103,7 @@ class Attempt:
         self.spool.delete(job.uuid)
         self.log.info(
             "delivery.completed",
-            job=job.id,
+            job=job.uuid,
             printer=printer.name,
             attempt=attempt,
             route=route.value,
@@ -150,7 +150,7 @@ class Attempt:
         delay = min(self.settings.retry_backoff_max, STOPPED_POLL)
         self.log.warning(
             "delivery.printer_stopped",
-            job=job.id,
+            job=job.uuid,
             printer=where.name,
             status=status,
             waited=round(waited, 1),
@@ -172,7 +172,7 @@ class Attempt:
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""
         if exc.final:
-            self.log.warning("delivery.aborted", job=job.id, attempt=attempt, reason=exc.message)
+            self.log.warning("delivery.aborted", job=job.uuid, attempt=attempt, reason=exc.message)
             await self._move(
                 job,
                 JobState.PROCESSING,
@@ -187,7 +187,7 @@ class Attempt:
         delay = await asyncio.to_thread(backoff, self.store, job.id, maximum)
         self.log.warning(
             "delivery.failed",
-            job=job.id,
+            job=job.uuid,
             attempt=attempt,
             reason=exc.message,
             retry_in=round(delay, 1),
@@ -212,7 +212,7 @@ class Attempt:
         moved = await asyncio.to_thread(write)
         if moved:
             await self.publisher.publish(
-                JobStateChanged(job.id, int(new), str(columns.get("reasons", "none")))
+                JobStateChanged(job.uuid, int(new), str(columns.get("reasons", "none")))
             )
         return moved
 
@@ -228,19 +228,19 @@ def _delivered(
     return detail
 
 
-def backoff(store: Store, job_id: int, maximum: float) -> float:
+def backoff(store: Store, row_id: int, maximum: float) -> float:
     """Exponential from 1 s, capped, with jitter so many clients don't retry in step. Counted
     from the job's last fresh start (a printer reset, a wake), not from its first attempt."""
     with store.session() as session:
-        failures = jobs.failures_in_a_row(session, job_id)
+        failures = jobs.failures_in_a_row(session, row_id)
     base = min(maximum, 2.0**failures)
     return base * random.uniform(0.8, 1.0)
 
 
-def record(store: Store, job_id: int, event: str, detail: str) -> None:
+def record(store: Store, row_id: int, event: str, detail: str) -> None:
     """One trace line that changes no state (the route and why)."""
     with store.session() as session:
-        jobs.record(session, job_id, event, detail)
+        jobs.record(session, row_id, event, detail)
         session.commit()
 
 

@@ -62,16 +62,16 @@ class DeliveryService(Service):
         """After a sleep the printer or the server may well be back: every job waiting for its
         next attempt is tried now, its backoff starting again from one second."""
 
-        def retry() -> list[int]:
+        def retry() -> list[str]:
             detail = f"the machine woke after {slept:.0f} s asleep: retrying now"
             with self.store.session() as session:
                 waiting = jobs.stopped_at(session)
                 due = [j for j in waiting if jobs.retry_now(session, j, "woke", detail)]
                 session.commit()
-            return due
+                return jobs.uuids(session, due)
 
         retried = await asyncio.to_thread(retry)
-        self.log.info("delivery.woke", retried=retried)
+        self.log.info("delivery.woke", retried=",".join(retried))
         self._wake.set()
 
     def tasks(self) -> list[Any]:

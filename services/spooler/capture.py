@@ -105,7 +105,7 @@ async def create_job(
         **template,
     )
     await asyncio.to_thread(_insert, ctx, job)
-    log.info("job.created", job=job.id, printer=printer.name, owner=job.owner)
+    log.info("job.created", job=job.uuid, ipp_job_id=job.id, printer=printer.name, owner=job.owner)
     return job_response(ctx, request, job)
 
 
@@ -233,36 +233,37 @@ def _attach(
 async def _announce(ctx: Context, job: Job) -> None:
     log.info(
         "job.stored",
-        job=job.id,
-        uuid=job.uuid,
+        job=job.uuid,
+        ipp_job_id=job.id,
         printer=job.printer,
         owner=job.owner,
         size=job.size,
         state=JobState(job.state).keyword,
     )
-    await ctx.publish(JobStored(job.id, job.uuid, job.printer, job.state))
+    await ctx.publish(JobStored(job.uuid, job.printer, job.state))
 
 
-def abort_abandoned(store: Store, cutoff: float) -> list[int]:
-    """Abort Create-Job jobs created before ``cutoff`` whose Send-Document never came."""
+def abort_abandoned(store: Store, cutoff: float) -> list[str]:
+    """Abort Create-Job jobs created before ``cutoff`` whose Send-Document never came; the
+    uuids of those aborted."""
     aborted = []
     with store.session() as session:
-        stale = session.scalars(
-            select(Job.id).where(
+        stale = session.execute(
+            select(Job.id, Job.uuid).where(
                 Job.state == int(JobState.PENDING_HELD),
                 Job.state_reasons == INCOMING,
                 Job.created_at < cutoff,
             )
         ).all()
-        for job_id in stale:
+        for row_id, job_uuid in stale:
             if jobs.transition(
                 session,
-                job_id,
+                row_id,
                 JobState.PENDING_HELD,
                 JobState.ABORTED,
                 reasons="aborted-by-system",
                 message="no document arrived in time",
             ):
-                aborted.append(job_id)
+                aborted.append(job_uuid)
         session.commit()
     return aborted

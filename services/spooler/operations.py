@@ -151,8 +151,8 @@ async def _move(ctx: Context, job: Job, new: JobState, reasons: str, message: st
         if new not in TRANSITIONS[old]:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job is {old.keyword}")
         if await asyncio.to_thread(_transition, ctx, job.id, old, new, reasons, message):
-            log.info("job.state", job=job.id, state=new.keyword, reasons=reasons)
-            await ctx.publish(JobStateChanged(job.id, int(new), reasons))
+            log.info("job.state", job=job.uuid, state=new.keyword, reasons=reasons)
+            await ctx.publish(JobStateChanged(job.uuid, int(new), reasons))
             return
         fresh = await asyncio.to_thread(ctx.get_job, job.id)
         assert fresh is not None

@@ -69,7 +69,7 @@ class RawCapture:
             owner = str(template["owner"])
             template["owner"] = self._ctx.user_map.get(owner, owner)  # custom login
             job = await capture_job(self._ctx, printer, template, _chunks(first, reader))
-            log.info("raw-capture.stored", job=job.id, printer=printer.name)
+            log.info("raw-capture.stored", job=job.uuid, ipp_job_id=job.id, printer=printer.name)
         except (ConnectionError, IppError) as exc:
             log.warning("raw-capture.abandoned", reason=str(exc))
         finally:

@@ -123,10 +123,10 @@ class SpoolerService(Service):
         """Create-Job jobs whose Send-Document never came: abort them, nothing to deliver."""
         cutoff = time.time() - MULTIPLE_OPERATION_TIMEOUT
         aborted = await asyncio.to_thread(abort_abandoned, self.store, cutoff)
-        for job_id in aborted:
-            self.log.info("job.aborted", job=job_id, reason="no document arrived")
+        for job_uuid in aborted:
+            self.log.info("job.aborted", job=job_uuid, reason="no document arrived")
             await self.publisher.publish(
-                JobStateChanged(job_id, int(JobState.ABORTED), "aborted-by-system")
+                JobStateChanged(job_uuid, int(JobState.ABORTED), "aborted-by-system")
             )
 
     async def status(self) -> dict[str, Any]:

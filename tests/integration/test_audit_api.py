@@ -28,7 +28,7 @@ def test_cancel_printer_reset_route_switch_login_and_logout_say_who_and_from_whe
     api.client.wait_printer("hall")
     job = held_job(api.client, "root")
 
-    assert api.admin("POST", f"/jobs/{job}/cancel").status_code == 200
+    assert api.admin("POST", f"/jobs/{job.id}/cancel").status_code == 200
     assert api.admin("POST", "/printers/hall/reset").status_code == 200
     assert api.admin("PUT", "/route", json={"route": "gateway"}).status_code == 200
     assert api.admin("POST", "/logout").status_code == 200
@@ -36,7 +36,7 @@ def test_cancel_printer_reset_route_switch_login_and_logout_say_who_and_from_whe
 
     trail = rows(api)
     assert [(r["actor"], r["action"], r["subject"], r["origin"]) for r in trail] == [
-        ("root", "job.cancel", str(job), "facade uid=0"),
+        ("root", "job.cancel", job.id, "facade uid=0"),  # the job's uuid, as on every wire
         ("root", "printer.reset", "hall", "facade uid=0"),
         ("root", "route.switch", "delivery_route", "facade uid=0"),
         ("root", "user.logout", "root", "facade uid=0"),
@@ -45,7 +45,7 @@ def test_cancel_printer_reset_route_switch_login_and_logout_say_who_and_from_whe
     assert trail[0]["detail"] == '"root\'s job" of root on hall, was pending-held'
     assert trail[2]["detail"] == "local -> gateway"
     assert "machine signed out" in trail[3]["detail"]
-    assert api.client.job_state(job) == JobState.CANCELED
+    assert api.client.job_state(job.ipp_job_id) == JobState.CANCELED
 
 
 def test_config_and_mode_changes_name_keys_and_values_never_a_password(make_client):

@@ -58,6 +58,10 @@ def test_demo_releases_prints_via_gateway_verifies_bytes_and_stops_everything():
     assert "payslip.pdf: sha256 identical at floor1" in out  # released, then printed
     assert "route=gateway mode=local" in out  # the tray's switch, through the facade
     assert "this PC: job 4 completed, route=gateway" in out
+    # The PC and the server name the job by the same id: one id on every wire.
+    here = re.search(r"this PC: job 4 completed, route=gateway, id (\w{8})\.\.\.", out)
+    there = re.search(r"server: job (\w{8})\.\.\. stored on the server", out)
+    assert here and there and here.group(1) == there.group(1), out
     assert "stored on the server, printed on floor1: completed" in out  # Document Output
     assert "contract.pdf: sha256 identical at floor1" in out
     if ipp_printer_expected():

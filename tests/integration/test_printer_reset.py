@@ -73,7 +73,8 @@ def test_reset_prints_the_dead_printers_job_at_once_while_the_other_kept_printin
         started = time.monotonic()
         reset = api.admin("POST", "/printers/dead/reset")
         assert reset.status_code == 200, reset.text
-        assert reset.json() == {"ok": True, "printer": "dead", "retried": [stuck]}
+        stuck_uuid = next(job.uuid for job in client.jobs() if job.id == stuck)
+        assert reset.json() == {"ok": True, "printer": "dead", "retried": [stuck_uuid]}
         meanwhile = print_to(client, "alive", b"alive during the reset")
 
         wait_for(lambda: client.job_state(stuck) == JobState.COMPLETED, 15, "printed after reset")
@@ -116,9 +117,10 @@ def test_reset_is_for_admins_and_a_trace_only_for_the_jobs_owner(make_client):
     os.chmod(client.root, 0o755)  # nobody must reach run/users/<uid>/ below it
     client.wait_printer("hall")
     client.ipp(Operation.PRINT_JOB, printer="hall", user="alice", document=b"a")
-    alices = client.jobs()[-1].id
+    alices = client.jobs()[-1].uuid  # the facade names jobs by uuid
     client.ipp(Operation.PRINT_JOB, printer="hall", user="nobody", document=b"n")
-    nobodys = client.jobs()[-1].id
+    nobody_job = client.jobs()[-1]
+    nobodys = nobody_job.uuid
 
     def as_nobody() -> dict:
         session = httpx.get(api.base + "/session").json()
@@ -133,6 +135,7 @@ def test_reset_is_for_admins_and_a_trace_only_for_the_jobs_owner(make_client):
 
     assert [e["event"] for e in result["own"]["events"]] == ["captured", "stored", "held"]
     assert result["own"]["job"]["id"] == nobodys
+    assert result["own"]["job"]["ipp_job_id"] == nobody_job.id
     assert result["others"] == 404
     assert result["reset"] == 403
     # root (the admin) may read anyone's trace

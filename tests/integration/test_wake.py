@@ -60,7 +60,9 @@ def test_after_a_wake_waiting_jobs_are_retried_and_expired_held_jobs_canceled(
     assert [p.read_bytes() for p in raw_printer.jobs()] == [b"waiting while the machine sleeps"]
     for service in ("delivery", "channel"):
         assert "machine.woke slept=3600" in log_of(client, service)
-    assert f"delivery.woke retried=[{stuck}]" in log_of(client, "delivery")
+    # Named by uuid, as on every wire, so the line can be followed to the server's logs.
+    stuck_uuid = next(job.uuid for job in client.jobs() if job.id == stuck)
+    assert f"delivery.woke retried={stuck_uuid}\n" in log_of(client, "delivery")
     with client.store.session() as session:
         woke = [e.detail for e in jobs.trace(session, stuck) if e.event == "woke"]
         canceled = [e.detail for e in jobs.trace(session, held) if e.event == "canceled"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import threading
 import time
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,8 @@ USERS = {"alice": "wonderland"}
 
 # The states a job can still be canceled in (protocol/states.py TRANSITIONS).
 CANCELABLE = ("pending", "pending-held", "processing", "processing-stopped")
+# What the real facade takes for a job id (protocol.JOB_ID_PATTERN); anything else is a 404.
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class FakeFacade:
@@ -70,7 +74,7 @@ class FakeFacade:
         self.user: str | None = None
         self.language: str | None = None  # chosen with PUT /language; else the config's key
         self.jobs: list[dict[str, Any]] = []  # the caller's jobs, as GET /jobs answers them
-        self.traces: dict[int, list[dict[str, Any]]] = {}  # job id -> its events (TraceEvent)
+        self.traces: dict[str, list[dict[str, Any]]] = {}  # job id -> its events (TraceEvent)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.app = self._build_app()
@@ -93,9 +97,11 @@ class FakeFacade:
         self.token_file.chmod(0o600)
 
     def add_job(self, **fields: Any) -> dict[str, Any]:
-        """A job of the caller (a JobInfo), held on a pull port unless ``fields`` say otherwise."""
+        """A job of the caller (a JobInfo), held on a pull port unless ``fields`` say otherwise:
+        named by a uuid, as the real facade names jobs, with the next IPP job-id."""
         job = {
-            "id": max((j["id"] for j in self.jobs), default=0) + 1,
+            "id": str(uuid.uuid4()),
+            "ipp_job_id": max((j["ipp_job_id"] for j in self.jobs), default=0) + 1,
             "printer": "hall",
             "owner": "tester",
             "name": "report.pdf",
@@ -110,7 +116,7 @@ class FakeFacade:
         self.jobs.append(job)
         return job
 
-    def set_job(self, job_id: int, **fields: Any) -> None:
+    def set_job(self, job_id: str, **fields: Any) -> None:
         """Change a job as the services would (state, reasons, message, ...)."""
         job = next(j for j in self.jobs if j["id"] == job_id)
         if fields.get("state") in ("completed", "aborted", "canceled"):
@@ -140,6 +146,15 @@ class FakeFacade:
             self._server = self._thread = None
 
     # -- the contract --------------------------------------------------------------------------
+
+    def _find(self, job_id: str) -> dict[str, Any]:
+        """The job with this id (its uuid); the real facade's 404 for anything else, a
+        malformed id and an IPP job-id included."""
+        job = next((j for j in self.jobs if j["id"] == job_id), None)
+        if job is None or not JOB_ID.match(job_id):
+            message = f"no job {job_id[:64]}"
+            raise HTTPException(404, {"code": "no-such-job", "message": message})
+        return job
 
     def _check_token(self, authorization: str | None) -> None:
         if authorization != f"Bearer {self.token}":
@@ -242,20 +257,17 @@ class FakeFacade:
             return copy.deepcopy(self.jobs)
 
         @app.get("/jobs/{job_id}/trace")
-        def trace(job_id: int) -> Any:
-            job = next((j for j in self.jobs if j["id"] == job_id), None)
-            if job is None:
-                raise HTTPException(404, {"code": "no-such-job", "message": f"no job {job_id}"})
+        def trace(job_id: str) -> Any:
+            job = self._find(job_id)
             return {"job": copy.deepcopy(job), "events": copy.deepcopy(self.traces.get(job_id, []))}
 
         @app.post("/jobs/{job_id}/cancel")
-        def cancel(job_id: int, authorization: str | None = Header(None)) -> Any:
+        def cancel(job_id: str, authorization: str | None = Header(None)) -> Any:
             self._check_token(authorization)
-            job = next((j for j in self.jobs if j["id"] == job_id), None)
-            if job is None:
-                raise HTTPException(404, {"code": "no-such-job", "message": f"no job {job_id}"})
+            job = self._find(job_id)
             if job["state"] not in CANCELABLE:
-                message = f"job {job_id} is already {job['state']}"
+                # For people, like the real one: the number lp showed.
+                message = f"job {job['ipp_job_id']} is already {job['state']}"
                 raise HTTPException(409, {"code": "job-finished", "message": message})
             self.set_job(
                 job_id,

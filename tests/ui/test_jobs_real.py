@@ -22,7 +22,8 @@ from protocol.states import JobState
 from services.core.ipp import Operation, Tag
 from tests.ui.conftest import dispose
 from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation
-from tests.ui.test_jobs import Shown, rows
+from tests.ui.test_job_notifications import Shown
+from tests.ui.test_jobs import rows
 from tests.ui.user_relay import can_switch_user, relay_as
 from ui.dialogs.jobs import JobsDialog
 from ui.facade import Facade
@@ -45,7 +46,8 @@ def serverless_pull() -> Iterator[Installation]:
         yield inst
 
 
-def print_held(inst: Installation, user: str, name: str) -> int:
+def print_held(inst: Installation, user: str, name: str) -> tuple[int, str]:
+    """The job's IPP job-id (the store's row, ``job_state``'s) and its uuid (the facade's id)."""
     reply = inst.client.ipp(
         Operation.PRINT_JOB,
         user=user,
@@ -53,7 +55,8 @@ def print_held(inst: Installation, user: str, name: str) -> int:
         document=b"%PDF-1.4 " + name.encode(),
         job_name=(Tag.NAME, name),
     )
-    return reply.group(Tag.JOB).get("job-id")
+    job = reply.group(Tag.JOB)
+    return job.get("job-id"), job.get("job-uuid").removeprefix("urn:uuid:")
 
 
 def test_own_held_job_is_announced_listed_and_canceled_and_another_users_is_not(
@@ -69,8 +72,8 @@ def test_own_held_job_is_announced_listed_and_canceled_and_another_users_is_not(
         tray.start()
         try:
             qtbot.waitUntil(lambda: tray.polls > 0, timeout=WAIT_MS)
-            others = print_held(inst, "alice", "alices-payslip.pdf")
-            mine = print_held(inst, TRAY_USER, "mine.pdf")
+            others, _ = print_held(inst, "alice", "alices-payslip.pdf")
+            mine, mine_uuid = print_held(inst, TRAY_USER, "mine.pdf")
 
             held = "“mine.pdf” is held. Release it at a printer."
             qtbot.waitUntil(lambda: held in shown.texts, timeout=WAIT_MS)
@@ -87,8 +90,10 @@ def test_own_held_job_is_announced_listed_and_canceled_and_another_users_is_not(
             ]
             assert dialog.jobs[0]["owner"] == TRAY_USER
             assert dialog.jobs[0]["state"] == "pending-held"
+            # The real facade names it by uuid, and gives the number lp showed alongside.
+            assert (dialog.jobs[0]["id"], dialog.jobs[0]["ipp_job_id"]) == (mine_uuid, mine)
 
-            dialog.cancel_button(mine).click()
+            dialog.cancel_button(mine_uuid).click()
             qtbot.waitUntil(
                 lambda: inst.client.job_state(mine) == JobState.CANCELED, timeout=WAIT_MS
             )

@@ -155,7 +155,8 @@ class JobsDialog(QDialog):
     def show_jobs(self, jobs: list[Job]) -> None:
         """Show this listing; nothing is redrawn when it is the one already shown, so a
         refresh does not take the selection or a hovered button away."""
-        jobs = sorted(jobs, key=lambda job: job.get("id", 0), reverse=True)
+        # The IPP job-id counts up: the newest has the highest (the uuid says nothing of age).
+        jobs = sorted(jobs, key=lambda job: job.get("ipp_job_id") or 0, reverse=True)
         if jobs == self.jobs and self.table.isEnabled():
             return
         self.jobs = jobs
@@ -205,7 +206,7 @@ class JobsDialog(QDialog):
         button.setText(_("Cancel"))
         button.setToolTip(_("Cancel this job; its document is deleted."))
 
-    def cancel_button(self, job_id: int) -> QPushButton | None:
+    def cancel_button(self, job_id: str) -> QPushButton | None:
         """The Cancel button in this job's row, None when the row offers none."""
         for row, job in enumerate(self.jobs):
             if job["id"] == job_id:
@@ -241,7 +242,8 @@ class JobsDialog(QDialog):
             return
         rows = [
             (_("Document"), title(job)),
-            (_("Job"), str(job.get("id", "?"))),
+            # The number lp showed, and the id the logs and the server know the job by.
+            (_("Job"), f"{job.get('ipp_job_id', '?')} ({job.get('id', '?')})"),
             (_("State"), _state_detail(job)),
             (_("Printer"), str(job.get("printer") or "")),
             (_("Route"), route_name(job.get("route"))),
@@ -309,7 +311,7 @@ class JobsDialog(QDialog):
 
     # -- cancel --------------------------------------------------------------------------------
 
-    def cancel(self, job_id: int) -> None:
+    def cancel(self, job_id: str) -> None:
         """Cancel one job; the row shows the state the facade answers with, or why not."""
         job = next((j for j in self.jobs if j["id"] == job_id), {"id": job_id})
         with busy():

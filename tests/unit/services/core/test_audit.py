@@ -69,22 +69,24 @@ def test_a_row_is_written_only_with_the_change_it_describes(store):
 
 
 def test_the_servers_release_and_cancel_name_the_server_and_the_channel(store, tmp_path):
-    released, released_uuid = add_job(store, "alice")
-    canceled, canceled_uuid = add_job(store, "bob")
+    _, released_uuid = add_job(store, "alice")
+    _, canceled_uuid = add_job(store, "bob")
     printer = PrinterInfo(id=1, name="floor2", host="10.0.0.9", port=9100, protocol="raw")
     spool = Spool(tmp_path / "spool", tmp_path / "state")
 
-    assert commands.release(store, Release(job_ids=[released_uuid], printer=printer)) == [released]
+    # Jobs are named by uuid, as the server names them: returned (for the bus) and in the trail.
+    release = Release(job_ids=[released_uuid], printer=printer)
+    assert commands.release(store, release) == [released_uuid]
     # replayed: nothing moves, nothing more in the trail
-    assert commands.release(store, Release(job_ids=[released_uuid], printer=printer)) == []
-    assert commands.cancel(store, spool, Cancel(job_ids=[canceled_uuid]), "x") == [canceled]
+    assert commands.release(store, release) == []
+    assert commands.cancel(store, spool, Cancel(job_ids=[canceled_uuid]), "x") == [canceled_uuid]
 
     assert trail(store) == [
-        ("server", "job.release", str(released), "channel (server)", "at printer floor2 for alice"),
+        ("server", "job.release", released_uuid, "channel (server)", "at printer floor2 for alice"),
         (
             "server",
             "job.cancel",
-            str(canceled),
+            canceled_uuid,
             "channel (server)",
             "canceled on the server (bob, was pending-held)",
         ),
@@ -92,7 +94,7 @@ def test_the_servers_release_and_cancel_name_the_server_and_the_channel(store, t
 
 
 def test_retention_and_a_disabled_server_user_are_audited_as_such(store, tmp_path):
-    old, _ = add_job(store, "carol", age=7200)
+    _, old = add_job(store, "carol", age=7200)
     users.log_in(store, "custom", "carol-os", "carol")
     spool = Spool(tmp_path / "spool", tmp_path / "state")
 
@@ -121,16 +123,17 @@ def test_cli_release_reset_login_and_logout_are_audited(store, monkeypatch, tmp_
     with store.session() as session:
         session.add(Printer(name="desk", kind="direct", host="127.0.0.1", port=9100))
         session.commit()
-    job, _ = add_job(store, "dave")
+    job, job_uuid = add_job(store, "dave")
 
-    assert cli_jobs.cmd_release(argparse.Namespace(job=job, printer="desk"), settings) == 0
+    # The IPP job-id the user saw, as the command line passes it; the trail names the uuid.
+    assert cli_jobs.cmd_release(argparse.Namespace(job=str(job), printer="desk"), settings) == 0
     assert cli_jobs.cmd_printer(argparse.Namespace(name="desk"), settings) == 0
     assert cli_account.cmd_logout(argparse.Namespace(os_user="dave"), settings) == 0
     login = argparse.Namespace(os_user="dave", user=None, password_stdin=False)
     assert cli_account.cmd_login(login, settings) == 0
 
     assert [(a, act, s, o) for a, act, s, o, _ in trail(store)] == [
-        ("admin-os", "job.release", str(job), "cli"),
+        ("admin-os", "job.release", job_uuid, "cli"),
         ("admin-os", "printer.reset", "desk", "cli"),
         ("admin-os", "user.logout", "dave", "cli"),
         ("admin-os", "user.login", "dave", "cli"),
@@ -162,6 +165,18 @@ def test_rows_leaving_the_machine_are_masked_again():
         "detail": "token=*** from https://***@h",
         "actor": "***",
     }
+
+
+def test_a_jobs_uuid_is_its_name_in_the_trail_not_a_secret():
+    job_uuid = "0b4e7c9a-3f1d-4c55-9a0e-5d2f8e6b1a77"
+    cancel = {"action": "job.cancel", "subject": job_uuid, "detail": "canceled on the server"}
+    assert audit_routes.masked(cancel) == cancel
+    # Only a job row's subject, and only a uuid: a token there, or elsewhere, is still masked.
+    for row in (
+        {"action": "job.cancel", "subject": "a" * 39 + "1"},
+        {"action": "user.login", "subject": job_uuid},
+    ):
+        assert audit_routes.masked(row)["subject"] == "***"
 
 
 def test_migration_4_adds_the_audit_table_to_a_version_3_store(tmp_path):
