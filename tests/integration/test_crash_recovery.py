@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 from protocol.states import JobState
 from services.core.ipp import Operation, Status, Tag
 from support.printers import VirtualPrinter, direct_printer
@@ -24,8 +27,14 @@ def test_killed_delivery_resends_interrupted_job_once_and_completes(make_client,
         assert client.run_cli("print", str(document), "-P", "office").returncode == 0
 
         wait_for(lambda: printer.partial_size() > 5 * MB, what="delivery mid-stream")
-        assert client.job_state(1) == JobState.PROCESSING
-        client.processes["delivery"].kill9()
+        # The printer stops reading, so the kill lands mid-stream however slow this machine
+        # is between here and the kill (a loaded run once let the whole job through first).
+        os.kill(printer.process.pid, signal.SIGSTOP)
+        try:
+            assert client.job_state(1) == JobState.PROCESSING
+            client.processes["delivery"].kill9()
+        finally:
+            os.kill(printer.process.pid, signal.SIGCONT)
         client.start("delivery")
 
         wait_for(lambda: client.job_state(1) == JobState.COMPLETED, timeout=60, what="completed")
@@ -64,9 +73,11 @@ def test_killed_delivery_between_jobs_loses_none(make_client, raw_printer, tmp_p
     wait_for(
         lambda: all(j.state == JobState.COMPLETED for j in client.jobs()), what="all completed"
     )
-    printed = sorted(sha256_file(p) for p in raw_printer.jobs())
-    # Every job arrived; at most the one in flight during the kill arrived twice.
-    assert set(printed) == set(digests)
+    printed = [sha256_file(p) for p in raw_printer.jobs()]
+    whole = [d for d in printed if d in digests]
+    # Every job arrived whole; the one in flight during the kill may have arrived once more,
+    # whole or cut off where the kill landed (as a real raw printer would print it).
+    assert set(whole) == set(digests)
     assert len(printed) - len(digests) <= 1
 
 
