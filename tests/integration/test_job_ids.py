@@ -14,8 +14,8 @@ from protocol.states import JobState
 from services.core import bus, messages
 from services.core.messages import JobStateChanged, JobStored
 from support.client import Client
+from support.printers import direct_printer
 from support.waiting import wait_for
-from tests.conftest import direct_printer
 from tests.integration.test_api import HELD, held_job, start_api
 
 WAIT_MS = 30_000
