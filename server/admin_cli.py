@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from protocol.rest import PROFILE_FIELDS
 from server import admin, audit, auth, profiles
-from server.store import Store, default_url
+from server.store import Store, default_url, make_data_dir
 
 Handler = Callable[[Session, argparse.Namespace], Any]
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -307,10 +307,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     handler, _ = COMMANDS[(args.object, args.action)]
     args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
-    args.data.mkdir(parents=True, exist_ok=True)  # setting up before the first `run` is fine
+    make_data_dir(args.data)  # setting up before the first `run` is fine
     store = Store(args.db or default_url(args.data))
     try:
         store.migrate()
+        make_data_dir(args.data)
         with store.session() as session:
             result = handler(session, args)
             _audited(session, args)

@@ -23,7 +23,7 @@ from server.gateway import Gateway, Limits, clean_spool
 from server.limits import BodyLimit
 from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
-from server.store import Store, default_url
+from server.store import Store, default_url, make_data_dir
 from server.tokens import TokenPolicy
 
 
@@ -117,12 +117,13 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def prepare(opts: RunOptions) -> ServerContext:
     """Data dir, database (migrated), admin token, spool: everything before listening."""
-    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(opts.data_dir)
     spool_dir = opts.data_dir / "spool"
     spool_dir.mkdir(mode=0o700, exist_ok=True)
     os.chmod(spool_dir, 0o700)
     store = Store(opts.db_url or default_url(opts.data_dir))
     store.migrate()
+    make_data_dir(opts.data_dir)  # the database files exist now
     removed = clean_spool(spool_dir)
     instance = instance_id(opts.data_dir)
     output = DocumentOutput(store, spool_dir, opts.retry, instance, opts.output_poll)

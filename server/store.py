@@ -7,6 +7,7 @@ dir is brought up to date before anything reads it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,17 @@ ALEMBIC_DIR = Path(__file__).parent / "alembic"
 
 def default_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'server.db'}"
+
+
+def make_data_dir(data_dir: Path) -> None:
+    """The data dir holds the database (password hashes, job names), the admin token, TLS keys
+    and the spool: only the server's own user may enter it (0700, tightened on every start for
+    dirs an older version made 0755), and the SQLite files are 0600 themselves, so a copy or a
+    looser parent later does not expose them."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    for path in data_dir.glob("server.db*"):
+        os.chmod(path, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
