@@ -18,6 +18,7 @@ from cli.waits import poll
 from protocol.states import TERMINAL, JobState
 from services.core import audit, ipp, jobs
 from services.core.config import Settings
+from services.core.logs import printable
 from services.core.store import Job, Printer, Store
 
 # How a person names a job on the command line: either id ``pullprint jobs`` lists.
@@ -99,8 +100,8 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     )
     for job in rows:
         line = (
-            f"{job.id:>5}  {job.uuid:<36}  {job.printer:<16} {job.owner:<12} "
-            f"{JobState(job.state).keyword:<19} {job.size:>10}  {job.name}"
+            f"{job.id:>5}  {job.uuid:<36}  {job.printer:<16} {printable(job.owner):<12} "
+            f"{JobState(job.state).keyword:<19} {job.size:>10}  {printable(job.name)}"
         )
         if job.state_message:
             line += f"  ({job.state_message})"

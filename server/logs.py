@@ -19,9 +19,12 @@ def setup(level: str = "INFO") -> None:
 
 
 def _value(value: Any) -> str:
+    """One token of one line: a job name with a newline must not forge an event, nor an escape
+    sequence rewrite an operator's terminal, so what is not printable is written escaped."""
     text = str(value)
-    if not text or any(c.isspace() or c in '"=' for c in text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if not text or any(c.isspace() or c in '"=' or not c.isprintable() for c in text):
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in quoted) + '"'
     return text
 
 

@@ -82,10 +82,19 @@ def format_event(event: str, fields: dict[str, Any]) -> str:
 
 
 def _quote(value: Any) -> str:
+    """A value as one token of one line: quoted when it holds a space, a quote or ``=``, and
+    every character that is not printable (a newline would forge a line, an escape sequence
+    would rewrite a terminal) written as its Python escape, so a job name cannot fake an event."""
     text = str(value)
-    if text == "" or any(c in text for c in ' "=\n'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    return text
+    if text and not any(c in ' "=' or not c.isprintable() for c in text):
+        return text
+    return '"' + printable(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable written as its Python escape
+    (``\\n``, ``\\x1b``, ``\\u202e``): for names a user chose, shown in a log or a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class _EventFormatter(logging.Formatter):
