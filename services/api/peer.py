@@ -46,7 +46,9 @@ def _uid_from_proc(client: Address, server: Address) -> int | None:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) < 8:
+            if len(fields) < 10 or fields[9] == "0":
+                # Inode 0: no socket is behind this row any more (TIME_WAIT, a closed end), and
+                # its uid 0 is nobody's: taking it would make a stale row root.
                 continue
             # The client's own socket: local = the client's address, remote = ours.
             if _proc_address(fields[1]) == client and _proc_address(fields[2]) == server:
