@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
+
+from fastapi import FastAPI, Request
 
 from services.api import (
     account,
@@ -18,6 +20,7 @@ from services.api import (
 )
 from services.api.context import Facade
 from services.core import VERSION
+from services.core.hosts import host_allowed
 
 DESCRIPTION = """The local facade of the pullprint client: the only interface the tray, the CLI
 and admin tools use. Loopback only. The caller is the OS user owning the connection (asked of
@@ -34,4 +37,18 @@ def build_app(facade: Facade) -> FastAPI:
     modules = (status, jobs, printers, account, config, preferences, support, audit)
     for module in modules:
         app.include_router(module.router)
+    _refuse_foreign_hosts(app)
     return app
+
+
+def _refuse_foreign_hosts(app: FastAPI) -> None:
+    """A web page reaching us by DNS rebinding sends its own name as Host: answer 403 before
+    any route runs (services/core/hosts.py). Added last, so it is the outermost middleware."""
+
+    @app.middleware("http")
+    async def loopback_host_only(request: Request, call_next: Any) -> Any:
+        if not host_allowed(request.scope["headers"]):
+            return errors.error_response(
+                403, "bad-host", "Host must be localhost, 127.0.0.1 or [::1]: this is loopback only"
+            )
+        return await call_next(request)

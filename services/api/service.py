@@ -31,6 +31,9 @@ class ApiService(Service):
             port=settings.api_port,
             log_config=None,
             access_log=False,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; nothing proxies us,
+            # and the facade asks the kernel who the caller is by the real client address.
+            proxy_headers=False,
             lifespan="off",  # no startup hooks; and no lifespan task to cancel at SIGTERM
         )
         self.http = uvicorn.Server(config)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from services.core import ipp
+from services.core.hosts import host_allowed
 from services.core.ipp import IppError, NeedMore, Status
 from services.core.logs import get_log
 from services.spooler.context import Context
@@ -58,6 +59,11 @@ class IppApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if not host_allowed(scope["headers"]):
+            # DNS rebinding (services/core/hosts.py): refused as HTTP, the request never got
+            # to IPP. CUPS and ipptool send Host: 127.0.0.1:port, as our printer-uri says.
+            await _plain(send, 403, b"Host must be localhost, 127.0.0.1 or [::1]\n")
             return
         if scope["method"] == "GET":
             await self._describe(scope["path"], send)

@@ -49,6 +49,9 @@ class SpoolerService(Service):
             port=settings.spooler_port,
             log_config=None,
             access_log=False,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; nothing proxies us,
+            # so a client must not choose the address our logs and checks see.
+            proxy_headers=False,
             lifespan="off",
         )
         self.http = uvicorn.Server(config)
