@@ -45,6 +45,8 @@ class Client:
             # Never touch the machine's own CUPS; tests that want queues use a private cupsd.
             "os_queues": "none",
         } | settings
+        # A test may choose the ports itself: the ones in the config are the ones we call.
+        self.spooler_port, self.api_port = int(values["spooler_port"]), int(values["api_port"])
         (self.root / "log").mkdir()
         self.config = self.root / "config.toml"
         self.config.write_text(config_toml(values, printers or []))
@@ -53,12 +55,21 @@ class Client:
         self._store: Store | None = None
 
     def start(self, *services: str) -> None:
+        """Start processes; a spooler is waited for until it listens (or has died), so the
+        first IPP request of a test never meets a port uvicorn has not opened yet."""
         for name in services:
             self.processes[name] = Process(
                 name,
                 [sys.executable, "-m", f"services.{name}"],
                 self.env,
                 self.root / "log" / f"{name}.log",
+            )
+        if "spooler" in services:
+            spooler = self.processes["spooler"]
+            wait_for(
+                lambda: _listening(self.spooler_port) or not spooler.alive(),
+                20,
+                f"the spooler to listen on port {self.spooler_port}",
             )
 
     def restart(self, name: str) -> None:
@@ -98,11 +109,7 @@ class Client:
         return sorted(spool.iterdir()) if spool.exists() else []
 
     def wait_listening(self, port: int, timeout: float = 20) -> None:
-        def listening() -> bool:
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-
-        wait_for(listening, timeout, f"port {port} to listen")
+        wait_for(lambda: _listening(port), timeout, f"port {port} to listen")
 
     def wait_printer(self, name: str = "office", timeout: float = 30) -> None:
         """Wait until the spooler serves ``name`` (sync may not have written it yet)."""
@@ -171,6 +178,11 @@ def start_ipp_client(make_client: Callable[..., Client], name: str, port: int, *
     client.start("sync", "spooler", "delivery")
     client.wait_printer(name)
     return client
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def config_toml(values: dict[str, Any], printers: list[dict[str, Any]]) -> str:
