@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.context import FacadeDep
 from services.api.errors import ApiError
-from services.api.peer import peer_uid
+from services.core.peer import peer_uid
 
 
 @dataclass(frozen=True)

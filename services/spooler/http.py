@@ -14,6 +14,7 @@ from services.core import ipp
 from services.core.hosts import host_allowed
 from services.core.ipp import IppError, NeedMore, Status
 from services.core.logs import get_log
+from services.spooler import caller
 from services.spooler.context import Context
 from services.spooler.operations import dispatch
 from services.spooler.printer import PrinterObject
@@ -48,6 +49,11 @@ class RequestBody:
                 return chunk
         return None
 
+    async def drain(self) -> None:
+        """Read and drop the rest of the body, one chunk at a time."""
+        while await self.next_chunk() is not None:
+            pass
+
 
 class IppApp:
     def __init__(self, ctx: Context, lookup: PrinterLookup) -> None:
@@ -76,7 +82,7 @@ class IppApp:
             return
         body = RequestBody(receive)
         try:
-            reply = await self._handle(scope["path"], body)
+            reply = await self._handle(scope, body)
         except ClientGone:
             log.info("request.abandoned", path=scope["path"])
             return
@@ -89,11 +95,19 @@ class IppApp:
         )
         await send({"type": "http.response.body", "body": ipp.encode(reply)})
 
-    async def _handle(self, path: str, body: RequestBody) -> ipp.Message:
+    async def _handle(self, scope: dict[str, Any], body: RequestBody) -> ipp.Message:
+        path = scope["path"]
         buffer = bytearray()
         request: ipp.Message | None = None
         try:
             request, used = await _read_attributes(body, buffer)
+            user = await caller.os_user(scope)
+            if user == caller.UNKNOWN:
+                # Mostly a client that already hung up: read to the end of what it sent, so
+                # a cut upload ends as abandoned (nothing stored) rather than as refused.
+                await body.drain()
+                raise caller.not_known()
+            caller.act_as(request, user)
             printer = await self._printer(path)
             return await dispatch(self._ctx, request, printer, _document(body, buffer[used:]))
         except IppError as exc:

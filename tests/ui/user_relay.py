@@ -2,7 +2,7 @@
 real facade as that user.
 
 The facade learns who is calling from the kernel: the uid owning the client socket of the
-connection (services/api/peer.py). The relay's own connections to the facade are made after it
+connection (services/core/peer.py). The relay's own connections to the facade are made after it
 became ``user``, so for the facade every request through it comes from that user, exactly as
 from a tray that user started. Nothing about the caller is claimed in the request.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.api import peer
+from services.core import peer
 
 HEADER = (
     "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
