@@ -1,9 +1,9 @@
 """Who is calling: the OS user that owns the client end of the TCP connection.
 
-The facade listens on loopback only, so the client end is a socket on this machine and the
-kernel knows its owner. We ask the kernel (``/proc/net/tcp`` and ``tcp6`` on Linux, psutil
-elsewhere) instead of trusting anything the client says about itself, so a user cannot see
-or cancel another user's jobs by claiming a different name.
+The facade and the spooler listen on loopback only, so the client end is a socket on this
+machine and the kernel knows its owner. We ask the kernel (``/proc/net/tcp`` and ``tcp6`` on
+Linux, psutil elsewhere) instead of trusting anything the client says about itself, so a user
+cannot see or cancel another user's jobs by claiming a different name.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def _proc_address(field: str) -> Address:
 
 
 def _uid_from_proc(client: Address, server: Address) -> int | None:
+    # Every IPP request asks: rows of other connections are skipped by the client's port
+    # (as /proc spells it) before any address is decoded.
+    port = f":{client[1]:04X}"
     for table in PROC_TABLES:
         try:
             lines = table.read_text().splitlines()[1:]
@@ -46,7 +49,7 @@ def _uid_from_proc(client: Address, server: Address) -> int | None:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) < 10 or fields[9] == "0":
+            if len(fields) < 10 or not fields[1].endswith(port) or fields[9] == "0":
                 # Inode 0: no socket is behind this row any more (TIME_WAIT, a closed end), and
                 # its uid 0 is nobody's: taking it would make a stale row root.
                 continue
