@@ -11,6 +11,7 @@ import pytest
 
 from support.client import Client
 from support.printers import VirtualPrinter
+from tests.os_users import can_switch_user, os_user
 from tests.server.peers import DnsSd, IppEvePrinter
 from tests.stoppable_printer import StoppablePrinter
 
@@ -53,6 +54,15 @@ def ipp_printer(tmp_path: Path) -> Iterator[IppEvePrinter]:
     yield printer
     printer.stop()
     dns.stop()
+
+
+@pytest.fixture
+def two_users() -> Iterator[tuple[str, str]]:
+    """Two real OS users, created for the test and removed after (identity tests)."""
+    if not can_switch_user() or not shutil.which("useradd"):
+        pytest.skip("needs root and useradd to create two OS users")
+    with os_user("ppa") as first, os_user("ppb") as second:
+        yield first, second
 
 
 @pytest.fixture

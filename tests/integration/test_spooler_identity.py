@@ -1,24 +1,20 @@
 """The spooler knows who is printing from the kernel (issue 19, finding 1): a local user who
 claims another name in requesting-user-name prints, lists and cancels as themselves. Root (this
-test, and CUPS's lp) may still print for others. The other user is ``nobody``, reached through
-a relay that runs as that user (tests/ui/user_relay.py)."""
+test, and CUPS's lp) may still print for others. Two real OS users, created for the test, reach
+the spooler through relays that run as them (tests/os_users.py)."""
 
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from protocol.states import JobState
 from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
 from support.client import Client
-from tests.ui.user_relay import can_switch_user, relay_as
-
-pytestmark = pytest.mark.skipif(
-    not can_switch_user(), reason="needs root to reach the spooler as another OS user"
-)
+from tests.os_users import relay_as
 
 HALL = {"name": "hall", "kind": "pull"}  # serverless pull port: jobs stay held
+EVERY = {"which_jobs": (Tag.KEYWORD, "all")}
 
 
 def ipp_as(base: str, client: Client, operation: Operation, claimed: str, **attributes):
@@ -45,7 +41,8 @@ def jobs_listed(reply: ipp.Message) -> list[int]:
     return [g.get("job-id") for g in reply.groups if g.tag == Tag.JOB]
 
 
-def test_a_claimed_name_is_replaced_by_the_callers_own(make_client):
+def test_a_claimed_name_is_replaced_by_the_callers_own(make_client, two_users):
+    first, second = two_users
     client = make_client([HALL])
     client.start("sync", "spooler")
     client.wait_printer("hall")
@@ -55,28 +52,55 @@ def test_a_claimed_name_is_replaced_by_the_callers_own(make_client):
         job_name=(Tag.NAME, "payslip"),
     )  # fmt: skip
     assert held.code == Status.OK
-    [alices] = client.jobs()
-    assert alices.owner == "alice"
 
-    with relay_as("nobody", client.spooler_port) as base:
-        every = {"which_jobs": (Tag.KEYWORD, "all")}
-        listed = ipp_as(base, client, Operation.GET_JOBS, "alice", **every)
-        canceled = ipp_as(
-            base, client, Operation.CANCEL_JOB, "alice", job_id=(Tag.INTEGER, alices.id)
-        )
+    with relay_as(first, client.spooler_port) as as_first:
+        # The first user prints under their own name and under a false one: both are theirs.
+        for name, claimed in (("report", first), ("claimed", "alice")):
+            printed = ipp_as(
+                as_first, client, Operation.PRINT_JOB, claimed, document=b"%PDF first",
+                job_name=(Tag.NAME, name),
+            )  # fmt: skip
+            assert printed.code == Status.OK
+    ids = {job.name: job.id for job in client.jobs()}
+
+    with relay_as(second, client.spooler_port) as as_second:
+        listed = {
+            claimed: jobs_listed(ipp_as(as_second, client, Operation.GET_JOBS, claimed, **EVERY))
+            for claimed in ("alice", first, second)
+        }
+        canceled = [
+            ipp_as(
+                as_second, client, Operation.CANCEL_JOB, claimed, job_id=(Tag.INTEGER, ids[name])
+            ).code
+            for name, claimed in (("payslip", "alice"), ("report", first))
+        ]
         printed = ipp_as(
-            base, client, Operation.PRINT_JOB, "alice", document=b"not alice's",
+            as_second, client, Operation.PRINT_JOB, first, document=b"not the first's",
             job_name=(Tag.NAME, "mine"),
         )  # fmt: skip
-        own = ipp_as(base, client, Operation.GET_JOBS, "alice", **every)
+        own = ipp_as(as_second, client, Operation.GET_JOBS, first, **EVERY)
 
-    assert listed.code == Status.OK and jobs_listed(listed) == []  # none of alice's jobs
-    assert canceled.code == Status.CLIENT_ERROR_NOT_AUTHORIZED
+    assert listed == {"alice": [], first: [], second: []}  # nobody else's job, whatever the claim
+    assert canceled == [Status.CLIENT_ERROR_NOT_AUTHORIZED] * 2
     assert printed.code == Status.OK
     owners = {job.name: (job.owner, JobState(job.state)) for job in client.jobs()}
     assert owners == {
         "payslip": ("alice", JobState.PENDING_HELD),  # still there, still alice's
-        "mine": ("nobody", JobState.PENDING_HELD),  # the claim "alice" was not believed
+        "report": (first, JobState.PENDING_HELD),
+        "claimed": (first, JobState.PENDING_HELD),  # the claim "alice" was not believed
+        "mine": (second, JobState.PENDING_HELD),  # nor the claim to be the first user
     }
     mine = next(job.id for job in client.jobs() if job.name == "mine")
-    assert jobs_listed(own) == [mine]  # nobody's own job, listed to nobody
+    assert jobs_listed(own) == [mine]  # the second user's own job, listed to them
+
+    # The legitimate use still works: the first user lists and cancels their own job.
+    with relay_as(first, client.spooler_port) as as_first:
+        theirs = ipp_as(as_first, client, Operation.GET_JOBS, first, **EVERY)
+        cancel = ipp_as(
+            as_first, client, Operation.CANCEL_JOB, first, job_id=(Tag.INTEGER, ids["report"])
+        )
+    assert sorted(jobs_listed(theirs)) == sorted([ids["report"], ids["claimed"]])
+    assert cancel.code == Status.OK
+    assert JobState(next(j.state for j in client.jobs() if j.name == "report")) == (
+        JobState.CANCELED
+    )

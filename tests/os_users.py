@@ -1,5 +1,6 @@
-"""A loopback TCP relay that runs as another OS user, so a tray in the test (root) reaches the
-real facade as that user.
+"""Real OS users for identity tests: ``os_user`` creates one for the test and removes it after;
+``relay_as`` is a loopback TCP relay that runs as such a user, so a test (root) reaches the real
+facade or spooler as that user.
 
 The facade learns who is calling from the kernel: the uid owning the client socket of the
 connection (services/core/peer.py). The relay's own connections to the facade are made after it
@@ -13,12 +14,15 @@ is not safe), then copies bytes both ways, one pair of threads per connection.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_numbers = itertools.count()
 
 RELAY = r"""
 import os, pwd, socket, sys, threading
@@ -61,6 +65,23 @@ while True:
 
 def can_switch_user() -> bool:
     return os.geteuid() == 0
+
+
+@contextmanager
+def os_user(prefix: str = "pp") -> Iterator[str]:
+    """A new OS user without home or shell, named uniquely for this process; removed after.
+
+    Named ``<prefix><pid>x<n>`` so parallel test workers never collide; useradd and userdel take
+    the shadow lock themselves, so concurrent workers only wait for each other.
+    """
+    name = f"{prefix}{os.getpid()}x{next(_numbers)}"
+    subprocess.run(
+        ["useradd", "-M", "-s", "/usr/sbin/nologin", name], check=True, capture_output=True
+    )
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
 
 
 @contextmanager
