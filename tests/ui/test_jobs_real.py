@@ -1,7 +1,7 @@
 """My jobs and the owner's notifications against the real facade and spooler (issue 12).
 
 A serverless client with a pull printer: jobs printed to it stay held. The tray reaches the
-facade as the OS user ``nobody`` (through ``tests/os_users.py``: the facade takes the caller from the
+facade as the OS user ``nobody`` (through tests/os_users.py: the facade takes the caller from the
 kernel, never from the request), and the spooler makes the job's owner its
 ``requesting-user-name``. So a job printed as ``nobody`` is the tray user's, and one printed as
 ``alice`` is another user's, which the facade does not list to ``nobody``.
@@ -20,11 +20,11 @@ pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install 
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Tag
+from tests.os_users import can_switch_user, relay_as
 from tests.ui.conftest import dispose
 from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation
 from tests.ui.test_job_notifications import Shown
 from tests.ui.test_jobs import rows
-from tests.os_users import can_switch_user, relay_as
 from ui.dialogs.jobs import JobsDialog
 from ui.facade import Facade
 from ui.preferences import Preferences
