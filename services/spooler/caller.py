@@ -45,9 +45,13 @@ def not_known() -> IppError:
 
 
 async def os_user(scope: dict[str, Any]) -> str | None:
-    """The OS user behind this connection, ``UNKNOWN``, or None when it may print for others
-    (root, lp)."""
-    client, server = scope.get("client"), scope.get("server")
+    """The OS user behind this HTTP connection, ``UNKNOWN``, or None when it may print for
+    others (root, lp)."""
+    return await connection_user(scope.get("client"), scope.get("server"))
+
+
+async def connection_user(client: Any, server: Any) -> str | None:
+    """The same for any loopback TCP connection, given its two (host, port) ends."""
     uid = None
     if client and server:
         uid = await asyncio.to_thread(peer_uid, client[0], client[1], server[0], server[1])

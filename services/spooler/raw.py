@@ -2,9 +2,13 @@
 only print to a socket. Everything the sender writes until it closes is one job for one
 configured printer.
 
-Raw has no attributes, so owner and job name come from a PJL header when the driver wrote one
-(``@PJL SET USERNAME="..."``, ``@PJL JOB NAME="..."``), else "anonymous" and "raw job". A
-connection that ends with an error (reset) is an interrupted upload and leaves nothing.
+Raw has no attributes, so the job name comes from a PJL header when the driver wrote one
+(``@PJL JOB NAME="..."``), else "raw job". The owner is the OS user the kernel names as the
+sender (caller.py), asked as soon as the connection is accepted; the PJL ``SET USERNAME`` is
+believed only from root and CUPS's lp, as requesting-user-name is. A sender the kernel no longer
+knows (it wrote everything and closed before we asked) prints as "anonymous": the job is kept,
+but no user can see or cancel it, since nobody can show it was theirs. A connection that ends
+with an error (reset) is an interrupted upload and leaves nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from services.core.ipp import IppError
 from services.core.logs import get_log
+from services.spooler.caller import UNKNOWN, connection_user
 from services.spooler.capture import capture_job
 from services.spooler.context import Context
 from services.spooler.printer import PrinterObject
@@ -57,6 +62,11 @@ class RawCapture:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            # Asked before reading: a sender that has written everything may close at any time,
+            # and the kernel forgets a closed socket's owner.
+            sender = await connection_user(
+                writer.get_extra_info("peername"), writer.get_extra_info("sockname")
+            )
             first = await reader.read(CHUNK)
             if not first:
                 return  # a connect-and-close probe, not a job
@@ -66,6 +76,11 @@ class RawCapture:
                 log.warning("raw-capture.refused", reason="no printer configured for raw capture")
                 return
             template = pjl_template(first)
+            if sender == UNKNOWN:
+                log.warning("raw-capture.sender-unknown", printer=printer.name)
+                template["owner"] = "anonymous"
+            elif sender is not None:
+                template["owner"] = sender  # the PJL name is a claim: believed from root, lp only
             owner = str(template["owner"])
             template["owner"] = self._ctx.user_map.get(owner, owner)  # custom login
             job = await capture_job(self._ctx, printer, template, _chunks(first, reader))

@@ -5,12 +5,19 @@ the spooler through relays that run as them (tests/os_users.py)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+
 import httpx
 
 from protocol.states import JobState
 from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
 from support.client import Client
+from support.ports import free_port
+from support.waiting import wait_for
+from tests.integration.test_spooler_operations import send_raw
 from tests.os_users import relay_as
 
 HALL = {"name": "hall", "kind": "pull"}  # serverless pull port: jobs stay held
@@ -104,3 +111,48 @@ def test_a_claimed_name_is_replaced_by_the_callers_own(make_client, two_users):
     assert JobState(next(j.state for j in client.jobs() if j.name == "report")) == (
         JobState.CANCELED
     )
+
+
+def test_raw_capture_believes_a_pjl_user_name_only_from_root(make_client, two_users):
+    first, second = two_users
+    raw_port = free_port()
+    client = make_client([HALL], raw_capture_port=raw_port)
+    client.start("sync", "spooler")
+    client.wait_printer("hall")
+    client.wait_listening(raw_port)
+
+    def send(base: str | None, job: str, claimed: str) -> None:
+        port = int(base.rsplit(":", 1)[1]) if base else raw_port
+        pjl = f'\x1b%-12345X@PJL JOB NAME="{job}"\r\n@PJL SET USERNAME="{claimed}"\r\n'
+        send_raw(port, pjl.encode() + b"%PDF raw")
+        wait_for(lambda: job in {j.name for j in client.jobs()}, what=f"raw job {job} stored")
+
+    send(None, "for-alice", "alice")  # root (CUPS's lp alike) prints for others
+    with relay_as(second, raw_port) as as_second:
+        send(as_second, "forged", first)
+    with relay_as(first, raw_port) as as_first:
+        send(as_first, "own", first)
+
+    owners = {job.name: job.owner for job in client.jobs()}
+    assert owners == {"for-alice": "alice", "forged": second, "own": first}
+
+
+def test_a_raw_sender_the_kernel_no_longer_knows_prints_as_anonymous(make_client):
+    """A sender that wrote everything and closed before the spooler asked who it was: its PJL
+    name is not believed (it could be anyone), and the job is kept, as nobody's."""
+    raw_port = free_port()
+    client = make_client([HALL], raw_capture_port=raw_port)
+    client.start("sync", "spooler")
+    client.wait_printer("hall")
+    client.wait_listening(raw_port)
+    spooler = client.processes["spooler"].popen
+    os.kill(spooler.pid, signal.SIGSTOP)  # the kernel still accepts the connection for it
+    try:
+        with socket.create_connection(("127.0.0.1", raw_port)) as s:
+            s.sendall(b'@PJL JOB NAME="gone"\r\n@PJL SET USERNAME="alice"\r\n%PDF raw')
+    finally:
+        os.kill(spooler.pid, signal.SIGCONT)
+    wait_for(lambda: client.jobs(), what="the raw job stored")
+    [job] = client.jobs()
+    assert (job.name, job.owner) == ("gone", "anonymous")
+    assert "raw-capture.sender-unknown" in client.logs()

@@ -130,6 +130,17 @@ def test_disk_below_free_floor_answers_busy_and_leaves_nothing(make_client, raw_
     assert client.jobs() == [] and client.spool_files() == []
 
 
+def send_raw(port: int, data: bytes) -> None:
+    """As CUPS's socket backend does: send, half-close, wait until the printer hangs up. The
+    sender's socket stays open until we have asked the kernel who owns it."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(30)
+        while s.recv(4096):
+            pass
+
+
 def test_raw_capture_stores_job_with_pjl_owner_and_delivers_it(make_client, raw_printer, tmp_path):
     raw_port = free_port()
     client = make_client([direct_printer(raw_printer)], raw_capture_port=raw_port)
@@ -142,8 +153,7 @@ def test_raw_capture_stores_job_with_pjl_owner_and_delivers_it(make_client, raw_
         + bytes(range(256)) * 4000
     )
 
-    with socket.create_connection(("127.0.0.1", raw_port)) as s:
-        s.sendall(document.read_bytes())
+    send_raw(raw_port, document.read_bytes())
 
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, what="raw job delivered")
     [job] = client.jobs()
