@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -180,3 +183,35 @@ def test_everywhere_queue_gets_a_ppd_from_our_attributes_and_prints(
     wait_for(lambda: raw_job in cups_completed(cups, "q1"), 60, f"CUPS to finish {raw_job}")
     wait_for(lambda: len(raw_printer.jobs()) == 2, 60, "the raw job at the printer")
     assert sha256_file(raw_printer.jobs()[1]) == sha256_file(pdf)
+
+
+def test_each_os_user_printing_through_a_cups_queue_owns_their_job(
+    cups: PrivateCups,
+    client: Client,
+    raw_printer: VirtualPrinter,
+    two_users: tuple[str, str],
+) -> None:
+    """Two real OS users print with ``lp`` to one CUPS queue: CUPS's backend (lp or root) prints
+    for them, and each job is recorded as its user's (issue 19: the spooler trusts the name
+    only from the backend, and the legitimate path must keep working)."""
+    add_queue(cups, client, "q1")
+    shared = Path(tempfile.mkdtemp(prefix="pp-lp-"))
+    shared.chmod(0o755)
+    try:
+        for user in two_users:
+            document = random_document(shared / f"{user}.bin", 4096)
+            document.chmod(0o644)
+            result = subprocess.run(
+                ["runuser", "-u", user, "--", "lp", "-h", cups.server, "-d", "q1", str(document)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert result.returncode == 0, f"lp as {user}: {result.stderr}\n{cups.logs()}"
+        jobs = wait_for(lambda: len(client.jobs()) == 2 and client.jobs(), 60, "both jobs")
+        wait_for(lambda: len(raw_printer.jobs()) == 2, 60, "both jobs at the printer")
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert sorted((job.owner, job.name) for job in jobs) == sorted(
+        (user, f"{user}.bin") for user in two_users
+    )
