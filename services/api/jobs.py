@@ -124,6 +124,8 @@ def _cancel(facade: Facade, caller: Caller, job_id: str) -> tuple[JobInfo, str]:
             if state in TERMINAL or JobState.CANCELED not in TRANSITIONS[state]:
                 # For people: the number lp showed them.
                 raise ApiError(409, "job-finished", f"job {job.id} is already {state.keyword}")
+            if jobs.too_late_to_cancel(job):
+                raise ApiError(409, "job-printing", f"job {job.id}: {jobs.TOO_LATE}")
             message = f"canceled by {caller.user}"
             if jobs.transition(
                 session, job.id, state, JobState.CANCELED, reasons=reasons, message=message

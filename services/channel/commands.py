@@ -81,6 +81,9 @@ def cancel(
             state = JobState(job.state)
             if state in TERMINAL or JobState.CANCELED not in TRANSITIONS[state]:
                 continue
+            if jobs.too_late_to_cancel(job):
+                log.info("job.cancel-refused", job=job.uuid, reason="the printer has it")
+                continue
             if jobs.transition(
                 session,
                 job.id,

@@ -142,6 +142,32 @@ def retry_now(session: Session, job_id: int, event: str, detail: str) -> bool:
     return True
 
 
+# RFC 8011 5.3.8 "job-queued-for-marker": the last part of the document is on its way to the
+# printer. From then on a cancel cannot stop the job, so it is refused rather than reported.
+ALL_SENT = "job-queued-for-marker"
+TOO_LATE = "the printer already has it whole; it can no longer be canceled"
+
+
+def all_sent(session: Session, job_id: int) -> bool:
+    """Mark a ``processing`` job as past cancelling, just before its last part goes; False when
+    it is no longer processing (canceled just before)."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == int(S.PROCESSING))
+        .values(
+            state_reasons=ALL_SENT,
+            state_message="the printer is getting the last part",
+            updated_at=time.time(),
+        )
+    )
+    return result.rowcount == 1
+
+
+def too_late_to_cancel(job: Job) -> bool:
+    """The printer has (or is getting) every byte: a cancel would not stop it printing."""
+    return job.state == int(S.PROCESSING) and job.state_reasons == ALL_SENT
+
+
 def transition(
     session: Session,
     job_id: int,
@@ -175,9 +201,10 @@ def transition(
     }
     if new in TERMINAL:
         values["completed_at"] = now
-    result = session.execute(
-        update(Job).where(Job.id == job_id, Job.state == int(expected)).values(**values)
-    )
+    where = [Job.id == job_id, Job.state == int(expected)]
+    if new == S.CANCELED:
+        where.append(Job.state_reasons != ALL_SENT)  # see too_late_to_cancel
+    result = session.execute(update(Job).where(*where).values(**values))
     if result.rowcount != 1:
         return False
     outbox.job_changed(session, job_id, new)

@@ -82,7 +82,13 @@ class Attempt:
         )
         try:
             transport = destination.transport(self.settings, self.tls, route, job, printer, where)
-            await document.send(transport, self.spool, job, lambda: self._still_processing(job))
+            await document.send(
+                transport,
+                self.spool,
+                job,
+                lambda: self._still_processing(job),
+                lambda: self._last_part(job),
+            )
         except PrinterStopped as exc:
             await self._printer_stopped(job, attempt, where, exc)
             return False
@@ -116,6 +122,15 @@ class Attempt:
                 return session.scalar(select(Job.state).where(Job.id == job.id))
 
         return await asyncio.to_thread(state) == JobState.PROCESSING
+
+    async def _last_part(self, job: Job) -> bool:
+        def mark() -> bool:
+            with self.store.session() as session:
+                marked = jobs.all_sent(session, job.id)
+                session.commit()
+                return marked
+
+        return await asyncio.to_thread(mark)
 
     async def _route(self, kind: str, where: Destination) -> tuple[Route, str]:
         """The route, and why (for the trace)."""

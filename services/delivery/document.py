@@ -2,7 +2,8 @@
 
 Before the first byte is sent, the document is read once and checked against the size and
 sha256 recorded at capture; a document that changed on disk is aborted, never printed. While
-sending, the job's row is looked at every few megabytes so a cancel stops the transfer.
+sending, the job's row is looked at every few megabytes so a cancel stops the transfer, and
+before the last part the job is marked past cancelling (services/core/jobs.py ``all_sent``).
 """
 
 from __future__ import annotations
@@ -69,22 +70,31 @@ async def send(
     spool: Spool,
     job: Job,
     still_processing: Callable[[], Awaitable[bool]],
+    last_part: Callable[[], Awaitable[bool]],
 ) -> None:
     """Stream the document from the spool; read no faster than the printer takes it.
 
     Every few megabytes ``still_processing`` is asked whether the job was canceled meanwhile
     (by its owner or the server): then the transfer stops instead of printing a canceled job
-    to the end.
+    to the end. Before the last part goes, ``last_part`` marks the job as past cancelling
+    (False: it was canceled just before), so a cancel is either in time to stop the transfer
+    or refused: never "canceled" for a job the printer has whole.
     """
     try:
         # Only now, with somewhere to send it: a job waiting for an unreachable printer is
         # not read again on every retry.
         await asyncio.to_thread(verify, spool, job)
         await transport.open()
+        sent = 0
         for number, chunk in enumerate(spool.read_chunks(job.uuid), 1):
             if number % CANCEL_CHECK_CHUNKS == 0 and not await still_processing():
                 raise Canceled
+            sent += len(chunk)
+            if sent >= job.size and not await last_part():  # verify() checked the size
+                raise Canceled
             await transport.send(chunk)
+        if job.size == 0 and not await last_part():
+            raise Canceled
         await transport.finish()
     except FileNotFoundError:
         transport.abort()

@@ -148,6 +148,8 @@ async def _move(ctx: Context, job: Job, new: JobState, reasons: str, message: st
     compare-and-set is retried against the state it has now."""
     for _attempt in range(3):
         old = JobState(job.state)
+        if new == JobState.CANCELED and jobs.too_late_to_cancel(job):
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, jobs.TOO_LATE)
         if new not in TRANSITIONS[old]:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job is {old.keyword}")
         if await asyncio.to_thread(_transition, ctx, job.id, old, new, reasons, message):

@@ -17,7 +17,7 @@ from protocol.channel import Cancel, PrinterInfo, Release
 from protocol.states import JobState
 from services.api import audit as audit_routes
 from services.channel import commands
-from services.core import audit, migrations, users
+from services.core import audit, jobs, migrations, users
 from services.core.config import Settings
 from services.core.spool import Spool
 from services.core.store import AuditEntry, Job, Printer, Store
@@ -196,3 +196,17 @@ def test_migration_4_adds_the_audit_table_to_a_version_3_store(tmp_path):
         assert session.query(AuditEntry).count() == 1
     assert store.schema_version() == 4
     store.dispose()
+
+
+def test_the_servers_cancel_leaves_a_job_the_printer_already_has(store, tmp_path):
+    """The server hears the truth later (completed), never "canceled" for a job that prints."""
+    row, printing = add_job(store, "bob", JobState.PROCESSING)
+    with store.session() as session:
+        assert jobs.all_sent(session, row)
+        session.commit()
+    spool = Spool(tmp_path / "spool", tmp_path / "state")
+
+    assert commands.cancel(store, spool, Cancel(job_ids=[printing]), "x") == []
+    with store.session() as session:
+        assert session.get(Job, row).state == JobState.PROCESSING
+    assert trail(store) == []

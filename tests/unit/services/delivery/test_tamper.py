@@ -61,7 +61,7 @@ def test_a_record_changed_after_the_check_stops_the_send_and_aborts(
     printer = RecordingPrinter()
 
     with pytest.raises(DeliveryError) as failure:
-        asyncio.run(document.send(printer, spool, job, processing))
+        asyncio.run(document.send(printer, spool, job, processing, processing))
 
     assert failure.value.final and failure.value.reason == "aborted-by-system"
     assert "failed authentication" in str(failure.value)
@@ -76,7 +76,7 @@ def test_a_damaged_machine_key_keeps_the_job_waiting(tmp_path: Path) -> None:
     printer = RecordingPrinter()
 
     with pytest.raises(DeliveryError) as failure:
-        asyncio.run(document.send(printer, fresh, job, processing))
+        asyncio.run(document.send(printer, fresh, job, processing, processing))
 
     assert not failure.value.final  # retried, never aborted: the admin can restore the key
     assert "spool.key" in str(failure.value)
