@@ -4,8 +4,10 @@ dir an older version left 0755 with a 0644 database, and when the admin CLI made
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 from support.server import ServerProcess, server_command
@@ -65,3 +67,23 @@ def test_an_older_open_data_dir_is_tightened_on_start(tmp_path: Path, tls: Tls) 
         assert reply.status_code == 200, reply.text
     finally:
         server.stop()
+
+
+def test_another_os_user_can_read_nothing_in_it(tls: Tls, two_users: tuple[str, str]) -> None:
+    """The modes above, tried as a real other user of the machine: the data dir sits in a
+    world-readable folder (pytest's tmp_path is root's own, and would hide it anyway)."""
+    shared = Path(tempfile.mkdtemp(prefix="pp-data-"))
+    shared.chmod(0o755)
+    server = ServerProcess(shared / "data", tls.cert, tls.key, tls.client, None, [*TEST_OPTIONS])
+    server.start()
+    try:
+        for target in ("data", "data/server.db", "data/admin.token"):
+            read = subprocess.run(
+                ["runuser", "-u", two_users[0], "--", "cat", str(shared / target)],
+                capture_output=True,
+                text=True,
+            )
+            assert read.returncode != 0 and "Permission denied" in read.stderr, (target, read)
+    finally:
+        server.stop()
+        shutil.rmtree(shared, ignore_errors=True)
