@@ -32,7 +32,7 @@ from services.delivery.destination import Destination
 from services.delivery.ipp import IppTransport
 from services.delivery.printer_status import PrinterStopped
 from services.delivery.router import Route, choose, explain
-from services.delivery.transport import DeliveryError, Transport, reachable
+from services.delivery.transport import DeliveryError, Transport, unreachable
 
 # While a printer reports itself stopped, ask again this often (or at the backoff cap, if
 # lower): asking is one small request, and the user at the printer waits for it.
@@ -137,10 +137,11 @@ class Attempt:
         # The reachability check costs a connect; only the routes that depend on it pay it.
         mode, timeout = self.settings.mode, self.settings.reach_timeout
         needs_check = mode != "gateway" and not (mode == "hybrid" and kind == "pull")
-        answered = needs_check and await reachable(where.host, where.port, timeout)
+        failure = await unreachable(where.host, where.port, timeout) if needs_check else None
+        answered = needs_check and failure is None
         switch = await asyncio.to_thread(route_switch, self.store)
         route = choose(mode, switch, kind, answered, bool(self.settings.server_url))
-        return route, explain(route, mode, switch, where.name, where.address, timeout)
+        return route, explain(route, mode, switch, where.name, where.address, failure)
 
     async def _printer_stopped(
         self, job: Job, attempt: int, where: Destination, exc: PrinterStopped

@@ -47,10 +47,10 @@ def explain(
     switch: Switch,
     printer: str,
     address: str,
-    reach_timeout: float,
+    failure: str | None,
 ) -> str:
-    """Why ``choose`` gave ``route``, in the words of the job's trace ("via-server:
-    10.0.0.5:9100 did not answer within 2 s")."""
+    """Why ``choose`` gave ``route``, in the words of the job's trace ("via-server: floor1 at
+    10.0.0.5:9100 refused the connection"); ``failure`` is what the reachability check met."""
     if route == Route.GATEWAY:
         if mode == "gateway":
             return "gateway: gateway mode"
@@ -59,7 +59,7 @@ def explain(
         return "gateway: hybrid mode sends pull ports through the gateway"
     if route == Route.DIRECT:
         return f"direct: {printer} answered at {address}"
-    silent = f"{printer} at {address} did not answer within {reach_timeout:g} s"
+    silent = f"{printer} at {address} {failure or 'was not tried'}"
     if route == Route.VIA_SERVER:
         return f"via-server: {silent}"
     return f"wait: {silent} and there is no server to print it"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from typing import Protocol
 
 
@@ -30,13 +31,27 @@ class Transport(Protocol):
     def abort(self) -> None: ...
 
 
-async def reachable(host: str, port: int, timeout: float) -> bool:
-    """A bounded TCP connect: the cheapest honest answer to "is the printer there?"."""
+async def unreachable(host: str, port: int, timeout: float) -> str | None:
+    """A bounded TCP connect: the cheapest honest answer to "is the printer there?". None when
+    it answered, else what happened, in the words of a trace ("refused the connection")."""
     try:
         _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError):
-        return False
+    except (OSError, TimeoutError) as exc:
+        return connect_failure(exc, timeout)
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
-    return True
+    return None
+
+
+def connect_failure(exc: BaseException, timeout: float) -> str:
+    """The error that happened, not a guess: a refusal is not a silence."""
+    if isinstance(exc, TimeoutError):
+        return f"did not answer within {timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused the connection (nothing listens on that port)"
+    if isinstance(exc, socket.gaierror):
+        return f"has a name that does not resolve ({exc.strerror})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot be reached ({exc.strerror.lower()})"
+    return f"cannot be reached ({exc})"

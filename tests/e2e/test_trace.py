@@ -57,7 +57,8 @@ def test_direct_trace_shows_the_failed_attempt_and_the_one_that_printed(make_cli
         "on office from alice: 'untitled', 6 bytes application/octet-stream"
     ]
     assert detail(client, job_id, "route")[0] == (
-        f"wait: office at {address} did not answer within 1 s and there is no server to print it"
+        f"wait: office at {address} refused the connection (nothing listens on that port) "
+        "and there is no server to print it"
     )
     assert re.fullmatch(
         rf"attempt 1: {address} does not answer; will retry; next try in \d+ s",
@@ -73,7 +74,7 @@ def test_direct_trace_shows_the_failed_attempt_and_the_one_that_printed(make_cli
     assert "delivered" in shown.stdout and f"direct: office answered at {address}" in shown.stdout
 
 
-def test_via_server_trace_says_the_printer_did_not_answer(online_client, cloud, raw_printer):
+def test_via_server_trace_says_the_printer_refused(online_client, cloud, raw_printer):
     add_printer_and_port(cloud, "floor1", raw_printer.port, kind="direct", port_name="front")
     client = online_client([], gateway=gateway_of(cloud))
     wait_for(lambda: served(client, "front"), 30, "the server's port")
@@ -85,7 +86,8 @@ def test_via_server_trace_says_the_printer_did_not_answer(online_client, cloud, 
     assert events(client, job_id) == ["captured", "stored", "attempt", "route", "delivered"]
     assert detail(client, job_id, "route") == [
         # "front" is the direct port's printer as this client knows it (from the server)
-        f"via-server: front at 127.0.0.1:{raw_printer.port} did not answer within 1 s"
+        f"via-server: front at 127.0.0.1:{raw_printer.port} refused the connection "
+        "(nothing listens on that port)"
     ]
     assert detail(client, job_id, "delivered") == [
         "uploaded to the server, which prints it at front; attempt 1"

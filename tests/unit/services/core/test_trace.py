@@ -143,7 +143,7 @@ def test_migration_3_upgrades_a_version_2_store_and_old_jobs_have_an_empty_trace
 
 
 def test_route_reasons_say_why():
-    args = ("floor1", "10.0.0.5:9100", 2.0)
+    args = ("floor1", "10.0.0.5:9100", "did not answer within 2 s")
     assert explain(Route.DIRECT, "local", "local", *args) == (
         "direct: floor1 answered at 10.0.0.5:9100"
     )
@@ -155,6 +155,10 @@ def test_route_reasons_say_why():
     )
     assert explain(Route.GATEWAY, "gateway", "local", *args) == "gateway: gateway mode"
     assert explain(Route.WAIT, "local", "local", *args).startswith("wait: floor1 at 10.0.0.5")
+    refused = ("floor1", "10.0.0.5:9100", "refused the connection (nothing listens on that port)")
+    assert explain(Route.VIA_SERVER, "local", "local", *refused) == (
+        "via-server: floor1 at 10.0.0.5:9100 refused the connection (nothing listens on that port)"
+    )
 
 
 class Clocks:
