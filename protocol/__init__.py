@@ -8,7 +8,10 @@ without pulling in any client service, and the tray can name job states without 
 docs/protocol.md describes the same thing in prose.
 """
 
-PROTOCOL_VERSION = 1
+# 2: a gateway upload's `deliver_to` names a server printer by id; version 1's named any
+# address, which made the server a relay (issue 19, finding 2). The gateway still takes a
+# version 1 header without `deliver_to`, so older clients keep uploading jobs to be held.
+PROTOCOL_VERSION = 2
 
 # Jobs are named on the wire by the uuid the client gave them, never by a client's local row
 # id. The uuid becomes a file name on the server, so it is restricted to characters that are

@@ -32,6 +32,8 @@ GatewayCode = Literal[
     "unauthorized",  # access token unknown or expired, endpoint not authorized or revoked
     "user-disabled",  # the job's owner is a disabled user
     "unknown-port",
+    "unknown-printer",  # `deliver_to` names no printer the server knows
+    "printer-not-allowed",  # the job's input port does not print at that printer
     "size-mismatch",  # the connection ended before `size` bytes arrived
     "sha256-mismatch",
     "conflict",  # this job id was stored before with a different sha256
@@ -51,7 +53,8 @@ class ProtocolError(Exception):
 
 
 class Destination(BaseModel):
-    """A printer address: raw TCP (`host:port`, usually 9100) or IPP (`ipp://host:port/path`)."""
+    """A printer address: raw TCP (`host:port`, usually 9100) or IPP (`ipp://host:port/path`).
+    Only ever taken from the server's own printers table, never from an upload."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -75,7 +78,10 @@ class UploadHeader(BaseModel):
     format: str = Field(default="application/octet-stream", max_length=255)
     size: int = Field(ge=0)
     sha256: str = Field(pattern=SHA256_PATTERN)
-    deliver_to: Destination | None = None
+    # The server printer (by its id) to print at once, for a job released at it or sent via
+    # the server; the job's input port must allow it. Never an address: the server sends
+    # only to printers its admin configured.
+    deliver_to: int | None = Field(default=None, ge=1)
 
 
 class UploadReply(BaseModel):
@@ -113,8 +119,14 @@ def decode_map(payload: bytes) -> dict[str, Any]:
 
 def decode_header(payload: bytes) -> UploadHeader:
     obj = decode_map(payload)
-    if obj.get("v") != PROTOCOL_VERSION:
+    if obj.get("v") not in (1, PROTOCOL_VERSION):
         raise ProtocolError("unsupported-version", f"expected v={PROTOCOL_VERSION}")
+    if obj["v"] == 1 and "deliver_to" in obj:
+        raise ProtocolError(
+            "unsupported-version",
+            "v=1 deliver_to (an address) is no longer accepted; "
+            f"v={PROTOCOL_VERSION} names a printer by its id",
+        )
     try:
         return UploadHeader.model_validate(obj)
     except ValidationError as exc:

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from protocol.gateway import (
     MAX_HEADER_SIZE,
     ProtocolError,
@@ -25,15 +27,17 @@ from protocol.gateway import (
     encode_reply,
     read_frame,
 )
-from server import commands, tokens
+from server import commands, release, tokens
 from server.logs import event
-from server.models import InputPort, Job, User, now
+from server.models import InputPort, Job, Printer, User, now
 from server.store import Store
 
 CHUNK = 256 * 1024
 # Refusals of an authenticated endpoint, after which its body is still read (and dropped) so
 # the client gets the reply instead of a reset. Unauthenticated peers get no such courtesy.
-DRAIN_FIRST = frozenset({"busy", "conflict", "unknown-port", "user-disabled"})
+DRAIN_FIRST = frozenset(
+    {"busy", "conflict", "unknown-port", "unknown-printer", "printer-not-allowed", "user-disabled"}
+)
 
 
 @dataclass
@@ -54,6 +58,24 @@ class Accepted:
     target: dict[str, object] | None
     printer_name: str | None
     duplicate: bool
+
+
+def allowed_printer(session: Session, port: InputPort, printer_id: int) -> Printer:
+    """The printer an upload asks to be printed at, if its port allows it. An endpoint names
+    a printer of the server's, never an address: otherwise any authorized PC could have the
+    server stream bytes to any host and port it reaches (issue 19, finding 2)."""
+    printer = session.get(Printer, printer_id)
+    if printer is None:
+        raise ProtocolError("unknown-printer", f"no printer {printer_id}")
+    if port.kind == "direct":
+        allowed = port.target_printer_id == printer.id
+    else:
+        allowed = release.may_release_at(port, printer)
+    if not allowed:
+        raise ProtocolError(
+            "printer-not-allowed", f"input port {port.name!r} does not print at {printer.name!r}"
+        )
+    return printer
 
 
 def fsync_dir(path: Path) -> None:
@@ -163,8 +185,9 @@ class Gateway:
             if duplicate and existing is not None and existing.sha256 != header.sha256:
                 raise ProtocolError("conflict", "this job id was stored with other content")
             if header.deliver_to is not None:
-                target = header.deliver_to.model_dump()
-                return Accepted(endpoint.id, "pending", target, None, duplicate)
+                printer = allowed_printer(session, port, header.deliver_to)
+                target = commands.destination(printer)
+                return Accepted(endpoint.id, "pending", target, printer.name, duplicate)
             if port.kind == "direct" and port.target is not None:
                 target = commands.destination(port.target)
                 return Accepted(endpoint.id, "pending", target, port.target.name, duplicate)

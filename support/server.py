@@ -195,3 +195,10 @@ def add_printer_and_port(
             json={"name": port_name or f"{kind}-{printer}", "kind": kind, "printers": [printer]},
         ).raise_for_status()
         return created.json()["id"]
+
+
+def printer_id(server: ServerProcess, name: str) -> int:
+    """The server's id of printer ``name``: what a gateway upload's ``deliver_to`` names."""
+    with server.admin() as admin:
+        printers = admin.get("/api/v1/admin/printers").raise_for_status().json()
+    return next(p["id"] for p in printers if p["name"] == name)

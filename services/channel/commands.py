@@ -27,10 +27,12 @@ ORIGIN = "channel (server)"
 
 def release(store: Store, command: Release) -> list[str]:
     """Held jobs named by the server become ``pending`` with the printer the user stands at;
-    the uuids of those released."""
+    the uuids of those released. The target keeps the server's printer id: a job uploaded
+    after all names the printer by it, never by address (protocol/gateway.py)."""
     printer = command.printer
     target = json.dumps(
         {
+            "id": printer.id,
             "name": printer.name,
             "host": printer.host,
             "port": printer.port,

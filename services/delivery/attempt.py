@@ -103,7 +103,9 @@ class Attempt:
             JobState.PROCESSING,
             JobState.COMPLETED,
             reasons="job-completed-successfully",
-            detail=_delivered(transport, route, where, attempt, bool(job.target)),
+            detail=_delivered(
+                transport, route, where, attempt, destination.printed_at_once(printer, where)
+            ),
             route=route.value,
         )
         self.spool.delete(job.uuid)
@@ -234,11 +236,11 @@ class Attempt:
 
 
 def _delivered(
-    transport: Transport, route: Route, where: Destination, attempt: int, released: bool
+    transport: Transport, route: Route, where: Destination, attempt: int, at_once: bool
 ) -> str:
     """The trace's last line, with what an IPP printer said of itself once it had the job
     (a jam right after shows there, though the job is the printer's now)."""
-    detail = delivered(route, where, attempt, released)
+    detail = delivered(route, where, attempt, at_once)
     if isinstance(transport, IppTransport) and transport.after is not None:
         detail += f"; the printer is now {transport.after.describe()}"
     return detail
@@ -260,11 +262,12 @@ def record(store: Store, row_id: int, event: str, detail: str) -> None:
         session.commit()
 
 
-def delivered(route: Route, where: Destination, attempt: int, released: bool) -> str:
-    """The trace's last line for a delivered job: where it went, how, on which attempt."""
+def delivered(route: Route, where: Destination, attempt: int, at_once: bool) -> str:
+    """The trace's last line for a delivered job: where it went, how, on which attempt
+    (`at_once`: an upload the server prints at once rather than holds for a release)."""
     if route == Route.DIRECT:
         how = f"printed at {where.name} ({where.protocol} {where.address})"
-    elif route == Route.VIA_SERVER or released:
+    elif at_once:
         how = f"uploaded to the server, which prints it at {where.name}"
     else:
         how = "uploaded to the server's gateway, which holds it until its release"

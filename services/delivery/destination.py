@@ -24,13 +24,15 @@ from services.delivery.transport import DeliveryError, Transport
 
 @dataclass(frozen=True)
 class Destination:
-    """Where a job is sent: its direct port's printer, or where a pull job was released."""
+    """Where a job is sent: its direct port's printer, or where a pull job was released
+    (then `printer_id` is the server's id of that printer)."""
 
     name: str
     host: str
     port: int
     protocol: str
     path: str
+    printer_id: int | None = None
 
     @property
     def address(self) -> str:
@@ -46,6 +48,9 @@ def destination(job: Job, printer: Printer) -> Destination:
             int(target["port"]),
             target["protocol"],
             target.get("path", ""),
+            # None for a job released before targets kept the id: uploaded, the server holds
+            # it for another release rather than being told an address.
+            target.get("id"),
         )
     return Destination(printer.name, printer.host, printer.port, printer.protocol, printer.path)
 
@@ -61,7 +66,7 @@ def transport(
     if route == Route.WAIT:
         raise DeliveryError("printer-stopped", f"{where.address} does not answer; will retry")
     if route in (Route.GATEWAY, Route.VIA_SERVER):
-        return _upload(settings, tls, route, job, printer, where)
+        return _upload(settings, tls, job, printer, where)
     if where.protocol == "ipp":
         return IppTransport(
             where.host,
@@ -77,15 +82,10 @@ def transport(
 
 
 def _upload(
-    settings: Settings,
-    tls: ssl.SSLContext,
-    route: Route,
-    job: Job,
-    printer: Printer,
-    where: Destination,
+    settings: Settings, tls: ssl.SSLContext, job: Job, printer: Printer, where: Destination
 ) -> GatewayTransport:
-    """To the server: the gateway holds it (GATEWAY) or prints it at once (VIA_SERVER, or
-    a job already released to a printer)."""
+    """To the server, on either route that goes there (GATEWAY, VIA_SERVER): what the server
+    does with the job follows from its port and its release, never from the route."""
     token = endpoint.load_token(settings.state_dir)
     if not token:
         raise DeliveryError("service-off-line", "waiting for the server to authorize us")
@@ -93,11 +93,9 @@ def _upload(
         raise DeliveryError(
             "service-off-line", f"{printer.name} is not an input port of the server"
         )
-    deliver_to = None
-    # Via the server, or released at a printer (the release names it): the server prints
-    # it there at once. Otherwise the server holds it until its own release.
-    if route == Route.VIA_SERVER or job.target:
-        deliver_to = gateway.destination(where.host, where.port, where.protocol, where.path)
+    # A job released at a printer names it by the server's id, and the server prints it there
+    # at once; a direct port's job names none, the server prints it at the port's target.
+    # Anything else the server holds until its own release.
     header = UploadHeader(
         v=PROTOCOL_VERSION,
         token=token,
@@ -108,9 +106,15 @@ def _upload(
         format=job.format,
         size=job.size,
         sha256=job.sha256,
-        deliver_to=deliver_to,
+        deliver_to=where.printer_id,
     )
     return GatewayTransport(gateways(settings), tls, header, settings.reach_timeout, settings.proxy)
+
+
+def printed_at_once(printer: Printer, where: Destination) -> bool:
+    """Whether the server prints an upload at once (what the trace may say) or holds it until
+    a release: the rule of the gateway (server/gateway.py), seen from this side."""
+    return printer.kind == "direct" or where.printer_id is not None
 
 
 def gateways(settings: Settings) -> list[str]:

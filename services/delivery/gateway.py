@@ -13,7 +13,6 @@ import ssl
 
 from protocol.gateway import (
     MAX_REPLY_SIZE,
-    Destination,
     ProtocolError,
     UploadHeader,
     decode_reply,
@@ -25,7 +24,15 @@ from services.delivery.transport import DeliveryError
 
 DEFAULT_GATEWAY_PORT = 7300
 # Reply codes after which sending the same job again cannot succeed.
-FINAL_CODES = {"conflict", "unknown-port", "bad-header", "unsupported-version", "user-disabled"}
+FINAL_CODES = {
+    "conflict",
+    "unknown-port",
+    "unknown-printer",
+    "printer-not-allowed",
+    "bad-header",
+    "unsupported-version",
+    "user-disabled",
+}
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -122,7 +129,3 @@ class GatewayTransport:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-
-
-def destination(host: str, port: int, protocol_name: str, path: str) -> Destination:
-    return Destination(host=host, port=port, protocol=protocol_name, path=path)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from support.ports import free_port
-from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
+from support.server import ServerProcess, add_printer_and_port, authorized_endpoint, printer_id
 from support.waiting import wait_for
 from tests.server.clients import header, open_channel, unique, upload
 from tests.server.peers import IppEvePrinter, RawSink
@@ -97,11 +97,14 @@ def test_direct_port_upload_prints_at_once(
 def test_deliver_to_upload_prints_at_once_at_that_printer(
     server: ServerProcess, token: str, raw_sink: RawSink
 ) -> None:
-    port_id = add_printer_and_port(server, unique("elsewhere"), 9)  # a pull port
-    target = {"host": "127.0.0.1", "port": raw_sink.port, "protocol": "raw"}
+    printer = unique("released-here")
+    port_id = add_printer_and_port(server, printer, raw_sink.port)  # a pull port
+    target = printer_id(server, printer)
     job_id = store(server, token, port_id, unique("carol"), b"fallback job", deliver_to=target)
     wait_for(lambda: raw_sink.documents() == [b"fallback job"], 30, "deliver_to job printed")
     wait_for(lambda: state_of(server, job_id) == "completed", 30, "job completed")
+    job = server.job(job_id)
+    assert job is not None and job["printer"] == printer  # the server's name for where it went
 
 
 def test_unreachable_printer_is_retried_until_it_answers(
@@ -243,7 +246,7 @@ def test_a_released_job_uploaded_by_its_endpoint_ignores_the_endpoints_late_stat
         ws.send(json.dumps({"type": "job.stored", "id": "m1", "body": stored}))
         wait_for(lambda: server.job(job_id) is not None, 10, "job known to the server")
         raw_sink.stop()  # the printer is away: the uploaded job waits on the server
-        target = {"host": "127.0.0.1", "port": raw_sink.port, "protocol": "raw"}
+        target = printer_id(server, printer)
         reply = upload(
             server.gateway_port, server.ca, header(endpoint_token, job_id, port_id, body,
                                                    owner=user, deliver_to=target), body,
