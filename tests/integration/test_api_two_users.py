@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from services.core import users
 from tests.integration.test_api import HELD, Api, held_job, run_as, start_api
 
 
@@ -84,3 +85,50 @@ def test_a_users_support_bundle_holds_only_their_own_rows(make_client, two_users
     assert admin.headers["x-bundle-scope"] == "all"
     assert bob.encode() in every["logs/api.log"] and bobs.id.encode() in every["audit.json"]
     assert json.loads(every["store.json"])["jobs"] == {"canceled": 2}
+
+
+def test_os_login_a_users_logout_leaves_the_other_signed_in_and_the_printers_in_place(
+    make_client, two_users
+):
+    alice, bob = two_users
+    api = start(make_client, login_type="os")
+
+    (logout, alices_status) = as_user(api, alice, ("POST", "/logout", {}), ("GET", "/status", {}))
+    (bobs_status, bobs_printers) = as_user(
+        api, bob, ("GET", "/status", {}), ("GET", "/printers", {})
+    )
+
+    assert logout == [200, {"ok": True, "os_user": alice, "server_user": None, "signed_out": False}]
+    assert alices_status[1]["signed_out"] is True  # her tray offers to log in again
+    assert bobs_status[1]["signed_out"] is False
+    assert [p["name"] for p in bobs_printers[1]] == ["hall"]
+    assert not users.signed_out(api.client.store)  # sync keeps the server's printers
+    assert users.logged_out(api.client.store) == {alice}
+    # her login brings back her own session only; root's logout still signs the machine out
+    (login, again) = as_user(api, alice, ("POST", "/login", {"json": {}}), ("GET", "/status", {}))
+    assert login[0] == 200 and again[1]["signed_out"] is False
+    assert api.admin("POST", "/logout").json()["signed_out"] is True
+
+
+def test_only_root_switches_route_language_and_mode_for_the_whole_machine(make_client, two_users):
+    alice, _bob = two_users
+    api = start(make_client)
+    config = api.client.config.read_bytes()
+
+    route, language, mode = as_user(
+        api,
+        alice,
+        ("PUT", "/route", {"json": {"route": "gateway"}}),
+        ("PUT", "/language", {"json": {"language": "de"}}),
+        ("PUT", "/config", {"json": {"mode": "hybrid"}}),
+    )
+
+    for answer, what in ((route, "delivery route"), (language, "language")):
+        assert answer[0] == 403 and answer[1]["detail"]["code"] == "forbidden", answer
+        assert what in answer[1]["detail"]["message"] and "admin" in answer[1]["detail"]["message"]
+    assert mode[0] == 403 and mode[1]["detail"]["code"] == "forbidden"
+    assert api.call("GET", "/route").json()["route"] == "local"
+    assert api.call("GET", "/language").json()["language"] == "en"
+    assert api.client.config.read_bytes() == config
+    assert api.admin("PUT", "/route", json={"route": "gateway"}).status_code == 200
+    assert api.admin("PUT", "/language", json={"language": "de"}).status_code == 200
