@@ -37,6 +37,7 @@ from services.api.bundle_scope import Scope, audit_rows, line_is_theirs, own_job
 from services.api.context import Facade, FacadeDep
 from services.api.errors import responses
 from services.core import VERSION
+from services.core import config_secrets as secrets
 from services.core.config import config_path
 from services.core.store import Job, Printer
 
@@ -60,9 +61,10 @@ def _logs(log_dir: Path, days: int) -> list[Path]:
 
 
 def _config() -> dict[str, Any]:
+    """Both files as the services read them (config_secrets.py), every secret masked."""
     path = config_path()
     try:
-        data = tomllib.loads(path.read_text())
+        data = secrets.read(secrets.path_for(path)) | tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         return {"path": str(path), "error": str(exc)}
     return {"path": str(path), "settings": redact.settings(data)}
