@@ -83,7 +83,7 @@ async def put_language(
 ) -> LanguageState:
     """Choose the machine's UI language (en, de, cs, fr, es); root or the admin token only.
     The tray keeps each user's own choice itself."""
-    require_admin(caller, "the language of this machine")
+    require_admin(caller, "the language")
     await asyncio.to_thread(write_value, facade.store, LANGUAGE_KEY, body.language)
     facade.log.info("language.changed", language=body.language, user=caller.user)
     return LanguageState(language=body.language)
