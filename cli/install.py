@@ -34,6 +34,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from services.core import config_secrets
 from services.core.config import Settings, load_settings
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,9 @@ LAUNCHD_LABEL = "org.pullprint.service"
 
 # Paths below the root, as the installed system sees them.
 CONFIG = Path("/etc/pullprint/config.toml")
+# A password given to install (a server URL with one) goes here, root only, never into the
+# config everyone (the tray) reads (services/core/config_secrets.py).
+SECRETS = CONFIG.with_name(config_secrets.FILE_NAME)
 MANIFEST = Path("/etc/pullprint/installed.json")
 STATE_DIR = Path("/var/lib/pullprint")
 LOG_DIR = Path("/var/log/pullprint")
@@ -120,9 +124,10 @@ def config_text(
     server_url: str | None,
     secondary_server_url: str | None = None,
     ca_file: Path | None = None,
-) -> str:
-    """The TOML install writes; validated with the same Settings every process loads, so a
-    bad value stops the install instead of the service's first start."""
+) -> tuple[str, str]:
+    """The TOML install writes: the config's, and the secrets file's (empty without a password
+    among the values); validated with the same Settings every process loads, so a bad value
+    stops the install instead of the service's first start."""
     values: dict[str, str] = {"mode": mode}
     if server_url:
         values["server_url"] = server_url
@@ -138,9 +143,15 @@ def config_text(
         raise InstallError(f"{error['loc'][0]}: {error['msg']}") from None
     if mode != "local" and not server_url:
         raise InstallError(f"mode {mode} sends jobs through a server: give --server URL")
+    public, secret = config_secrets.split(values)
     lines = ["# Written by pullprint install; every key is described in README.md."]
-    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
+    lines += [f"{key} = {json.dumps(value)}" for key, value in public.items()]
+    hidden = [f"{key} = {json.dumps(value)}" for key, value in secret.items()]
+    return "\n".join(lines) + "\n", "".join(line + "\n" for line in hidden)
+
+
+def _differs(path: Path, text: str) -> bool:
+    return path.exists() and path.read_text() != text
 
 
 def unit_text(command: list[str]) -> bytes:
@@ -183,12 +194,16 @@ def install(
     _require_root(root)
     if ca_file is not None and not ca_file.is_file():
         raise InstallError(f"--ca-file {ca_file}: no such file")
-    text = config_text(mode, server_url, secondary_server_url, ca_file and ca_file.resolve())
+    text, hidden = config_text(
+        mode, server_url, secondary_server_url, ca_file and ca_file.resolve()
+    )
     tree = Tree(root, _read_manifest(root))
-    config = tree.path(CONFIG)
-    if config.exists() and config.read_text() != text and not force:
+    config, secrets = tree.path(CONFIG), tree.path(SECRETS)
+    if not force and (_differs(config, text) or (hidden and _differs(secrets, hidden))):
         raise InstallError(f"{config} exists with other values; use --force to replace it")
     tree.mkdir(CONFIG.parent)
+    if hidden or secrets.exists():
+        tree.write(SECRETS, hidden.encode(), config_secrets.MODE)
     tree.write(CONFIG, text.encode())
     for directory, mode_bits in DIR_MODES.items():
         tree.mkdir(directory, mode_bits)
@@ -225,6 +240,9 @@ def uninstall(
         except Exception as exc:  # whatever failed, the files must still go: say why
             say(f"OS queues not removed: {exc}")
     tree = Tree(root, created)
+    # Made by install or by the first start that moved a password out of an older config:
+    # either way ours, and not to be left behind.
+    tree.path(SECRETS).unlink(missing_ok=True)
     for installed in reversed([Path(p) for p in created if p != str(MANIFEST)]):
         _remove(tree.path(installed), installed, purge, say)
     if any(tree.path(kept).exists() for kept in KEPT_UNLESS_PURGED if str(kept) in created):

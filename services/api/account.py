@@ -3,7 +3,8 @@
 ``/session`` hands an ordinary user's tray a token of its own (see ``tokens.py``). Login and
 logout take the same steps as ``pullprint login``/``logout`` for the caller's OS user: with
 custom login the server checks the password and the OS user is mapped to the server user; a
-logout that leaves nobody logged in signs the machine out (services/core/users.py).
+logout that leaves nobody logged in signs the machine out (services/core/users.py). With os
+login a user's logout ends only their own session; only an admin's signs the machine out.
 """
 
 from __future__ import annotations
@@ -99,13 +100,15 @@ def _log_out(facade: Facade, caller: Caller) -> bool:
     if login_type == "custom" and mapped is None:
         raise ApiError(409, "not-logged-in", f"{caller.user} is not logged in")
     row = entry(caller, "user.logout", mapped or caller.user, f"{login_type} login")
-    return users.log_out(facade.store, login_type, caller.user, row)
+    return users.log_out(facade.store, login_type, caller.user, row, machine=caller.admin)
 
 
 @router.post("/logout", responses=responses(401, 409))
 async def logout(facade: FacadeDep, caller: TokenCallerDep) -> LoginResult:
     """Log out; when nobody is left logged in, the server's printers and their OS queues leave
-    this machine (stored jobs stay) until the next login."""
+    this machine (stored jobs stay) until the next login. With os login an ordinary user's
+    logout ends their own session only (``signed_out`` false); root's or the admin token's
+    signs the machine out."""
     signed_out = await asyncio.to_thread(_log_out, facade, caller)
     facade.log.info("logout", os_user=caller.user, signed_out=signed_out)
     await facade.wake("spooler", "sync")

@@ -3,7 +3,8 @@
 ``CallerDep``: the OS user behind the connection (from the kernel, see ``peer.py``); reading
 needs nothing more. ``TokenCallerDep``: a change (POST/PUT/DELETE) also needs
 ``Authorization: Bearer <token>``, either the admin token or the caller's own user token.
-``AdminDep``: changes to the whole installation (config) need root or the admin token.
+``AdminDep``: changes to the whole installation (config, mode, the delivery route, the
+machine's language) need root or the admin token: one user must not switch them for the others.
 """
 
 from __future__ import annotations
@@ -94,3 +95,15 @@ def get_admin(caller: TokenCallerDep) -> Caller:
 
 
 AdminDep = Annotated[Caller, Depends(get_admin)]
+
+
+def require_admin(caller: Caller, what: str) -> None:
+    """403 naming the machine-wide ``what`` an ordinary user tried to change (the tray shows
+    the message as it is)."""
+    if not caller.admin:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"{what} applies to every user of this machine: only root or "
+            "the admin token may change it",
+        )

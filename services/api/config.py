@@ -3,7 +3,9 @@
 A change is validated with the same ``Settings`` model the services start with, against the
 file's content merged with the change (environment overrides play no part: they are not in
 the file), so an accepted change can never keep the services from starting. The file is then
-rewritten atomically. Services read their settings at start: the reply says a restart is due.
+rewritten atomically; a value with a password in it goes to the root-only ``secrets.toml``
+beside it instead (services/core/config_secrets.py). Services read their settings at start: the
+reply says a restart is due.
 
 The server's configuration profile for this machine's users (core/profile.py) overrides some
 keys; ``GET /config`` shows the values in force, names the profile and the keys it manages, and
@@ -15,10 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
-import math
-import os
-import tempfile
 import threading
 import tomllib
 from pathlib import Path
@@ -34,8 +32,10 @@ from services.api.auth import AdminDep, Caller
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import ConfigChanged
+from services.core import config_secrets as secrets
 from services.core import profile
 from services.core.config import ConfigError, Settings, config_path, load_settings
+from services.core.tomlfile import to_toml
 
 router = APIRouter(tags=["config"])
 # Read, merge, write: two changes at once must not each write back a file without the other's.
@@ -152,6 +152,7 @@ def _merge_and_write(path: Path, changes: dict[str, Any]) -> Diff:
     (for the audit trail)."""
     try:
         data = tomllib.loads(path.read_text()) if path.exists() else {}
+        data = secrets.read(secrets.path_for(path)) | data
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ApiError(409, "config-invalid", f"{path}: {exc}") from None
     changed: Diff = {}
@@ -174,7 +175,8 @@ def _merge_and_write(path: Path, changes: dict[str, Any]) -> Diff:
         same = False
     if not same:
         raise ApiError(422, "invalid-config", "a value cannot be stored in TOML")
-    write_text(path, text)
+    # A password goes to the root-only secrets file, never to the config everyone reads.
+    secrets.write(path, data)
     return changed
 
 
@@ -227,59 +229,3 @@ async def put_config(
         restart_required=bool(set(needed) - set(restarted)),
         restarted=restarted,
     )
-
-
-def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` atomically, keeping its mode: write a temporary file, fsync, rename."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def to_toml(data: dict[str, Any]) -> str:
-    """The TOML our settings need: scalars first, then arrays of tables (``[[printers]]``)."""
-    tables = {k: v for k, v in data.items() if _is_table_array(v)}
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k not in tables]
-    for key, rows in tables.items():
-        for row in rows:
-            lines += ["", f"[[{key}]]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in row.items() if v is not None]
-    return "\n".join(lines) + "\n"
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return ("inf" if value > 0 else "-inf") if math.isinf(value) else repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    # A JSON string is a valid TOML basic string (same escapes, \uXXXX included).
-    # DEL is the one character JSON leaves raw that TOML wants escaped.
-    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")

@@ -37,7 +37,8 @@ class Status(BaseModel):
     services: dict[str, dict[str, Any]]
     channel: ChannelInfo
     sync: SyncInfo
-    signed_out: bool  # after a logout: the server's printers are off this machine
+    # after a logout: the server's printers are off this machine, or (os login) you logged out
+    signed_out: bool
 
 
 class JobInfo(BaseModel):

@@ -1,5 +1,8 @@
 """``/route`` and ``/language``: the runtime switches of ``services/core/switches.py``.
 
+Both are the whole machine's, so only root or the admin token may change them (issue 19,
+finding 10: any user switched every user's route and language); anyone may read them.
+
 A route change wakes the spooler (whether pull jobs are held depends on it) and delivery (where
 due jobs go now); both also read it on their own timers.
 """
@@ -12,7 +15,7 @@ from typing import get_args
 from fastapi import APIRouter
 
 from services.api.audit import entry
-from services.api.auth import TokenCallerDep
+from services.api.auth import TokenCallerDep, require_admin
 from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import (
@@ -48,9 +51,11 @@ async def get_route(facade: FacadeDep) -> RouteState:
     return await asyncio.to_thread(_route_state, facade)
 
 
-@router.put("/route", responses=responses(401, 409, 422))
+@router.put("/route", responses=responses(401, 403, 409, 422))
 async def put_route(body: RouteChange, facade: FacadeDep, caller: TokenCallerDep) -> RouteState:
-    """Send jobs directly (local) or through the server's gateway; local mode only."""
+    """Send jobs directly (local) or through the server's gateway; local mode only. Root or
+    the admin token only."""
+    require_admin(caller, "the delivery route")
     if facade.settings.mode != "local":
         raise ApiError(409, "not-local-mode", f"mode is {facade.settings.mode}: no route switch")
     old = await asyncio.to_thread(route_switch, facade.store)
@@ -72,11 +77,13 @@ async def get_language(facade: FacadeDep) -> LanguageState:
     return LanguageState(language=await asyncio.to_thread(_language, facade))
 
 
-@router.put("/language", responses=responses(401, 422))
+@router.put("/language", responses=responses(401, 403, 422))
 async def put_language(
     body: LanguageChange, facade: FacadeDep, caller: TokenCallerDep
 ) -> LanguageState:
-    """Choose the UI language (en, de, cs, fr, es)."""
+    """Choose the machine's UI language (en, de, cs, fr, es); root or the admin token only.
+    The tray keeps each user's own choice itself."""
+    require_admin(caller, "the language")
     await asyncio.to_thread(write_value, facade.store, LANGUAGE_KEY, body.language)
     facade.log.info("language.changed", language=body.language, user=caller.user)
     return LanguageState(language=body.language)

@@ -10,9 +10,11 @@ import asyncio
 from importlib import metadata
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from services.api.auth import get_caller
 from services.api.context import Facade, FacadeDep
+from services.api.errors import ApiError
 from services.api.models import About, ChannelInfo, Component, Status, SyncInfo
 from services.api.preferences import current_route
 from services.core import VERSION, users
@@ -45,8 +47,18 @@ async def _service_status(facade: Facade, name: str) -> dict[str, Any]:
     return answer
 
 
+def _signed_out(facade: Facade, request: Request) -> bool:
+    """The machine is signed out, or (os login) the caller logged out for themselves. A caller
+    the kernel does not name still gets the machine's state: status needs no identity."""
+    try:
+        user = get_caller(request, facade).user
+    except ApiError:
+        return users.signed_out(facade.store)
+    return users.session_ended(facade.store, user)
+
+
 @router.get("/status")
-async def get_status(facade: FacadeDep) -> Status:
+async def get_status(facade: FacadeDep, request: Request) -> Status:
     """Health of every service process, channel and sync state, mode, route and version."""
     answers = await asyncio.gather(*(_service_status(facade, name) for name in SERVICES))
     services = dict(zip(SERVICES, answers, strict=True))
@@ -56,7 +68,7 @@ async def get_status(facade: FacadeDep) -> Status:
         version=VERSION,
         mode=facade.settings.mode,
         route=await asyncio.to_thread(current_route, facade),
-        signed_out=await asyncio.to_thread(users.signed_out, facade.store),
+        signed_out=await asyncio.to_thread(_signed_out, facade, request),
         services=services,
         channel=ChannelInfo(
             state=str(channel.get("state", "unknown")),

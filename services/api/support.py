@@ -1,10 +1,13 @@
-"""``GET /support-bundle``: one zip an admin can attach to a support request.
+"""``GET /support-bundle``: one zip a person can attach to a support request.
 
 It holds the service logs of the last N days, the config with secrets masked, versions
 (python, pullprint, every installed package), a store summary (job counts per state,
 printer count) and the newest rows of the audit trail (``audit.json``, masked again). Never
 documents and never tokens: the spool and token files are simply not among the things read,
 and log lines pass through ``redact.log_line`` on the way in.
+
+An admin's bundle holds every user's rows; anyone else's only their own log lines, audit rows
+and job counts (``bundle_scope.py``), and ``scope.json`` in the zip says which it is.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
 from protocol.states import JobState
-from services.api import audit, redact
+from services.api import redact
 from services.api.auth import TokenCallerDep
+from services.api.bundle_scope import Scope, audit_rows, line_is_theirs, own_jobs, scope_of
 from services.api.context import Facade, FacadeDep
 from services.api.errors import responses
 from services.core import VERSION
+from services.core import config_secrets as secrets
 from services.core.config import config_path
 from services.core.store import Job, Printer
 
@@ -56,9 +61,10 @@ def _logs(log_dir: Path, days: int) -> list[Path]:
 
 
 def _config() -> dict[str, Any]:
+    """Both files as the services read them (config_secrets.py), every secret masked."""
     path = config_path()
     try:
-        data = tomllib.loads(path.read_text())
+        data = secrets.read(secrets.path_for(path)) | tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         return {"path": str(path), "error": str(exc)}
     return {"path": str(path), "settings": redact.settings(data)}
@@ -78,9 +84,12 @@ def _versions() -> dict[str, Any]:
     }
 
 
-def _summary(facade: Facade) -> dict[str, Any]:
+def _summary(facade: Facade, scope: Scope) -> dict[str, Any]:
+    query = select(Job.state, func.count()).group_by(Job.state)
+    if scope.names is not None:
+        query = query.where(Job.owner.in_(scope.names))
     with facade.store.session() as session:
-        counts = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+        counts = session.execute(query).all()
         printers = session.scalar(select(func.count()).select_from(Printer)) or 0
     return {
         "jobs": {JobState(state).keyword: count for state, count in counts},
@@ -90,20 +99,24 @@ def _summary(facade: Facade) -> dict[str, Any]:
     }
 
 
-def _add_log(bundle: zipfile.ZipFile, path: Path) -> None:
+def _add_log(bundle: zipfile.ZipFile, path: Path, scope: Scope, jobs: frozenset[str]) -> None:
     with path.open(errors="replace") as src, bundle.open(f"logs/{path.name}", "w") as dst:
         for line in src:
-            dst.write(redact.log_line(line).encode())
+            if line_is_theirs(line, scope, jobs):
+                dst.write(redact.log_line(line).encode())
 
 
-def build(facade: Facade, days: int, target: Path) -> None:
+def build(facade: Facade, scope: Scope, days: int, target: Path) -> None:
+    with facade.store.session() as session:
+        jobs = own_jobs(session, scope)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("scope.json", json.dumps(scope.describe(), indent=2))
         for path in _logs(facade.settings.log_dir, days):
-            _add_log(bundle, path)
+            _add_log(bundle, path, scope, jobs)
         bundle.writestr("config.json", json.dumps(_config(), indent=2, default=str))
         bundle.writestr("versions.json", json.dumps(_versions(), indent=2))
-        bundle.writestr("store.json", json.dumps(_summary(facade), indent=2))
-        trail = audit.rows(facade, AUDIT_ROWS)
+        bundle.writestr("store.json", json.dumps(_summary(facade, scope), indent=2))
+        trail = audit_rows(facade, scope, AUDIT_ROWS)
         bundle.writestr("audit.json", json.dumps(trail, indent=2))
 
 
@@ -118,20 +131,25 @@ async def support_bundle(
     days: int = Query(default=7, ge=1, le=365, description="logs of the last N days"),
 ) -> FileResponse:
     """A zip of logs, redacted config, versions, a store summary and the audit trail; no
-    documents, no tokens."""
+    documents, no tokens. Root and the admin token get every user's rows; anyone else only
+    their own (``scope.json`` and the ``X-Bundle-Scope`` header say ``all`` or ``own``)."""
+    scope = await asyncio.to_thread(scope_of, facade, caller)
     fd, name = tempfile.mkstemp(prefix="pullprint-support-", suffix=".zip")
     os.close(fd)
     target = Path(name)
     try:
-        await asyncio.to_thread(build, facade, days, target)
+        await asyncio.to_thread(build, facade, scope, days, target)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    facade.log.info("support.bundle", user=caller.user, days=days, size=target.stat().st_size)
+    scope_word = "all" if scope.everyone else "own"
+    size = target.stat().st_size
+    facade.log.info("support.bundle", user=caller.user, days=days, scope=scope_word, size=size)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return FileResponse(
         target,
         media_type="application/zip",
         filename=f"pullprint-support-{stamp}.zip",
+        headers={"X-Bundle-Scope": scope_word},
         background=BackgroundTask(target.unlink, missing_ok=True),
     )

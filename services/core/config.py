@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from services.core import config_secrets as secrets
 from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
 
 DEFAULT_CONFIG_PATH = Path("/etc/pullprint/config.toml")
@@ -149,7 +150,7 @@ def config_path() -> Path:
 def load_settings(path: Path | None = None) -> Settings:
     """Read the file and the environment overrides; installed directories go below the root."""
     path = path or config_path()
-    data = _read_toml(path)
+    data = _with_secrets(path, _read_toml(path))
     try:
         settings = Settings(**data)
     except ValidationError as exc:
@@ -166,6 +167,38 @@ def _rooted(settings: Settings) -> dict[str, Path]:
         for key in ROOTED_KEYS
         if not os.environ.get(ENV_PREFIX + key.upper())
     }
+
+
+def _with_secrets(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The config's values over its secrets file's (``config_secrets.py``). A password still in a
+    config other users can read is first moved to the secrets file by the file's owner."""
+    secret_path = secrets.path_for(path)
+    exposed = sorted(secrets.split(data)[1])
+    if exposed and path.exists() and secrets.others_may_read(path):
+        try:
+            moved = secrets.migrate(path)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(
+                f"config error in {path}: key '{exposed[0]}' holds a password other users can "
+                f"read, and moving it to {secret_path} (0600) failed: {exc}"
+            ) from None
+        if moved:
+            data = _read_toml(path)
+    try:
+        if secrets.others_may_read(secret_path):
+            raise ConfigError(
+                f"config error: {secret_path} holds passwords and other users can read it: "
+                f"chmod 600 {secret_path}"
+            )
+        return secrets.read(secret_path) | data
+    except FileNotFoundError:
+        return data
+    except PermissionError:
+        if os.geteuid() == 0:
+            raise ConfigError(f"{secret_path}: cannot read") from None
+        return data  # root's secrets: an ordinary user's command does without them
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{secret_path}: cannot read: {exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def locked_by(profile: EffectiveProfile | None) -> str | None:
 def server_users(store: Store, login_type: str) -> list[str]:
     """Who uses this machine, as the server knows them: with custom login the server users the
     OS users logged in as; with os login the OS users with a session here (utmp), whose names
-    are their server names. Nobody when signed out."""
+    are their server names, but those who logged out. Nobody when signed out."""
     if users.signed_out(store):
         return []
     if login_type == "custom":
@@ -123,6 +123,7 @@ def server_users(store: Store, login_type: str) -> list[str]:
             names = {u.name for u in psutil.users() if u.name}
         except (OSError, RuntimeError):
             names = set()
+        names -= users.logged_out(store)  # they logged out, each for themselves
     # The server takes up to MAX_REPORTED_USERS (a terminal server may have more sessions).
     return sorted(names)[:MAX_REPORTED_USERS]
 

@@ -39,15 +39,17 @@ def test_config_change_keeps_other_keys_and_never_returns_secrets(make_client):
 
     assert changed.status_code == 200, changed.text
     text = api.client.config.read_text()
-    assert "sync_interval = 42" in text and 'name = "hall"' in text and "hunter2" in text
+    secrets = api.client.config.with_name("secrets.toml")
+    assert "sync_interval = 42" in text and 'name = "hall"' in text and "hunter2" not in text
+    assert "hunter2" in secrets.read_text()  # root's 0600 file (test_config_secrets.py)
     config = api.call("GET", "/config").json()
     assert config["sync_interval"] == 42 and config["printers"][0]["name"] == "hall"
     assert "hunter2" not in json.dumps(config)
     # a form sending back everything it was shown does not overwrite the secret with ***
     assert api.admin("PUT", "/config", json=config).status_code == 200
-    assert "hunter2" in api.client.config.read_text()
+    assert "hunter2" in secrets.read_text()
     assert api.admin("PUT", "/config", json={"server_url": None}).status_code == 200
-    assert "server_url" not in api.client.config.read_text()
+    assert "server_url" not in api.client.config.read_text() + secrets.read_text()
 
 
 def test_support_bundle_has_logs_and_redacted_config_but_no_token_or_document(make_client):

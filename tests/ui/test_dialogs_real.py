@@ -14,11 +14,13 @@ pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install 
 
 from PySide6.QtWidgets import QDialog
 
+from tests.os_users import relay_as
 from tests.ui.real_service import Installation
 from tests.ui.real_service import serverless as serverless  # the module's installation fixture
 from ui.dialogs.about import AboutDialog
 from ui.dialogs.configuration import ConfigurationDialog
 from ui.dialogs.support import SupportDialog
+from ui.facade import Facade
 
 
 def test_configuration_dialog_saves_to_the_real_config_and_shows_refusals(
@@ -63,6 +65,32 @@ def test_support_dialog_saves_the_real_bundle(qapp: Any, serverless: Installatio
     assert token not in everything
     assert f"Saved to {target}" in dialog.message.text()
     dialog.close()
+
+
+def test_support_dialog_tells_an_ordinary_user_the_bundle_holds_only_their_rows(
+    qapp: Any, serverless: Installation, tmp_path, two_users
+) -> None:
+    alice, _bob = two_users
+    # the token file /session makes for her is below the installation's run directory
+    serverless.client.root.chmod(0o755)
+    target = tmp_path / "support.zip"
+    with relay_as(alice, serverless.client.api_port) as url:
+        facade = Facade(url)
+        dialog = SupportDialog(facade)
+        dialog.path.setText(str(target))
+        dialog.collect()
+        facade.close()
+    assert dialog.saved_path == target, dialog.message.text()
+    assert "only your own log lines and print jobs" in dialog.message.text()
+    with zipfile.ZipFile(target) as bundle:
+        assert b'"own"' in bundle.read("scope.json")
+    dialog.close()
+    # root's is the whole machine's, and says nothing of the kind
+    admin = SupportDialog(serverless.facade)
+    admin.path.setText(str(tmp_path / "all.zip"))
+    admin.collect()
+    assert "only your own" not in admin.message.text()
+    admin.close()
 
 
 def test_about_dialog_shows_what_the_real_facade_says(qapp: Any, serverless: Installation):

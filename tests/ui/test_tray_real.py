@@ -26,6 +26,7 @@ from PySide6.QtGui import QAction, QDesktopServices
 
 from support.ports import free_port
 from support.waiting import wait_for
+from tests.os_users import relay_as
 from tests.ui.real_service import (
     ALL_SERVICES,
     WAIT_MS,
@@ -370,3 +371,24 @@ def test_menu_items_open_their_dialogs_on_the_real_facade(
         qtbot.waitUntil(
             lambda k=kind: any(isinstance(d, k) for d in tray.dialogs.values()), timeout=WAIT_MS
         )
+
+
+def test_an_ordinary_user_is_told_the_route_is_the_machines_and_it_stays(
+    qtbot: Any, qapp: Any, serverless: Installation, two_users: tuple[str, str]
+) -> None:
+    alice, _bob = two_users
+    serverless.client.root.chmod(0o755)  # her token file is below the installation
+    with relay_as(alice, serverless.client.api_port) as url:
+        facade = Facade(url)
+        tray = TrayApp(facade, poll_interval_ms=POLL_MS)
+        tray.start()
+        try:
+            qtbot.waitUntil(lambda: tray.polls > 0, timeout=WAIT_MS)
+            tray.route_gateway_action.trigger()
+            qtbot.waitUntil(lambda: "every user" in tray.last_message, timeout=WAIT_MS)
+            assert "delivery route" in tray.last_message and "admin" in tray.last_message
+            next_poll(qtbot, tray)
+            assert tray.route_local_action.isChecked()  # what the facade says, unchanged
+        finally:
+            close_tray(qtbot, tray, facade)
+    assert serverless.facade.route().data["route"] == "local"

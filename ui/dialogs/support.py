@@ -2,12 +2,17 @@
 
 The bundle holds the service's logs of the last few days, its configuration with secrets
 redacted, versions and a summary of the store, never documents; the dialog says so, because
-people are right to ask before they send a file to someone.
+people are right to ask before they send a file to someone. An ordinary user's bundle holds only
+their own log lines and jobs (the facade's ``scope.json`` says ``own``), and the dialog says that
+too, so nobody sends it believing it shows the whole machine.
 """
 
 from __future__ import annotations
 
 import html
+import io
+import json
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -34,6 +39,15 @@ MAX_DAYS = 30
 
 def default_path() -> Path:
     return Path(QDir.homePath()) / f"pullprint-support-{date.today():%Y%m%d}.zip"
+
+
+def holds_only_own_rows(bundle: bytes) -> bool:
+    """Whether the facade limited the bundle to the caller's own rows (not an admin)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+            return json.loads(archive.read("scope.json")).get("scope") == "own"
+    except (zipfile.BadZipFile, KeyError, ValueError, AttributeError):
+        return False  # an older service: it did not limit anything
 
 
 class SupportDialog(QDialog):
@@ -123,4 +137,11 @@ class SupportDialog(QDialog):
         self.saved_path = target
         link = QUrl.fromLocalFile(str(target.parent)).toString()
         text = _("Saved to {path}").format(path=target)
-        show_info(self.message, f'<a href="{link}">{html.escape(text)}</a>')
+        shown = f'<a href="{link}">{html.escape(text)}</a>'
+        if holds_only_own_rows(result.data):
+            own = _(
+                "It holds only your own log lines and print jobs; an administrator can "
+                "collect those of every user."
+            )
+            shown += f"<br>{html.escape(own)}"
+        show_info(self.message, shown)
