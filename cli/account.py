@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from cli.status import wake
-from services.core import audit, endpoint, proxy, users
+from services.core import audit, endpoint, proxy, reach, users
 from services.core.config import Settings
 from services.core.store import Store
 
@@ -18,6 +18,14 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     """Log in: with custom login print as a server USER (asks for the password); with os login
     bring back the printers a logout removed."""
     store = Store(settings.db_path)
+    if settings.login_type == "os" and args.user:
+        print(
+            f"pullprint: this machine uses os login: {args.os_user} prints as {args.os_user}, "
+            f"never as another name; run `pullprint login` without {args.user!r} to bring "
+            "the printers back after a logout",
+            file=sys.stderr,
+        )
+        return 1
     if settings.login_type == "custom":
         if not args.user or not settings.server_url:
             print("pullprint: custom login needs a server_url and a USER", file=sys.stderr)
@@ -64,7 +72,7 @@ def check_password(settings: Settings, user: str, password: str) -> str | None:
             **proxy.httpx_options(url, settings.proxy),
         )
     except httpx.HTTPError as exc:
-        return f"the server is not reachable: {exc}"
+        return reach.failure_at(settings.server_url or url, exc, settings.ca_file)
     if reply.status_code != 200:
         return f"login refused: {error_message(reply)}"
     return None

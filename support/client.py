@@ -76,7 +76,9 @@ class Client:
         self.processes[name].stop()
         self.start(name)
 
-    def run_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run_cli(
+        self, *args: str, timeout: float = 120, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "cli", *args],
             env=self.env,
@@ -84,6 +86,7 @@ class Client:
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=input_text,
         )
 
     @property

@@ -20,7 +20,7 @@ from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError, responses
 from services.api.models import Login, LoginResult, Session
 from services.api.tokens import TokenError
-from services.core import endpoint, proxy, users
+from services.core import endpoint, proxy, reach, users
 
 router = APIRouter(tags=["account"])
 
@@ -51,7 +51,8 @@ async def _check_password(facade: Facade, body: Login) -> str:
                 f"{server}/api/v1/login", json={"user": body.user, "password": body.password}
             )
     except httpx.HTTPError as exc:
-        raise ApiError(502, "server-unreachable", f"the server is not reachable: {exc}") from None
+        why = reach.failure_at(server, exc, facade.settings.ca_file)
+        raise ApiError(502, "server-unreachable", why) from None
     if reply.status_code != 200:
         # 403, not 401: 401 means "your facade token", which the tray answers by re-reading it.
         raise ApiError(403, "login-refused", f"login refused: {_server_message(reply)}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,8 @@ from protocol.states import JobState
 from services.channel import commands
 from services.channel.connection import Connection, ServerGone
 from services.channel.registration import RegistrationError, obtain_token
-from services.core import endpoint, proxy
-from services.core.config import Settings, config_path
+from services.core import endpoint, proxy, reach
+from services.core.config import Settings
 from services.core.messages import ChannelStatus, JobStateChanged, SyncRequested
 from services.core.runner import Service, every, wait_for_wake
 from services.core.spool import Spool
@@ -346,37 +345,4 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def _describe(exc: BaseException, ca_file: Path | None = None) -> str:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code} from {exc.request.url.path}"
-    refused = _certificate_refused(exc)
-    if refused is not None:
-        return _untrusted(refused, ca_file)
-    text = str(exc) or exc.__class__.__name__
-    return text[:300]
-
-
-# OpenSSL verify results meaning "signed by a CA we were not given" (x509_vfy.h): a self-signed
-# certificate, one in the chain, an unknown issuer, a leaf that cannot be verified.
-UNKNOWN_ISSUER = {18, 19, 20, 21}
-
-
-def _certificate_refused(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The verification failure under ``exc``: httpx and websockets wrap ssl's error, and its
-    text alone (CERTIFICATE_VERIFY_FAILED) does not tell an admin what to change."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _untrusted(exc: ssl.SSLCertVerificationError, ca_file: Path | None) -> str:
-    """What to do about a server certificate we refused, with OpenSSL's reason."""
-    why = f"CERTIFICATE_VERIFY_FAILED: {exc.verify_message}"
-    if exc.verify_code not in UNKNOWN_ISSUER:
-        return f"the server's certificate was refused ({why})"
-    where = f"set ca_file in {config_path()} to the CA that signed it"
-    if ca_file is not None:
-        where += f" ({ca_file} is not that CA)"
-    return f"the server's certificate is not trusted ({why}): {where}"
+    return reach.failure(exc, ca_file)

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from services.core import endpoint, profile, proxy, users
+from services.core import endpoint, profile, proxy, reach, users
 from services.core.config import Settings
 from services.core.messages import (
     Message,
@@ -79,8 +79,11 @@ class SyncService(Service):
         if self.settings.server_url:
             try:
                 changed += await self._sync_server()
-            except (NotAuthorized, httpx.HTTPError, ValueError) as exc:
+            except httpx.HTTPError as exc:
                 # Keep what we have: a server that is down must not remove anyone's printers.
+                url = self.settings.server_url
+                state, reason = "failed", reach.failure_at(url, exc, self.settings.ca_file)[:300]
+            except (NotAuthorized, ValueError) as exc:
                 state, reason = "failed", str(exc)[:300]
         names = await asyncio.to_thread(printers.names, self.store)
         self.printer_count, self.last_sync = len(names), time.time()
