@@ -12,7 +12,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from protocol.states import TERMINAL_KEYWORDS
 from server import admin, jobs, throttle
@@ -78,13 +78,11 @@ def expire_pending(store: Store, ttl: float) -> list[int]:
     """Delete registrations still pending after `ttl` seconds. A pending endpoint has no
     tokens, jobs or users yet, so its row is all there is; its client, if it still polls, is
     answered 404 and registers again."""
+    stale = (Endpoint.state == "pending", Endpoint.created_at < now() - ttl)
     with store.session() as session:
-        expired = session.scalars(
-            select(Endpoint).where(Endpoint.state == "pending", Endpoint.created_at < now() - ttl)
-        ).all()
-        for endpoint in expired:
-            session.delete(endpoint)
-        ids = [endpoint.id for endpoint in expired]
+        ids = list(session.scalars(select(Endpoint.id).where(*stale)).all())
+        # The state is checked again in the delete: one an admin authorized meanwhile stays.
+        session.execute(delete(Endpoint).where(Endpoint.id.in_(ids), *stale))
     for endpoint_id in ids:
         event("endpoint.registration_expired", endpoint=endpoint_id)
     return ids

@@ -16,7 +16,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.models import Attempt, now
@@ -122,9 +122,3 @@ def sweep(store: Store, policy: ThrottlePolicy) -> int:
     with store.session() as session:
         result = session.execute(delete(Attempt).where(Attempt.at < now() - policy.longest_window))
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-def count(store: Store, bucket: str) -> int:
-    """How many attempts the bucket holds (tests and diagnostics)."""
-    with store.session() as session:
-        return int(session.scalar(select(func.count()).where(Attempt.bucket == bucket)) or 0)
