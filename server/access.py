@@ -12,7 +12,7 @@ from typing import Literal
 
 from fastapi import HTTPException, Request
 
-from server import audit, auth, tokens, user_tokens
+from server import admin_sessions, audit, auth, throttle, tokens, user_tokens
 from server.context import ServerContext
 
 COOKIE = "pullprint_session"  # the user's access token
@@ -29,6 +29,16 @@ class Principal:
 
 def error(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail={"code": code, "message": message})
+
+
+def too_many(exc: throttle.Limited, what: str) -> HTTPException:
+    """429 with Retry-After: the client (and a person reading the message) knows when."""
+    message = f"{what}; try again in {exc.retry_after} s"
+    return HTTPException(
+        status_code=429,
+        detail={"code": "too-many-attempts", "message": message},
+        headers={"Retry-After": str(exc.retry_after)},
+    )
 
 
 def context(request: Request) -> ServerContext:
@@ -111,5 +121,9 @@ def page_user(request: Request) -> Principal | None:
 
 
 def page_admin(request: Request) -> bool:
+    """An open admin page session in the cookie (server/admin_sessions.py). Blocking."""
     token = request.cookies.get(ADMIN_COOKIE)
-    return bool(token) and auth.same_secret(token or "", context(request).admin_token)
+    if not token:
+        return False
+    with context(request).store.session() as session:
+        return admin_sessions.is_open(session, token)

@@ -34,6 +34,7 @@ from server import (
     auth,
     profiles,
     release,
+    throttle,
     tokens,
     user_tokens,
 )
@@ -55,9 +56,17 @@ def health() -> dict[str, bool]:
 
 @router.post("/endpoints", status_code=201)
 def register(body: RegisterRequest, request: Request) -> RegisterResponse:
-    """A client machine asks to join; it gets an id and a secret to poll for its token with."""
+    """A client machine asks to join; it gets an id and a secret to poll for its token with.
+    Registrations are counted per address (429 past the limit), and one nobody authorizes
+    expires (server/retention.py), so no one fills the admin's pending list."""
+    ctx, origin = access.context(request), audit.address(request)
+    try:
+        throttle.take(ctx.store, ctx.throttle.registration(origin))
+    except throttle.Limited as exc:
+        event("endpoint.register_throttled", origin=origin, retry_after=exc.retry_after)
+        raise access.too_many(exc, "too many registrations from this address") from exc
     secret = auth.new_token()
-    with access.context(request).store.session() as session:
+    with ctx.store.session() as session:
         endpoint = Endpoint(
             hostname=body.hostname,
             os=body.os,
@@ -68,7 +77,7 @@ def register(body: RegisterRequest, request: Request) -> RegisterResponse:
         session.add(endpoint)
         session.flush()
         endpoint_id = endpoint.id
-        who = audit.Who(body.hostname, audit.address(request))
+        who = audit.Who(body.hostname, origin)
         detail = f"{body.os} {body.version}".strip()
         audit.record(session, who, "endpoint.register", str(endpoint_id), detail)
     event("endpoint.registered", endpoint=endpoint_id, hostname=body.hostname)
@@ -88,6 +97,9 @@ def poll_token(endpoint_id: int, body: TokenRequest, request: Request) -> TokenR
             raise error(403, "forbidden", "wrong registration secret")
         if endpoint.state == "revoked":
             raise error(403, "revoked", "endpoint revoked; register again")
+        if endpoint.state == "pending" and endpoint.created_at < now() - ctx.tokens.pending_ttl:
+            # Past its expiry, whether or not retention has swept it yet.
+            raise error(404, "not-found", f"registration {endpoint_id} expired; register again")
         if endpoint.state == "pending":
             return TokenResponse(state="pending")
         if endpoint.credentials_issued_at is not None:
@@ -114,8 +126,12 @@ def refresh_token(body: RefreshRequest, request: Request) -> Credentials:
 
 @router.post("/login")
 def login(body: LoginRequest, request: Request) -> LoginResponse:
-    """A user's access + refresh pair for their password."""
-    pair = login_user(access.context(request), body.user, body.password, audit.address(request))
+    """A user's access + refresh pair for their password; 429 with Retry-After after too many
+    failures for this user name or from this address."""
+    try:
+        pair = login_user(access.context(request), body.user, body.password, audit.address(request))
+    except throttle.Limited as exc:
+        raise access.too_many(exc, "too many failed logins") from exc
     if pair is None:
         raise error(401, "bad-credentials", "unknown user or wrong password")
     return pair
@@ -123,12 +139,18 @@ def login(body: LoginRequest, request: Request) -> LoginResponse:
 
 def login_user(ctx: ServerContext, name: str, password: str, origin: str) -> LoginResponse | None:
     """Verify the password and open a session; shared with the login page. ``origin`` (the
-    client's address) goes into the audit trail with the outcome, failures included."""
+    client's address) goes into the audit trail with the outcome, failures included. Raises
+    throttle.Limited, before any password check, when this name or address failed too often."""
     who = audit.Who(name, origin)
+    try:
+        attempt = throttle.take(ctx.store, ctx.throttle.login(name, origin))
+    except throttle.Limited as exc:
+        event("user.login_throttled", user=name, origin=origin, limit=exc.bucket)
+        raise
     with ctx.store.session() as session:
         user = session.scalar(select(User).where(User.name == name))
-        # Hash anyway for unknown users, so timing does not tell which names exist.
-        stored = user.password_hash if user else auth.hash_password("-")
+        # An unknown name costs one verify like a known one, so timing tells no names.
+        stored = user.password_hash if user else auth.dummy_hash()
         if not auth.verify_password(stored, password) or user is None or user.disabled:
             event("user.login_failed", user=name, disabled=bool(user and user.disabled))
             why = "unknown user" if user is None else "user disabled" if user.disabled else ""
@@ -136,6 +158,7 @@ def login_user(ctx: ServerContext, name: str, password: str, origin: str) -> Log
             return None
         pair = user_tokens.issue(session, user, ctx.tokens)
         audit.record(session, who, "user.login", name)
+        throttle.forget(session, attempt)  # not a failure
     event("user.login", user=name)
     return pair
 

@@ -24,6 +24,7 @@ from server.limits import BodyLimit
 from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
 from server.store import Store, default_url, make_data_dir
+from server.throttle import ThrottlePolicy
 from server.tokens import TokenPolicy
 
 
@@ -42,6 +43,7 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     tokens: TokenPolicy = field(default_factory=TokenPolicy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -97,7 +99,14 @@ async def _start_background(
     stack.callback(listener.close)
     for coroutine in (
         ctx.output.run(),
-        retention.run(ctx.store, ctx.spool_dir, ctx.instance, opts.expiry_interval),
+        retention.run(
+            ctx.store,
+            ctx.spool_dir,
+            ctx.instance,
+            opts.expiry_interval,
+            ctx.tokens.pending_ttl,
+            ctx.throttle,
+        ),
     ):
         stack.push_async_callback(_cancel, asyncio.create_task(coroutine))
     stack.push_async_callback(ctx.output.stop)
@@ -128,6 +137,7 @@ def prepare(opts: RunOptions) -> ServerContext:
     instance = instance_id(opts.data_dir)
     output = DocumentOutput(store, spool_dir, opts.retry, instance, opts.output_poll)
     recovered = output.recover()
+    auth.dummy_hash()  # made now, so the first unknown-user login costs what the others do
     event("server.prepared", removed_parts=removed, recovered_jobs=recovered)
     return ServerContext(
         data_dir=opts.data_dir,
@@ -139,6 +149,7 @@ def prepare(opts: RunOptions) -> ServerContext:
         gateway_address=f"{opts.host}:{opts.gateway_port}",
         instance=instance,
         tokens=opts.tokens,
+        throttle=opts.throttle,
     )
 
 

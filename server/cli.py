@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server import admin_cli, logs
 from server.logs import event
+
+if TYPE_CHECKING:  # imported where used: `admin` commands need none of the web server
+    from server.throttle import ThrottlePolicy
+    from server.tokens import TokenPolicy
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -18,7 +23,6 @@ def _run(args: argparse.Namespace) -> int:
     from server import app, tls
     from server.gateway import Limits
     from server.output import RetryPolicy
-    from server.tokens import TokenPolicy
 
     if args.dev_tls:
         cert, key = tls.dev_certificate(args.data, args.host)
@@ -43,16 +47,66 @@ def _run(args: argparse.Namespace) -> int:
         expiry_interval=args.expiry_interval,
         limits=Limits(header_timeout=args.header_timeout, read_timeout=args.read_timeout),
         retry=RetryPolicy(initial=args.retry_initial, max_attempts=args.retry_attempts),
-        tokens=TokenPolicy(
-            access_ttl=args.access_token_ttl,
-            refresh_ttl=args.refresh_token_ttl,
-            refresh_grace=args.refresh_grace,
-            user_access_ttl=args.user_access_token_ttl,
-            user_refresh_ttl=args.user_refresh_token_ttl,
-        ),
+        tokens=_token_policy(args),
+        throttle=_throttle_policy(args),
     )
     app.run(opts)
     return 0
+
+
+def _token_policy(args: argparse.Namespace) -> TokenPolicy:
+    from server.tokens import TokenPolicy
+
+    return TokenPolicy(
+        access_ttl=args.access_token_ttl,
+        refresh_ttl=args.refresh_token_ttl,
+        refresh_grace=args.refresh_grace,
+        user_access_ttl=args.user_access_token_ttl,
+        user_refresh_ttl=args.user_refresh_token_ttl,
+        pending_ttl=args.pending_registration_ttl,
+        admin_session_ttl=args.admin_session_ttl,
+    )
+
+
+def _throttle_policy(args: argparse.Namespace) -> ThrottlePolicy:
+    from server.throttle import ThrottlePolicy
+
+    return ThrottlePolicy(
+        login_user_failures=args.login_user_failures,
+        login_address_failures=args.login_address_failures,
+        login_window=args.login_window,
+        registrations=args.registrations_per_address,
+        registration_window=args.registration_window,
+    )
+
+
+def _limit_arguments(run: argparse.ArgumentParser) -> None:
+    """Rate limits and lifetimes against guessing and junk (issue 19, findings 8, 9, 11)."""
+    limits = run.add_argument_group("limits (counted in the database, across server processes)")
+    limits.add_argument(
+        "--login-user-failures", type=int, default=10,
+        help="failed logins per user name within the login window before 429 (default 10)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--login-address-failures", type=int, default=50,
+        help="failed logins (and admin page tokens) per client address in the window (50)",
+    )  # fmt: skip
+    limits.add_argument("--login-window", type=float, default=900.0, help="seconds (15 min)")
+    limits.add_argument(
+        "--registrations-per-address", type=int, default=60,
+        help="endpoint registrations per client address within the window (default 60)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--registration-window", type=float, default=3600.0, help="seconds (default 1 h)"
+    )
+    limits.add_argument(
+        "--pending-registration-ttl", type=float, default=86400.0,
+        help="seconds before a registration no admin authorized is deleted (default 24 h)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--admin-session-ttl", type=float, default=8 * 3600.0,
+        help="seconds an admin page sign-in lasts (default 8 h)",
+    )  # fmt: skip
 
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
@@ -84,6 +138,7 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds an unused user refresh token is valid (default 12 h; a session lasts "
         "a week at most)",
     )  # fmt: skip
+    _limit_arguments(run)
     tuning = run.add_argument_group("tuning (defaults suit production; tests shorten them)")
     tuning.add_argument("--heartbeat", type=float, default=10.0, help="channel heartbeat, s")
     tuning.add_argument("--header-timeout", type=float, default=10.0, help="gateway header, s")

@@ -10,6 +10,7 @@ from pathlib import Path
 from server.channel import ChannelHub
 from server.output import DocumentOutput
 from server.store import Store
+from server.throttle import ThrottlePolicy
 from server.tokens import TokenPolicy
 
 
@@ -24,6 +25,7 @@ class ServerContext:
     gateway_address: str  # host:port handed to endpoints in their config
     instance: str  # this data dir's id; see instance_id()
     tokens: TokenPolicy = field(default_factory=TokenPolicy)
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
 
 def instance_id(data_dir: Path) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -303,3 +304,33 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(255), default="")
     origin: Mapped[str] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(String(1024), default="")
+
+
+class Attempt(Base):
+    """One counted attempt for the rate limits (server/throttle.py): a failed or in-flight
+    login per user name and per address, a registration per address. Counted in the database,
+    not in memory, so the limits hold across server processes sharing it; `key` is the sha256
+    of the name or address, so a password typed into the user field is not kept. Rows older
+    than the longest window are swept by retention."""
+
+    __tablename__ = "attempts"
+    # The limit check counts one bucket and key within a window.
+    __table_args__ = (Index("ix_attempts_bucket_key_at", "bucket", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(32))  # login-user, login-address, register
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(Float, default=now, index=True)
+
+
+class AdminSession(Base):
+    """A signed-in admin page: the cookie holds a random id, only its sha256 is here, and it
+    stops working at `expires_at` or when the row is deleted (sign out). The admin token
+    itself never goes into a cookie."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float)

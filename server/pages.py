@@ -5,7 +5,8 @@ tokens the REST API uses, HttpOnly, Secure and SameSite=Strict, which is what ke
 site from posting these forms on a user's behalf. A user's page holds their access and refresh
 token; when the access token has run out, the page refreshes the pair itself and sets the new
 cookies, so an open page keeps working as long as a REST client that refreshes would; when the
-refresh token is no good either, the user is sent to sign in.
+refresh token is no good either, the user is sent to sign in. The admin pages' cookie is an
+expiring session id (server/admin_sessions.py), never the admin token.
 """
 
 from __future__ import annotations
@@ -22,10 +23,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from protocol.rest import LoginResponse
-from server import access, accounting, admin, audit, profiles, tokens
+from server import (
+    access,
+    accounting,
+    admin,
+    admin_sessions,
+    audit,
+    auth,
+    profiles,
+    throttle,
+    tokens,
+)
 from server.access import ADMIN_COOKIE, COOKIE, REFRESH_COOKIE, Principal
 from server.api import login_user, refresh_user, release_for
 from server.context import ServerContext
+from server.logs import event
 from server.models import Job
 
 router = APIRouter()
@@ -72,8 +84,20 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def set_cookie(response: Response, name: str, value: str) -> Response:
-    response.set_cookie(name, value, httponly=True, secure=True, samesite="strict")
+def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> Response:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=True, samesite="strict")
+    return response
+
+
+def too_many(title: str, exc: throttle.Limited) -> Response:
+    """The page for a refused sign-in: 429, and when to try again, for people and clients."""
+    response = page(
+        title,
+        f"<p><strong>Too many failed sign-ins. Try again in {exc.retry_after} seconds."
+        "</strong></p>",
+        429,
+    )
+    response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -120,13 +144,16 @@ def login_page(failed: int = 0) -> HTMLResponse:
 @router.post("/login")
 async def login_form(request: Request) -> Response:
     fields = await form(request)
-    pair = await asyncio.to_thread(
-        login_user,
-        access.context(request),
-        fields.get("user", ""),
-        fields.get("password", ""),
-        audit.address(request),
-    )
+    try:
+        pair = await asyncio.to_thread(
+            login_user,
+            access.context(request),
+            fields.get("user", ""),
+            fields.get("password", ""),
+            audit.address(request),
+        )
+    except throttle.Limited as exc:
+        return too_many("Sign in", exc)
     if pair is None:
         return redirect("/login?failed=1")
     return with_pair(redirect("/me"), pair)
@@ -195,17 +222,19 @@ async def release_form(request: Request) -> Response:
 
 
 @router.get("/admin")
-def admin_overview(request: Request) -> Response:
+def admin_overview(request: Request, failed: int = 0) -> Response:
     if not access.page_admin(request):
+        note = "<p><strong>Wrong admin token.</strong></p>" if failed else ""
         return page(
             "Administration",
-            "<form method='post' action='/admin/login'><p><label>Admin token "
+            note + "<form method='post' action='/admin/login'><p><label>Admin token "
             "<input name='token' type='password' required></label> <button>Open</button></p>"
             "</form>",
         )
     with access.context(request).store.session() as session:
         body = (
-            _endpoints_section(session)
+            "<form method='post' action='/admin/logout'><button>Sign out</button></form>"
+            + _endpoints_section(session)
             + _printers_section(session)
             + _people_section(session)
             + _profiles_section(session)
@@ -294,12 +323,49 @@ def _endpoint_actions(endpoint: dict) -> str:
 
 @router.post("/admin/login")
 async def admin_login(request: Request) -> Response:
-    return set_cookie(redirect("/admin"), ADMIN_COOKIE, (await form(request)).get("token", ""))
+    """The admin token opens an expiring session; the cookie holds the session's id, never
+    the token (server/admin_sessions.py). Failures count with the address's failed logins."""
+    given = (await form(request)).get("token", "")
+    try:
+        session_id = await asyncio.to_thread(_open_admin_session, request, given)
+    except throttle.Limited as exc:
+        return too_many("Administration", exc)
+    if session_id is None:
+        return redirect("/admin?failed=1")
+    ttl = access.context(request).tokens.admin_session_ttl
+    return set_cookie(redirect("/admin"), ADMIN_COOKIE, session_id, max_age=int(ttl))
+
+
+def _open_admin_session(request: Request, given: str) -> str | None:
+    ctx, origin = access.context(request), audit.address(request)
+    attempt = throttle.take(ctx.store, ctx.throttle.admin_login(origin))
+    who = audit.Who("admin", f"{origin} (admin page)")
+    with ctx.store.session() as session:
+        if not auth.same_secret(given, ctx.admin_token):
+            audit.record(session, who, "admin.login-failed")
+            event("admin.login_failed", origin=origin)
+            return None
+        throttle.forget(session, attempt)
+        audit.record(session, who, "admin.login")
+        return admin_sessions.open_session(session, ctx.tokens.admin_session_ttl)
+
+
+@router.post("/admin/logout")
+def admin_logout(request: Request) -> Response:
+    """Ends the admin page session: its id opens nothing any more, wherever it was copied."""
+    token = request.cookies.get(ADMIN_COOKIE)
+    if token:
+        with access.context(request).store.session() as session:
+            if admin_sessions.end(session, token):
+                audit.record(session, audit.admin_at(request), "admin.logout")
+    response = redirect("/admin")
+    response.delete_cookie(ADMIN_COOKIE)
+    return response
 
 
 @router.post("/admin/endpoints/{endpoint_id}/{action}")
 async def admin_endpoint_action(endpoint_id: int, action: str, request: Request) -> Response:
-    if not access.page_admin(request):
+    if not await asyncio.to_thread(access.page_admin, request):
         return redirect("/admin")
     ctx = access.context(request)
     operation = {"authorize": admin.authorize_endpoint, "revoke": admin.revoke_endpoint}.get(action)

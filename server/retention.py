@@ -3,7 +3,8 @@
 After `retention` seconds (setting, default 24 h) a job still held on the server is canceled
 and its document deleted; endpoints expire the jobs they hold themselves and report the state.
 The spool sweep deletes documents whose job finished while another server process (sharing
-the database) handled it, or whose row never got committed."""
+the database) handled it, or whose row never got committed. Registrations no admin authorized
+within `pending_ttl` are deleted, and rate-limit attempts older than every window."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from protocol.states import TERMINAL_KEYWORDS
-from server import admin, jobs
+from server import admin, jobs, throttle
 from server.logs import event
-from server.models import Job, now
+from server.models import Endpoint, Job, now
 from server.store import Store
+from server.throttle import ThrottlePolicy
 
 DEFAULT_RETENTION = 86400
 # A document younger than this may be between its rename and its row's commit in the gateway.
@@ -72,8 +74,31 @@ def sweep_spool(store: Store, spool_dir: Path, instance: str) -> list[str]:
     return removed
 
 
-async def run(store: Store, spool_dir: Path, instance: str, interval: float) -> None:
+def expire_pending(store: Store, ttl: float) -> list[int]:
+    """Delete registrations still pending after `ttl` seconds. A pending endpoint has no
+    tokens, jobs or users yet, so its row is all there is; its client, if it still polls, is
+    answered 404 and registers again."""
+    stale = (Endpoint.state == "pending", Endpoint.created_at < now() - ttl)
+    with store.session() as session:
+        ids = list(session.scalars(select(Endpoint.id).where(*stale)).all())
+        # The state is checked again in the delete: one an admin authorized meanwhile stays.
+        session.execute(delete(Endpoint).where(Endpoint.id.in_(ids), *stale))
+    for endpoint_id in ids:
+        event("endpoint.registration_expired", endpoint=endpoint_id)
+    return ids
+
+
+async def run(
+    store: Store,
+    spool_dir: Path,
+    instance: str,
+    interval: float,
+    pending_ttl: float,
+    limits: ThrottlePolicy,
+) -> None:
     while True:
         await asyncio.to_thread(expire_held, store, spool_dir)
         await asyncio.to_thread(sweep_spool, store, spool_dir, instance)
+        await asyncio.to_thread(expire_pending, store, pending_ttl)
+        await asyncio.to_thread(throttle.sweep, store, limits)
         await asyncio.sleep(interval)

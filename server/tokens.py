@@ -33,6 +33,11 @@ class TokenPolicy:
     user_access_ttl: float = 900.0
     user_refresh_ttl: float = 12 * 3600.0
     user_session_max: float = 7 * 86400.0
+    # A registration no admin authorized within a day is deleted (its client, still polling,
+    # gets 404 and registers again), so the pending list is not a pile of junk for ever.
+    pending_ttl: float = 86400.0
+    # An admin page session: a working day, then the admin token again.
+    admin_session_ttl: float = 8 * 3600.0
 
 
 class TokenError(Exception):

@@ -77,6 +77,9 @@ def db_url(db_kind: str, request: pytest.FixtureRequest) -> str | None:
 # Short timeouts so slow-peer and retry tests finish quickly; production defaults are longer.
 TEST_OPTIONS = ("--heartbeat", "0.5", "--retry-initial", "0.2", "--header-timeout", "2",
                 "--read-timeout", "2")  # fmt: skip
+# Every test registers its endpoints and fails its logins from 127.0.0.1 on the one shared
+# server; the per-address limits are tested on servers of their own (test_server_limits.py).
+SHARED_LIMITS = ("--registrations-per-address", "100000", "--login-address-failures", "100000")
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +89,8 @@ def shared_server(
     """One server per database for the whole session: tests use their own names and ids,
     which is also how a real shared server is used, and it keeps the suite within budget."""
     root = tmp_path_factory.mktemp("server")
-    server = ServerProcess(root / "data", tls.cert, tls.key, tls.client, db_url, [*TEST_OPTIONS])
+    options = [*TEST_OPTIONS, *SHARED_LIMITS]
+    server = ServerProcess(root / "data", tls.cert, tls.key, tls.client, db_url, options)
     server.start()
     yield server
     server.stop()
