@@ -20,10 +20,10 @@ from websockets.sync.client import connect as ws_connect
 from protocol.http_limits import HttpLimits, uvicorn_options
 from support.ports import free_port
 from support.waiting import wait_for
+from tests.slow_peers import BOUND, answer, closed_by_peer, connect, post_head
 
 # Short limits so the test is quick; the bound we wait is generous (a loaded machine).
 LIMITS = HttpLimits(header_timeout=0.5, body_timeout=0.5, idle_timeout=0.5, max_connections=3)
-BOUND = 15.0
 
 
 class Echo:
@@ -78,9 +78,7 @@ class Listener:
         self.thread.join(20)
 
     def connect(self) -> socket.socket:
-        s = socket.create_connection(("127.0.0.1", self.port))
-        s.settimeout(BOUND)
-        return s
+        return connect(self.port)
 
 
 @pytest.fixture(params=[H11Protocol, HttpToolsProtocol], ids=["h11", "httptools"])
@@ -90,35 +88,6 @@ def listener(request: pytest.FixtureRequest) -> Iterator[tuple[Listener, list[An
     server.start()
     yield server, events
     server.stop()
-
-
-def closed_by_peer(s: socket.socket) -> bytes:
-    """Everything the server sends until it closes; fails if it has not closed within BOUND."""
-    received = b""
-    try:
-        while chunk := s.recv(65536):
-            received += chunk
-    except ConnectionResetError:
-        pass
-    except TimeoutError:
-        raise AssertionError(f"the server kept the connection open for {BOUND} s") from None
-    return received
-
-
-def answer(s: socket.socket) -> bytes:
-    """One whole response: its head, then as many bytes as its Content-Length says."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += s.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-    while len(body) < length:
-        body += s.recv(65536)
-    return head.split(b"\r\n")[0] + b" " + body
-
-
-def post_head(length: int) -> bytes:
-    return f"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {length}\r\n\r\n".encode()
 
 
 def test_a_connection_that_sends_nothing_is_closed(listener):
