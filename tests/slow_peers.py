@@ -69,3 +69,11 @@ def post_head(length: int, path: str = "/", content_type: str = "text/plain") ->
         f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
         f"Content-Length: {length}\r\n\r\n"
     ).encode()
+
+
+def settled(port: int, tls: ssl.SSLContext | None = None, path: str = "/") -> bytes:
+    """One whole exchange on a fresh connection, its answer: the connections earlier probes and
+    requests opened and closed are gone from the server's count by then."""
+    with connect(port, tls) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        return closed_by_peer(s)

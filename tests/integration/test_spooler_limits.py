@@ -12,7 +12,7 @@ from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
 from support.printers import direct_printer
 from support.waiting import wait_for
-from tests.slow_peers import BOUND, answer, closed_by_peer, connect, post_head
+from tests.slow_peers import BOUND, answer, closed_by_peer, connect, post_head, settled
 
 LIMITS = {
     "http_header_timeout": 1,
@@ -98,17 +98,9 @@ def test_too_many_attribute_values_are_refused_before_any_document_is_stored(
         assert ipp_status(answer(s)) == Status.OK
 
 
-def settled(port: int) -> None:
-    """One whole exchange on a fresh connection: the connections earlier probes and requests
-    opened and closed are gone from the server's count by then."""
-    with connect(port) as s:
-        s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        assert closed_by_peer(s).startswith(b"HTTP/1.1 ")
-
-
 def test_one_connection_past_the_cap_is_refused(make_client, raw_printer):
     client = start_spooler(make_client, raw_printer, http_header_timeout=30)
-    settled(client.spooler_port)
+    assert settled(client.spooler_port).startswith(b"HTTP/1.1 ")
     held = [connect(client.spooler_port) for _ in range(LIMITS["http_max_connections"])]
     try:
         for s in held:  # each sends a byte: uvicorn has taken it, so it counts
@@ -124,7 +116,7 @@ def test_the_facade_closes_half_a_request_head_and_caps_connections(make_client)
     client = make_client(None, **(LIMITS | {"http_max_connections": 2}))
     client.start("api")
     client.wait_listening(client.api_port)
-    settled(client.api_port)
+    assert settled(client.api_port).startswith(b"HTTP/1.1 ")
     with connect(client.api_port) as first, connect(client.api_port) as second:
         first.sendall(b"GET /status HTTP/1.1\r\nHost: local")
         with connect(client.api_port) as extra:

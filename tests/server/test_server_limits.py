@@ -9,17 +9,14 @@ import subprocess
 
 from protocol.gateway import LENGTH_PREFIX, decode_map
 from support.server import server_command
-from tests.slow_peers import closed_by_peer, connect, post_head
+from tests.slow_peers import closed_by_peer, connect, post_head, settled
 
 LIMITS = ("--http-header-timeout", "1", "--http-body-timeout", "1", "--max-connections", "3",
           "--gateway-max-connections", "2", "--header-timeout", "30")  # fmt: skip
 
 
-def settled(server, tls) -> None:
-    """One whole exchange: connections earlier probes opened and closed are gone by then."""
-    with connect(server.http_port, tls.client) as s:
-        s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        assert closed_by_peer(s).startswith(b"HTTP/1.1 200 ")
+def healthy(server, tls) -> bool:
+    return settled(server.http_port, tls.client, "/api/v1/health").startswith(b"HTTP/1.1 200 ")
 
 
 def test_idle_half_head_and_stalled_body_connections_are_closed(start_server, tls):
@@ -40,7 +37,7 @@ def test_idle_half_head_and_stalled_body_connections_are_closed(start_server, tl
 
 def test_one_https_connection_past_the_cap_gets_503(start_server, tls):
     server = start_server(*LIMITS, "--http-header-timeout", "30")
-    settled(server, tls)
+    assert healthy(server, tls)
     held = [connect(server.http_port, tls.client) for _ in range(3)]
     try:
         with connect(server.http_port, tls.client) as extra:
@@ -48,7 +45,7 @@ def test_one_https_connection_past_the_cap_gets_503(start_server, tls):
     finally:
         for s in held:
             s.close()
-    settled(server, tls)  # and with them gone, the next one is served
+    assert healthy(server, tls)  # and with them gone, the next one is served
 
 
 def test_one_gateway_connection_past_the_cap_is_answered_busy(start_server, tls):
