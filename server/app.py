@@ -15,12 +15,14 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from protocol.http_limits import HttpLimits, uvicorn_options
 from server import admin_api, api, auth, notify, pages, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext, instance_id
 from server.gateway import Gateway, Limits, clean_spool
-from server.limits import BodyLimit
+from server.limits import BodyLimit, ConnectionCap
 from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
 from server.store import Store, default_url, make_data_dir
@@ -41,6 +43,9 @@ class RunOptions:
     output_poll: float = 1.0
     expiry_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
+    # The HTTPS port: every endpoint's channel is one connection, hence the high cap.
+    http: HttpLimits = field(default_factory=lambda: HttpLimits(max_connections=4096))
+    gateway_max_connections: int = 256
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     tokens: TokenPolicy = field(default_factory=TokenPolicy)
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
@@ -90,7 +95,7 @@ async def _start_background(
     ctx.hub.loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="db"))
     gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit, ctx.instance)
     listener = await asyncio.start_server(
-        gateway.handle,
+        ConnectionCap(gateway.handle, opts.gateway_max_connections),
         opts.host,
         opts.gateway_port,
         ssl=tls.server_context(opts.cert, opts.key),
@@ -164,6 +169,7 @@ def run(opts: RunOptions) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        **uvicorn_options(AutoHTTPProtocol, opts.http, event),
     )
     try:
         uvicorn.Server(config).run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # imported where used: `admin` commands need none of the web 
 
 def _run(args: argparse.Namespace) -> int:
     """Serve HTTPS (REST, channel, pages) and the TLS gateway until SIGTERM/SIGINT."""
+    from protocol.http_limits import HttpLimits
     from server import app, tls
     from server.gateway import Limits
     from server.output import RetryPolicy
@@ -46,6 +48,13 @@ def _run(args: argparse.Namespace) -> int:
         output_poll=args.output_poll,
         expiry_interval=args.expiry_interval,
         limits=Limits(header_timeout=args.header_timeout, read_timeout=args.read_timeout),
+        http=HttpLimits(
+            header_timeout=args.http_header_timeout,
+            body_timeout=args.http_body_timeout,
+            idle_timeout=args.http_idle_timeout,
+            max_connections=args.max_connections,
+        ),
+        gateway_max_connections=args.gateway_max_connections,
         retry=RetryPolicy(initial=args.retry_initial, max_attempts=args.retry_attempts),
         tokens=_token_policy(args),
         throttle=_throttle_policy(args),
@@ -109,6 +118,21 @@ def _limit_arguments(run: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    """An argparse type for a limit: 0 or less would refuse or close every connection."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    return parse
+
+
 def _run_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help=_run.__doc__, description=_run.__doc__)
     run.add_argument("--host", default="127.0.0.1", help="listen address (default loopback)")
@@ -143,6 +167,26 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     tuning.add_argument("--heartbeat", type=float, default=10.0, help="channel heartbeat, s")
     tuning.add_argument("--header-timeout", type=float, default=10.0, help="gateway header, s")
     tuning.add_argument("--read-timeout", type=float, default=30.0, help="gateway body stall, s")
+    tuning.add_argument(
+        "--http-header-timeout", type=_positive(float), default=10.0,
+        help="HTTPS: a connection's request head must arrive within this, s",
+    )  # fmt: skip
+    tuning.add_argument(
+        "--http-body-timeout", type=_positive(float), default=30.0,
+        help="HTTPS: no request body may stall longer than this, s",
+    )  # fmt: skip
+    tuning.add_argument(
+        "--http-idle-timeout", type=_positive(float), default=5.0,
+        help="HTTPS: an idle kept-alive connection, or one not reading our answer, s",
+    )  # fmt: skip
+    tuning.add_argument(
+        "--max-connections", type=_positive(int), default=4096,
+        help="HTTPS connections at once, channels included; past it: 503 and close",
+    )  # fmt: skip
+    tuning.add_argument(
+        "--gateway-max-connections", type=_positive(int), default=256,
+        help="gateway uploads at once; past it: 'busy' and close",
+    )  # fmt: skip
     tuning.add_argument("--retry-initial", type=float, default=1.0, help="output backoff, s")
     tuning.add_argument("--retry-attempts", type=int, default=10, help="output attempts")
     tuning.add_argument("--output-poll", type=float, default=1.0, help="output rescan, s")

@@ -1,4 +1,5 @@
-"""A cap on HTTP request bodies, enforced before any route reads one.
+"""Caps that keep one peer from taking what all need: HTTP request bodies, enforced before any
+route reads one, and the number of gateway connections at once.
 
 FastAPI reads a JSON body whole into memory; without a cap one request could take all of it.
 Every legitimate body here (registration, login, reports, admin forms) is far below 1 MiB.
@@ -6,10 +7,16 @@ Every legitimate body here (registration, login, reports, admin forms) is far be
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from protocol.gateway import encode_reply
+from server.logs import event
 
 MAX_BODY = 1024 * 1024
 
@@ -49,3 +56,31 @@ async def _refuse(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class ConnectionCap:
+    """At most ``limit`` gateway connections at once (issue 19, finding 3). The gateway's own
+    timeouts close slow peers, but until they do each holds a socket and a ``.part``; past the
+    cap a new one is answered ``busy``, which endpoints retry later, and closed."""
+
+    def __init__(self, handle: Handler, limit: int) -> None:
+        self.handle = handle
+        self.limit = limit
+        self.active = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.active >= self.limit:
+            event("gateway.refused", peer=writer.get_extra_info("peername"),
+                  code="busy", reason="too-many-connections")  # fmt: skip
+            with contextlib.suppress(OSError):
+                writer.write(encode_reply("error", "busy", "too many connections, try again"))
+            writer.close()
+            return
+        self.active += 1
+        try:
+            await self.handle(reader, writer)
+        finally:
+            self.active -= 1

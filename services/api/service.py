@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from protocol.http_limits import uvicorn_options
 from services.api.app import build_app
 from services.api.context import Facade
 from services.core.config import Settings
@@ -35,6 +37,7 @@ class ApiService(Service):
             # and the facade asks the kernel who the caller is by the real client address.
             proxy_headers=False,
             lifespan="off",  # no startup hooks; and no lifespan task to cancel at SIGTERM
+            **uvicorn_options(AutoHTTPProtocol, settings.http_limits, self.log.info),
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # the runner owns signals

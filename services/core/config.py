@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from protocol.http_limits import HttpLimits
 from services.core import config_secrets as secrets
 from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
 
@@ -92,6 +93,19 @@ class Settings(BaseSettings):
     # before it is aborted with the printer's reason: long enough to clear a jam, short
     # enough that nobody's pages come out an hour after they gave up.
     stopped_timeout: float = Field(default=900, gt=0)
+    # Limits on the spooler's and the facade's HTTP listeners (issue 19, finding 3): a client
+    # that connects and sends nothing or half a request head is closed after
+    # http_header_timeout; one whose body (or IPP attributes) stalls, after http_body_timeout;
+    # a kept-alive connection idle, or one not reading our answer, after http_idle_timeout.
+    # Local clients (CUPS, ipptool, the tray) send a request at once, so these only ever meet
+    # a stuck or hostile peer. Past http_max_connections a new connection gets 503 and close.
+    http_header_timeout: float = Field(default=10, gt=0)
+    http_body_timeout: float = Field(default=30, gt=0)
+    http_idle_timeout: float = Field(default=5, gt=0)
+    http_max_connections: int = Field(default=128, ge=1)
+    # One IPP request's attributes (finding 4): real clients send tens of values in a few KiB.
+    ipp_max_attributes: int = Field(default=2000, ge=1)
+    ipp_max_attribute_bytes: int = Field(default=256 * 1024, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # OS print queues for our printers: "auto" uses CUPS when lpadmin is installed.
     os_queues: Literal["auto", "cups", "none"] = "auto"
@@ -129,6 +143,15 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.state_dir / "spool"
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            header_timeout=self.http_header_timeout,
+            body_timeout=self.http_body_timeout,
+            idle_timeout=self.http_idle_timeout,
+            max_connections=self.http_max_connections,
+        )
 
 
 def install_root() -> Path:

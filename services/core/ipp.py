@@ -1,10 +1,11 @@
 """IPP/1.1 and IPP/2.0 message encoding (RFC 8010), and nothing else.
 
-Sans-IO: ``parse(buffer)`` either returns a message and how many bytes its attributes took (the
-document data starts right after), or raises ``NeedMore`` so the caller reads another chunk and
-tries again. The spooler (server side), ``pullprint print`` and delivery (client side) all use
-this one module. We looked at pyipp/aioipp first: both parse whole bodies held in memory and
-only responses, so they cannot serve a streamed request body.
+Sans-IO: ``ipp_parser.Parser`` takes the attributes chunk by chunk as they arrive and returns the
+message once they are complete (the document data starts right after); ``parse(buffer)`` does
+the same for a buffer read whole, or raises ``NeedMore``. The spooler (server side),
+``pullprint print`` and delivery (client side) all use this one module. We looked at
+pyipp/aioipp first: both parse whole bodies held in memory and only responses, so they cannot
+serve a streamed request body.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class Status(IntEnum):
     CLIENT_ERROR_NOT_AUTHORIZED = 0x0403
     CLIENT_ERROR_NOT_POSSIBLE = 0x0404
     CLIENT_ERROR_NOT_FOUND = 0x0406
+    CLIENT_ERROR_TIMEOUT = 0x0407
     CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE = 0x0408
     CLIENT_ERROR_REQUEST_VALUE_TOO_LONG = 0x0409
     CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED = 0x040A
@@ -172,102 +174,15 @@ class Message:
         return self.group(Tag.OPERATION) or Group(Tag.OPERATION)
 
 
-# --- parsing ----------------------------------------------------------------------------------
-
-
-class _Cursor:
-    def __init__(self, buffer: bytes | bytearray | memoryview) -> None:
-        self.buf = memoryview(buffer)
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.buf):
-            if self.pos + n > MAX_HEADER_BYTES:
-                raise IppError(
-                    Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE, "request attributes too large"
-                )
-            raise NeedMore
-        data = bytes(self.buf[self.pos : self.pos + n])
-        self.pos += n
-        return data
-
-    def short(self) -> int:
-        return struct.unpack(">h", self.take(2))[0]
+# --- parsing (the parser itself is ipp_parser.py) --------------------------------------------
 
 
 def parse(buffer: bytes | bytearray | memoryview) -> tuple[Message, int]:
     """Parse the attributes at the start of ``buffer``; returns the message and its length."""
-    cur = _Cursor(buffer)
-    try:
-        return _parse(cur)
-    finally:
-        # Release the view at once, so the caller can append to its bytearray and retry.
-        cur.buf.release()
+    # Imported here: the parser builds this module's types, so it imports this module.
+    from services.core import ipp_parser
 
-
-def _parse(cur: _Cursor) -> tuple[Message, int]:
-    major, minor = cur.take(1)[0], cur.take(1)[0]
-    code, request_id = struct.unpack(">hi", cur.take(6))
-    message = Message((major, minor), code & 0xFFFF, request_id)
-    group: Group | None = None
-    last: Attribute | None = None
-    while True:
-        tag = cur.take(1)[0]
-        if tag == Tag.END:
-            return message, cur.pos
-        if tag in GROUP_TAGS:
-            group = Group(tag)
-            message.groups.append(group)
-            last = None
-            continue
-        if group is None:
-            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "attribute before any group")
-        name, value = _read_value(cur, tag)
-        if name:
-            last = Attribute(name, tag, [value])
-            group.attributes[name] = last
-        elif last is None:
-            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "additional value without attribute")
-        else:
-            last.values.append(value)
-
-
-def _read_value(cur: _Cursor, tag: int, depth: int = 0) -> tuple[str, Any]:
-    if tag == 0x7F:
-        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "extension tags are not supported")
-    name = _text(cur.take(_length(cur)))
-    raw = cur.take(_length(cur))
-    if tag == Tag.BEGIN_COLLECTION:
-        return name, _read_collection(cur, depth + 1)
-    return name, decode_value(tag, raw)
-
-
-def _length(cur: _Cursor) -> int:
-    n = cur.short()
-    if n < 0:
-        raise IppError(Status.CLIENT_ERROR_REQUEST_VALUE_TOO_LONG, "negative length")
-    return n
-
-
-def _read_collection(cur: _Cursor, depth: int) -> dict[str, list[Any]]:
-    """RFC 8010 3.1.6: memberAttrName values, each followed by that member's values."""
-    if depth > MAX_COLLECTION_DEPTH:
-        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "collections nested too deep")
-    members: dict[str, list[Any]] = {}
-    current: list[Any] | None = None
-    while True:
-        tag = cur.take(1)[0]
-        if tag in GROUP_TAGS:
-            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "collection not terminated")
-        _name, value = _read_value(cur, tag, depth)
-        if tag == Tag.END_COLLECTION:
-            return members
-        if tag == Tag.MEMBER_NAME:
-            current = members.setdefault(value, [])
-        elif current is None:
-            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "collection value without member")
-        else:
-            current.append(value)
+    return ipp_parser.parse(buffer)
 
 
 def decode_value(tag: int, raw: bytes) -> Any:
@@ -277,7 +192,7 @@ def decode_value(tag: int, raw: bytes) -> Any:
         if tag == Tag.BOOLEAN:
             return struct.unpack(">?", raw)[0]
         if tag in STRING_TAGS:
-            return _text(raw)
+            return text(raw)
         if tag == Tag.RESOLUTION:
             return struct.unpack(">iib", raw)
         if tag == Tag.RANGE:
@@ -285,7 +200,7 @@ def decode_value(tag: int, raw: bytes) -> Any:
         if tag in (Tag.TEXT_LANG, Tag.NAME_LANG):
             n = struct.unpack(">h", raw[:2])[0]
             m = struct.unpack(">h", raw[2 + n : 4 + n])[0]
-            return _text(raw[4 + n : 4 + n + m])
+            return text(raw[4 + n : 4 + n + m])
     except struct.error:
         raise IppError(
             Status.CLIENT_ERROR_BAD_REQUEST, f"bad value length for tag {tag:#x}"
@@ -293,7 +208,7 @@ def decode_value(tag: int, raw: bytes) -> Any:
     return raw  # octetString, dateTime, out-of-band and unknown tags stay raw
 
 
-def _text(raw: bytes) -> str:
+def text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -26,6 +26,11 @@ class Context:
     min_free_disk: int
     port: int
     publish: Callable[[BusMessage], Awaitable[None]]
+    # One request's attributes: at most this many values and bytes, arrived within this
+    # many seconds; so a hostile request costs a bounded amount (issue 19, finding 4).
+    max_attributes: int
+    max_attribute_bytes: int
+    attributes_timeout: float
     # Custom login: OS user -> server user. Empty with login_type "os" (names are the same).
     user_map: dict[str, str] = field(default_factory=dict)
 

@@ -2,17 +2,20 @@
 
 uvicorn handles HTTP/1.1, chunked bodies and ``Expect: 100-continue``; this module reads the IPP
 attributes from the front of the body, then hands the rest to the operation as a stream of
-chunks, so a document never sits in memory whole.
+chunks, so a document never sits in memory whole. The attributes are parsed as their chunks
+arrive, each byte once, within limits on their count, size and time (issue 19, finding 4).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from services.core import ipp
 from services.core.hosts import host_allowed
-from services.core.ipp import IppError, NeedMore, Status
+from services.core.ipp import IppError, Status
+from services.core.ipp_parser import Parser
 from services.core.logs import get_log
 from services.spooler import caller
 from services.spooler.context import Context
@@ -97,10 +100,10 @@ class IppApp:
 
     async def _handle(self, scope: dict[str, Any], body: RequestBody) -> ipp.Message:
         path = scope["path"]
-        buffer = bytearray()
+        parser = Parser(self._ctx.max_attribute_bytes, self._ctx.max_attributes)
         request: ipp.Message | None = None
         try:
-            request, used = await _read_attributes(body, buffer)
+            request = await _read_attributes(body, parser, self._ctx.attributes_timeout)
             user = await caller.os_user(scope)
             if user == caller.UNKNOWN:
                 # Mostly a client that already hung up: read to the end of what it sent, so
@@ -109,16 +112,16 @@ class IppApp:
                 raise caller.not_known()
             caller.act_as(request, user)
             printer = await self._printer(path)
-            return await dispatch(self._ctx, request, printer, _document(body, buffer[used:]))
+            return await dispatch(self._ctx, request, printer, _document(body, parser.rest))
         except IppError as exc:
             log.info("request.refused", path=path, status=exc.status.keyword, reason=exc.message)
-            return ipp.response(request or _placeholder(buffer), exc.status, exc.message)
+            return ipp.response(request or _placeholder(parser), exc.status, exc.message)
         except ClientGone:
             raise
         except Exception:
             log.exception("request.failed", path=path)
             return ipp.response(
-                request or _placeholder(buffer), Status.SERVER_ERROR_INTERNAL_ERROR, "internal"
+                request or _placeholder(parser), Status.SERVER_ERROR_INTERNAL_ERROR, "internal"
             )
 
     async def _describe(self, path: str, send: Send) -> None:
@@ -144,16 +147,22 @@ class IppApp:
         return printer
 
 
-async def _read_attributes(body: RequestBody, buffer: bytearray) -> tuple[ipp.Message, int]:
-    """Read chunks until the attributes parse; a body ending before them is a bad request."""
-    while True:
-        try:
-            return ipp.parse(buffer)
-        except NeedMore:
-            chunk = await body.next_chunk()
-            if chunk is None:
-                raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "request ends early") from None
-            buffer += chunk
+async def _read_attributes(body: RequestBody, parser: Parser, timeout: float) -> ipp.Message:
+    """Feed chunks to the parser until the attributes are complete; a body ending before them
+    is a bad request. They are the request's head, and a client sends them at once: one that
+    trickles them in slower than ``timeout`` holds a connection for nothing."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                chunk = await body.next_chunk()
+                if chunk is None:
+                    raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "request ends early")
+                if (request := parser.feed(chunk)) is not None:
+                    return request
+    except TimeoutError:
+        raise IppError(
+            Status.CLIENT_ERROR_TIMEOUT, f"the request's attributes took over {timeout:g} s"
+        ) from None
 
 
 async def _document(body: RequestBody, first: bytes | bytearray) -> AsyncIterator[bytes]:
@@ -163,9 +172,9 @@ async def _document(body: RequestBody, first: bytes | bytearray) -> AsyncIterato
         yield chunk
 
 
-def _placeholder(buffer: bytearray) -> ipp.Message:
+def _placeholder(parser: Parser) -> ipp.Message:
     """Something to answer when the request could not be parsed: echo its id if we have it."""
-    request_id = int.from_bytes(buffer[4:8], "big") if len(buffer) >= 8 else 0
+    request_id = parser.message.request_id if parser.message else 0
     return ipp.Message((2, 0), 0, request_id & 0x7FFFFFFF)
 
 

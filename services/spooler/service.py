@@ -9,7 +9,9 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy import select
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from protocol.http_limits import uvicorn_options
 from protocol.states import JobState
 from services.core import users
 from services.core.config import Settings
@@ -42,6 +44,9 @@ class SpoolerService(Service):
             min_free_disk=settings.min_free_disk,
             port=settings.spooler_port,
             publish=self.publisher.publish,
+            max_attributes=settings.ipp_max_attributes,
+            max_attribute_bytes=settings.ipp_max_attribute_bytes,
+            attributes_timeout=settings.http_header_timeout,
         )
         config = uvicorn.Config(
             IppApp(ctx, self.printer),
@@ -53,6 +58,7 @@ class SpoolerService(Service):
             # so a client must not choose the address our logs and checks see.
             proxy_headers=False,
             lifespan="off",
+            **uvicorn_options(AutoHTTPProtocol, settings.http_limits, self.log.info),
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # the runner owns signals
