@@ -48,11 +48,18 @@ class RawCapture:
         port: int,
         printer_name: Callable[[], str | None],
         lookup: Callable[[str], Awaitable[PrinterObject | None]],
+        stall_timeout: float,
+        max_connections: int,
     ) -> None:
         self._ctx = ctx
         self._port = port
         self._printer_name = printer_name
         self._lookup = lookup
+        # The same limits as the HTTP listeners (http_body_timeout, http_max_connections): a
+        # sender that stops sending is an abandoned upload, and a flood is refused at once.
+        self._stall_timeout = stall_timeout
+        self._max_connections = max_connections
+        self._open = 0
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self._handle, "127.0.0.1", self._port)
@@ -61,13 +68,25 @@ class RawCapture:
             await server.serve_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._open >= self._max_connections:
+            log.warning("raw-capture.refused", reason="too many connections")
+            writer.close()
+            return
+        self._open += 1
+        try:
+            await self._capture(reader, writer)
+        finally:
+            self._open -= 1
+            writer.close()
+
+    async def _capture(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             # Asked before reading: a sender that has written everything may close at any time,
             # and the kernel forgets a closed socket's owner.
             sender = await connection_user(
                 writer.get_extra_info("peername"), writer.get_extra_info("sockname")
             )
-            first = await reader.read(CHUNK)
+            first = await self._read(reader)
             if not first:
                 return  # a connect-and-close probe, not a job
             name = self._printer_name()
@@ -83,15 +102,17 @@ class RawCapture:
                 template["owner"] = sender  # the PJL name is a claim: believed from root, lp only
             owner = str(template["owner"])
             template["owner"] = self._ctx.user_map.get(owner, owner)  # custom login
-            job = await capture_job(self._ctx, printer, template, _chunks(first, reader))
+            job = await capture_job(self._ctx, printer, template, self._chunks(first, reader))
             log.info("raw-capture.stored", job=job.uuid, ipp_job_id=job.id, printer=printer.name)
+        except TimeoutError:
+            log.warning("raw-capture.abandoned", reason=f"stalled for {self._stall_timeout:g} s")
         except (ConnectionError, IppError) as exc:
             log.warning("raw-capture.abandoned", reason=str(exc))
-        finally:
-            writer.close()
 
+    async def _read(self, reader: asyncio.StreamReader) -> bytes:
+        return await asyncio.wait_for(reader.read(CHUNK), self._stall_timeout)
 
-async def _chunks(first: bytes, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
-    yield first
-    while chunk := await reader.read(CHUNK):
-        yield chunk
+    async def _chunks(self, first: bytes, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+        yield first
+        while chunk := await self._read(reader):
+            yield chunk

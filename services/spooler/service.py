@@ -116,7 +116,12 @@ class SpoolerService(Service):
         ]
         if self.settings.raw_capture_port:
             raw = RawCapture(
-                self.ipp_ctx, self.settings.raw_capture_port, self._raw_printer, self.printer
+                self.ipp_ctx,
+                self.settings.raw_capture_port,
+                self._raw_printer,
+                self.printer,
+                self.settings.http_body_timeout,
+                self.settings.http_max_connections,
             )
             tasks.append(raw.serve())
         return tasks

@@ -10,6 +10,7 @@ import struct
 
 from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
+from support.ports import free_port
 from support.printers import direct_printer
 from support.waiting import wait_for
 from tests.slow_peers import BOUND, answer, closed_by_peer, connect, post_head, settled
@@ -123,3 +124,32 @@ def test_the_facade_closes_half_a_request_head_and_caps_connections(make_client)
             assert closed_by_peer(extra).startswith(b"HTTP/1.1 503 ")
         assert closed_by_peer(first) == b""
         assert closed_by_peer(second) == b""
+
+
+def test_the_raw_capture_port_closes_a_stalled_sender_and_caps_connections(
+    make_client, raw_printer
+):
+    """The raw port keeps the same limits: a sender that stops mid-document is an abandoned
+    upload (its .part removed, no job), and a connection past the cap is closed at once."""
+    raw_port = free_port()
+    client = start_spooler(make_client, raw_printer, raw_capture_port=raw_port)
+    client.wait_listening(raw_port)
+    with connect(raw_port) as stalled:
+        stalled.sendall(b"%PDF" * 100_000)
+        wait_for(lambda: any(p.suffix == ".part" for p in client.spool_files()), BOUND)
+        closed_by_peer(stalled)  # and then nothing more comes
+    wait_for(lambda: client.spool_files() == [], BOUND, "the .part to be removed")
+    assert client.jobs() == []
+    assert 'raw-capture.abandoned reason="stalled for 1 s"' in client.logs()
+
+    held = [connect(raw_port) for _ in range(LIMITS["http_max_connections"])]
+    try:
+        for s in held:
+            s.sendall(b"%")  # each is inside its capture now
+        wait_for(lambda: any(p.suffix == ".part" for p in client.spool_files()), BOUND)
+        with connect(raw_port) as extra:
+            assert closed_by_peer(extra) == b""
+        assert 'raw-capture.refused reason="too many connections"' in client.logs()
+    finally:
+        for s in held:
+            s.close()
