@@ -156,6 +156,9 @@ async def store_document(ctx: Context, job_uuid: str, body: Body) -> tuple[int, 
             if writer.size >= next_check:
                 ctx.check_free_disk()
                 next_check += DISK_CHECK_EVERY
+        if writer.size == 0:
+            # Nothing would reach the printer, yet the job would end "printed" (issue 20).
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "the document is empty")
         await asyncio.to_thread(writer.commit)
     except DocumentTooLarge:
         raise IppError(

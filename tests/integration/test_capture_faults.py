@@ -8,6 +8,7 @@ import struct
 
 import httpx
 
+from protocol.states import JobState
 from services.core import ipp
 from services.core.ipp import Operation, Status, Tag
 from support.printers import direct_printer
@@ -124,3 +125,23 @@ def test_malformed_requests_get_ipp_errors_and_store_nothing(make_client, raw_pr
     assert client.jobs() == []
     assert client.spool_files() == []
     assert "Traceback" not in (client.root / "log" / "spooler.log").read_text()
+
+
+def test_an_empty_document_is_refused_and_stores_nothing(make_client, raw_printer):
+    """Nothing would reach the printer, yet the job would have ended "printed" (issue 20)."""
+    client = start_spooler(make_client, raw_printer)
+
+    printed = client.ipp(Operation.PRINT_JOB, user="alice", document=b"")
+    created = client.ipp(Operation.CREATE_JOB, user="alice")
+    job_id = created.groups[-1].get("job-id")
+    sent = client.ipp(
+        Operation.SEND_DOCUMENT, user="alice", document=b"",
+        job_id=(Tag.INTEGER, job_id), last_document=(Tag.BOOLEAN, True),
+    )  # fmt: skip
+
+    for reply in (printed, sent):
+        assert reply.code == Status.CLIENT_ERROR_BAD_REQUEST
+        assert reply.operation.get("status-message") == "the document is empty"
+    assert [JobState(job.state) for job in client.jobs()] == [JobState.PENDING_HELD]  # incoming
+    assert client.spool_files() == []
+    assert raw_printer.jobs() == []
