@@ -96,6 +96,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for name, answer in status["services"].items():
         extra = answer.get("reason", "")
         print(f"  {name:<9} {answer.get('state', '?'):<12} {extra}")
+    for problem in status.get("problems", []):
+        print(f"  not ok: {problem}")
     if wanted and channel_state(status) != wanted:
         print(f"pullprint: the channel is not {wanted} after {args.timeout:g} s", file=sys.stderr)
         return 1

@@ -37,8 +37,8 @@ def derive_status(result: Result) -> TrayStatus:
     status: dict[str, Any] = result.data
     details = _details(status)
     down = _services_down(status)
-    if down or status.get("ok") is False:
-        reason = _("Not running: {services}").format(services=", ".join(down) or "?")
+    if down:  # status "ok" is false for lesser things too: those the tooltip's details say
+        reason = _("Not running: {services}").format(services=", ".join(down))
         return TrayStatus(TrayState.ERROR, reason, details)
     sync = status.get("sync") or {}
     if sync.get("state") == "running":

@@ -30,7 +30,10 @@ class SyncInfo(BaseModel):
 
 
 class Status(BaseModel):
+    # True only when every part is: each entry of ``problems`` says which part and what is
+    # wrong with it, in words a user can act on.
     ok: bool
+    problems: list[str] = []
     version: str
     mode: str
     route: str

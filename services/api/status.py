@@ -63,8 +63,10 @@ async def get_status(facade: FacadeDep, request: Request) -> Status:
     answers = await asyncio.gather(*(_service_status(facade, name) for name in SERVICES))
     services = dict(zip(SERVICES, answers, strict=True))
     channel, sync = services["channel"], services["sync"]
+    wrong = problems(services, bool(facade.settings.server_url))
     return Status(
-        ok=all(a.get("state") != "unreachable" for a in answers),
+        ok=not wrong,
+        problems=wrong,
         version=VERSION,
         mode=facade.settings.mode,
         route=await asyncio.to_thread(current_route, facade),
@@ -81,6 +83,26 @@ async def get_status(facade: FacadeDep, request: Request) -> Status:
             last_sync=_number(sync.get("last_sync")),
         ),
     )
+
+
+# The states in which a part does its job; any other is a problem, with the part's reason.
+# The channel is fine online, or idle on a machine without a server.
+FINE = {"sync": ("ok", "running"), "channel": ("online",)}
+SERVERLESS = {"sync": ("ok", "running"), "channel": ("idle",)}
+
+
+def problems(services: dict[str, dict[str, Any]], has_server: bool) -> list[str]:
+    """What is wrong, part by part: a process that does not answer or is still starting, a
+    sync that failed (OS queues, the server), a channel that is not online."""
+    found = []
+    for name, answer in services.items():
+        state = str(answer.get("state", "unknown"))
+        fine = (FINE if has_server else SERVERLESS).get(name, ("running",))
+        if state not in fine:
+            server, reason = answer.get("server"), str(answer.get("reason") or "")
+            where = f" ({server})" if server else ""
+            found.append(f"{name}: {state}{where}" + (f": {reason}" if reason else ""))
+    return found
 
 
 def _number(value: object) -> float | None:
