@@ -36,10 +36,14 @@ def derive_status(result: Result) -> TrayStatus:
         return TrayStatus(TrayState.ERROR, _("The pullprint service gave an unreadable answer."))
     status: dict[str, Any] = result.data
     details = _details(status)
-    down = _services_down(status)
+    restarting = status.get("restarting") or []
+    # A process restarting after Save is expected to be away for a moment: progress, no error.
+    down = [name for name in _services_down(status) if name not in restarting]
     if down:  # status "ok" is false for lesser things too: those the tooltip's details say
         reason = _("Not running: {services}").format(services=", ".join(down))
         return TrayStatus(TrayState.ERROR, reason, details)
+    if restarting:
+        return TrayStatus(TrayState.SYNCING, _("Applying the new settings…"), details)
     sync = status.get("sync") or {}
     if sync.get("state") == "running":
         return TrayStatus(TrayState.SYNCING, _("Synchronizing printers…"), details)

@@ -219,13 +219,14 @@ async def put_config(
     await asyncio.to_thread(_audit, facade, caller, diff)
     changed = sorted(diff)
     facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
+    # The facade answers with the settings in force from now on (the mode in /status, the
+    # route), though it keeps its port, paths and store until its own restart.
+    facade.settings = await asyncio.to_thread(load_settings)
     needed = restarts.affected(changed)
-    restarted = await restarts.restart(needed)
-    if restarted:
-        facade.log.info("services.restarted", services=",".join(restarted))
+    restarting = restarts.start(facade, needed)
     return ConfigChanged(
         changed=changed,
         path=str(path),
-        restart_required=bool(set(needed) - set(restarted)),
-        restarted=restarted,
+        restart_required=bool(set(needed) - set(restarting)),
+        restarting=restarting,
     )

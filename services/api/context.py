@@ -29,6 +29,10 @@ class Facade:
         log: EventLog,
     ) -> None:
         self.settings = settings
+        # After PUT /config: the processes being restarted in the background, and why the last
+        # restart failed ("" when it did not).
+        self.restarting: list[str] = []
+        self.restart_failure = ""
         self.ctx = ctx
         self.publisher = publisher
         self.log = log

@@ -34,6 +34,8 @@ class Status(BaseModel):
     # wrong with it, in words a user can act on.
     ok: bool
     problems: list[str] = []
+    # Processes being restarted after a configuration change (PUT /config answered already).
+    restarting: list[str] = []
     version: str
     mode: str
     route: str
@@ -130,9 +132,12 @@ class ConfigChanged(BaseModel):
     ok: bool = True
     changed: list[str]
     path: str
-    # True when a process that reads a changed key still runs with the old value.
+    # True when a process that reads a changed key will still run with the old value (no
+    # supervisord to restart it, or the facade itself reads it).
     restart_required: bool = True
-    restarted: list[str] = []
+    # Being restarted now, in the background: the answer does not wait for them, and
+    # GET /status lists them under ``restarting`` until they run with the new settings.
+    restarting: list[str] = []
 
 
 class RouteState(BaseModel):

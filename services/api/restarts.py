@@ -14,6 +14,10 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.api.context import Facade
 
 ALL = frozenset({"spooler", "sync", "delivery", "channel", "api"})
 # Which processes read each key. A key missing here (language) is read at use, not at start.
@@ -49,6 +53,39 @@ def affected(changed_keys: list[str]) -> list[str]:
             continue
         names |= READERS.get(key, ALL)
     return sorted(names)
+
+
+def start(facade: Facade, services: list[str]) -> list[str]:
+    """Restart ``services`` in the background (a restart takes seconds: the caller is answered
+    at once and watches ``/status``); returns those that will be restarted, empty when we do
+    not run under supervisord (then the admin restarts the service)."""
+    others = [name for name in services if name != "api"]
+    if not os.environ.get("SUPERVISOR_SERVER_URL") or not others:
+        return []
+    facade.restarting = sorted(set(facade.restarting) | set(others))
+    facade.restart_failure = ""
+    task = asyncio.create_task(_restart_then_clear(facade, others))
+    _running.add(task)  # the loop holds tasks weakly
+    task.add_done_callback(_running.discard)
+    return others
+
+
+_running: set[asyncio.Task[None]] = set()
+
+
+async def _restart_then_clear(facade: Facade, services: list[str]) -> None:
+    try:
+        restarted = await restart(services)
+    except (OSError, TimeoutError) as exc:
+        restarted, why = [], str(exc) or exc.__class__.__name__
+    else:
+        why = "" if restarted else "supervisorctl refused"
+    facade.restarting = [name for name in facade.restarting if name not in services]
+    if restarted:
+        facade.log.info("services.restarted", services=",".join(restarted))
+    else:
+        facade.restart_failure = f"restarting {', '.join(services)} failed: {why}"
+        facade.log.warning("services.restart-failed", services=",".join(services), reason=why)
 
 
 async def restart(services: list[str]) -> list[str]:

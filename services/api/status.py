@@ -64,9 +64,14 @@ async def get_status(facade: FacadeDep, request: Request) -> Status:
     services = dict(zip(SERVICES, answers, strict=True))
     channel, sync = services["channel"], services["sync"]
     wrong = problems(services, bool(facade.settings.server_url))
+    if facade.restarting:
+        wrong.append(f"restarting with the new settings: {', '.join(facade.restarting)}")
+    if facade.restart_failure:
+        wrong.append(facade.restart_failure)
     return Status(
         ok=not wrong,
         problems=wrong,
+        restarting=facade.restarting,
         version=VERSION,
         mode=facade.settings.mode,
         route=await asyncio.to_thread(current_route, facade),

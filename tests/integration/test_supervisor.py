@@ -102,8 +102,20 @@ def test_changing_the_mode_restarts_only_what_must_restart(make_client, raw_prin
     )
 
     assert reply.status_code == 200, reply.text
-    assert reply.json()["restarted"] == ["channel", "delivery", "spooler"]
+    # Answered at once, the restart under way: the tray's Save never times out on it.
+    assert reply.json()["restarting"] == ["channel", "delivery", "spooler"]
     assert reply.json()["restart_required"] is False
+    # The facade tells the mode in force from the first poll on, and the route agrees.
+    base = f"http://127.0.0.1:{client.api_port}"
+    assert httpx.get(f"{base}/status").json()["mode"] == "hybrid"
+    assert httpx.get(f"{base}/route").json()["mode"] == "hybrid"
+
+    def restarted() -> dict | None:
+        body = httpx.get(f"{base}/status", timeout=10).json()
+        return body if not body["restarting"] else None
+
+    body = wait_for(restarted, 60, "the restart to be done")
+    assert not any("restart" in problem for problem in body["problems"]), body["problems"]
     wait_for(lambda: sorted(pids(client)) == list(SERVICES), what="all RUNNING again")
     after = pids(client)
     assert {n for n in SERVICES if after[n] != before[n]} == {"channel", "delivery", "spooler"}

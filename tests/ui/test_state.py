@@ -42,3 +42,20 @@ def test_syncing_wins_over_offline() -> None:
         "channel": {"state": "offline", "server": "https://print.example.org", "reason": ""},
     }
     assert derive_status(Result(True, answer)).state is TrayState.SYNCING
+
+
+def test_a_configuration_being_applied_is_progress_not_an_error() -> None:
+    """After Save the facade restarts processes in the background: while it does, some of them
+    do not answer, and the tray shows progress instead of "Not running" (issue 20)."""
+    answer = {
+        **IDLE_STATUS,
+        "ok": False,
+        "restarting": ["channel", "delivery", "spooler"],
+        "services": {"spooler": {"state": "unreachable"}, "api": {"state": "running"}},
+    }
+    status = derive_status(Result(True, answer))
+    assert status.state is TrayState.SYNCING
+    assert status.reason == "Applying the new settings…"
+    # A process that is away without being restarted still is an error.
+    answer["services"]["sync"] = {"state": "unreachable"}
+    assert derive_status(Result(True, answer)).reason == "Not running: sync"

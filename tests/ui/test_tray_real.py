@@ -23,6 +23,7 @@ pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install 
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import QDialog
 
 from support.ports import free_port
 from support.waiting import wait_for
@@ -237,6 +238,34 @@ def test_delivery_route_choice_is_stored_by_the_facade(
         assert "Delivery: stored and delivered locally" in tray.icon.toolTip()
     finally:
         serverless.facade.set_route("local")
+
+
+def test_a_mode_saved_in_configuration_shows_in_status_route_and_menu_at_the_next_poll(
+    qtbot: Any, make_tray: Callable[[Installation], TrayApp]
+) -> None:
+    """Issue 20: after a mode change the facade kept saying the old mode for minutes (it read
+    the file only at start), so the tooltip and the ticked route said local while jobs went
+    through the gateway. Saved through the Configuration dialog, as a user does."""
+    with installation("api", "spooler", "sync") as inst:
+        inst.wait_facade()
+        tray = make_tray(inst)
+        qtbot.waitUntil(lambda: tray.config.get("mode") == "local", timeout=WAIT_MS)
+        assert tray.route_local_action.isVisible() and tray.route_local_action.isChecked()
+
+        dialog = ConfigurationDialog(inst.facade)
+        dialog.mode.setCurrentIndex(dialog.mode.findData("gateway"))
+        dialog.save()
+        assert dialog.result() == QDialog.DialogCode.Accepted, dialog.message.text()
+        next_poll(qtbot, tray)
+
+        status = inst.status()
+        assert status["mode"] == "gateway"
+        assert inst.facade.route().data["mode"] == "gateway"
+        assert "Mode: gateway" in tray.icon.toolTip()
+        assert "Delivery: stored and delivered locally" not in tray.icon.toolTip()
+        assert not tray.route_local_action.isVisible()
+        assert not tray.route_gateway_action.isVisible()
+        dialog.close()
 
 
 def test_language_changes_every_menu_text_and_is_stored(
