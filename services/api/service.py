@@ -14,6 +14,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from protocol.http_limits import uvicorn_options
 from services.api.app import build_app
 from services.api.context import Facade
+from services.core import listen
 from services.core.config import Settings
 from services.core.runner import Service
 
@@ -41,9 +42,11 @@ class ApiService(Service):
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # the runner owns signals
+        # Bound here, not by uvicorn: a taken port is one line naming its holder (listen.py).
+        self.socket = listen.bind("127.0.0.1", settings.api_port)
 
     def tasks(self) -> list[Any]:
-        return [self.http.serve()]
+        return [self.http.serve(sockets=[self.socket])]
 
     async def status(self) -> dict[str, Any]:
         return {

@@ -17,7 +17,7 @@ from services.api.context import Facade, FacadeDep
 from services.api.errors import ApiError
 from services.api.models import About, ChannelInfo, Component, Status, SyncInfo
 from services.api.preferences import current_route
-from services.core import VERSION, users
+from services.core import VERSION, listen, users
 from services.core.messages import StatusRequest
 
 SERVICES = ("spooler", "channel", "sync", "delivery", "api")
@@ -43,6 +43,11 @@ router = APIRouter(tags=["status"])
 async def _service_status(facade: Facade, name: str) -> dict[str, Any]:
     answer = await facade.ask_or_none(name, StatusRequest())
     if isinstance(answer, str):
+        if name == "spooler":  # the usual reason it cannot start: say whose the port is
+            port = facade.settings.spooler_port
+            holder = await asyncio.to_thread(listen.port_owner, port, "services.spooler")
+            if holder is not None:
+                answer = f"port {port} is taken by {holder}"
         return {"service": name, "state": "unreachable", "reason": answer}
     return answer
 

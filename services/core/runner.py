@@ -18,13 +18,14 @@ from typing import Any
 
 import zmq.asyncio
 
-from services.core import logs, profile
+from services.core import listen, logs, profile
 from services.core.bus import Publisher, RpcServer, Subscriber
 from services.core.config import ConfigError, Settings, load_settings
 from services.core.messages import Message, StatusRequest
 from services.core.store import Store
 from services.core.wake import WakeDetector
 
+EXIT_PORT_TAKEN = 3  # our loopback port is held by another process: the log line names it
 EXIT_CONFIG = 2  # supervisord shows it; the log line above it says which key is wrong
 
 
@@ -108,7 +109,14 @@ def main(factory: type[Service]) -> None:
         print(f"pullprint: {exc}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     logs.setup(factory.name, settings.log_level)
-    asyncio.run(_run_until_signal(factory(settings)))
+    try:
+        service = factory(settings)
+    except listen.PortTaken as exc:
+        # One line, no traceback; supervisord tries again (the port may be let go), and the
+        # facade's status names the holder meanwhile.
+        logs.get_log(factory.name).error("service.port-taken", reason=str(exc))
+        sys.exit(EXIT_PORT_TAKEN)
+    asyncio.run(_run_until_signal(service))
 
 
 async def _run_until_signal(service: Service) -> None:

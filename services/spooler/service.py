@@ -13,7 +13,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import uvicorn_options
 from protocol.states import JobState
-from services.core import users
+from services.core import listen, users
 from services.core.config import Settings
 from services.core.messages import JobStateChanged, Message, PrintersChanged, WakeRequest
 from services.core.runner import Service, every
@@ -62,6 +62,8 @@ class SpoolerService(Service):
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # the runner owns signals
+        # Bound here, not by uvicorn: a taken port is one line naming its holder (listen.py).
+        self.socket = listen.bind("127.0.0.1", settings.spooler_port)
 
     def _clean_spool(self) -> None:
         """Remove what a crash left: ``.part`` files and documents whose row never committed.
@@ -109,7 +111,7 @@ class SpoolerService(Service):
 
     def tasks(self) -> list[Any]:
         tasks = [
-            self.http.serve(),
+            self.http.serve(sockets=[self.socket]),
             self.wake_on(["sync"], [PrintersChanged], self._wake),
             every(self.settings.rescan_interval, self._wake, self._load_printers),
             every(self.settings.rescan_interval, asyncio.Event(), self._abort_abandoned),
