@@ -193,12 +193,18 @@ def server_outcome(
     if new not in TERMINAL:
         raise IllegalTransition(f"outcome {new.keyword}")
     check(S.PROCESSING, new)
-    job_id = session.scalar(select(Job.id).where(Job.uuid == job_uuid, waiting_at_server()))
+    # Or still waiting for the gateway's ack of its last part: the server may print the job
+    # and its outcome reach us before delivery has written down that the upload is done.
+    # That the server tells how the job ended proves the server had all of it.
+    ours = or_(
+        waiting_at_server(), and_(Job.state == int(S.PROCESSING), Job.state_reasons == ALL_SENT)
+    )
+    job_id = session.scalar(select(Job.id).where(Job.uuid == job_uuid, ours))
     if job_id is None:
         return None
     values = {"state_reasons": reasons, "state_message": message}
     detail = f"the server says: {message}" if message else "the server says so"
-    moved = _apply(session, job_id, S.PROCESSING, new, [waiting_at_server()], values, None, detail)
+    moved = _apply(session, job_id, S.PROCESSING, new, [ours], values, None, detail)
     return job_id if moved else None
 
 

@@ -132,3 +132,19 @@ def test_an_outcome_is_only_for_jobs_waiting_at_the_server(store):
         with pytest.raises(IllegalTransition):
             jobs.server_outcome(session, uuid, JobState.PROCESSING_STOPPED, "none", "")
         assert session.get(Job, sending).state == JobState.PROCESSING
+
+
+def test_an_outcome_that_overtakes_the_gateways_ack_still_ends_the_job(store):
+    """The server can print a small job and its outcome reach the channel before delivery has
+    written down that the upload finished: the outcome must not be lost (nothing would send
+    it again), and the late hand-over then changes nothing."""
+    job_id = add_job(store, JobState.PROCESSING)
+    with store.session() as session:
+        assert jobs.all_sent(session, job_id)  # the last part is on its way to the gateway
+        uuid = session.get(Job, job_id).uuid
+        done = "printed at floor1 by the server (attempt 1)"
+        assert jobs.server_outcome(session, uuid, JobState.COMPLETED, "none", done) == job_id
+        assert not jobs.handed_to_server(session, job_id, "gateway", "r", "late", "late")
+        session.commit()
+        job = session.get(Job, job_id)
+        assert (job.state, job.state_message) == (JobState.COMPLETED, done)
