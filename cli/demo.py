@@ -324,6 +324,11 @@ class Demo:
         )
         contract = self.print_file("contract.pdf", "office")
         self.verify(contract, "floor1", self.raw_dir, 3)
+        # The PC says completed only once the server says its Document Output printed it.
+        wait(
+            lambda: self.client_job("contract.pdf").get("state") == "completed",
+            "the server's outcome on this PC",
+        )
         done = self.client_job("contract.pdf")
         self.say.note(
             f"this PC: job {done['ipp_job_id']} {done['state']}, route={done['route']}, "

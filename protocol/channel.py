@@ -16,7 +16,16 @@ from protocol.states import Keyword
 
 CLIENT_MESSAGES = frozenset({"hello", "job.stored", "job.state", "report", "heartbeat", "ack"})
 SERVER_MESSAGES = frozenset(
-    {"release", "cancel", "printers.changed", "config.changed", "user.disabled", "heartbeat", "ack"}
+    {
+        "release",
+        "cancel",
+        "job.outcome",
+        "printers.changed",
+        "config.changed",
+        "user.disabled",
+        "heartbeat",
+        "ack",
+    }
 )
 MessageType = Literal[
     "hello",
@@ -25,6 +34,7 @@ MessageType = Literal[
     "report",
     "release",
     "cancel",
+    "job.outcome",
     "printers.changed",
     "config.changed",
     "user.disabled",
@@ -110,6 +120,20 @@ class Release(BaseModel):
 
 class Cancel(BaseModel):
     job_ids: list[str]
+
+
+class JobOutcome(BaseModel):
+    """How a job an endpoint handed to the server (uploaded through the gateway) ended: the
+    server's Document Output printed it (completed), gave up (aborted, with why), or the job was
+    canceled there. Until this arrives the endpoint shows the job ``processing``, never
+    ``completed`` (docs/DESIGN.md 6). Also the answer of ``POST /api/v1/endpoint/jobs/outcomes``
+    for endpoints without a channel."""
+
+    job_id: str = Field(pattern=JOB_ID_PATTERN)
+    state: Keyword
+    reasons: list[str] = Field(default_factory=list, max_length=16)
+    message: str = Field(default="", max_length=1024)
+    printer: str | None = Field(default=None, max_length=255)
 
 
 class ConfigChanged(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from protocol.channel import HEARTBEAT_INTERVAL, PrinterInfo, Report
+from protocol import JOB_ID_PATTERN
+from protocol.channel import HEARTBEAT_INTERVAL, JobOutcome, PrinterInfo, Report
 
 
 class ErrorBody(BaseModel):
@@ -157,3 +158,26 @@ class ReportsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reports: list[Report] = Field(max_length=1000)
+
+
+# How many jobs one outcomes request may ask about: a gateway-mode endpoint asks about the
+# jobs it uploaded and has no end of yet, normally a handful.
+MAX_OUTCOME_QUERIES = 500
+
+
+class OutcomesRequest(BaseModel):
+    """``POST /api/v1/endpoint/jobs/outcomes``: the jobs this endpoint uploaded and still shows
+    ``processing``, asked about by endpoints that have no channel to hear ``job.outcome``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_ids: list[Annotated[str, Field(pattern=JOB_ID_PATTERN)]] = Field(
+        max_length=MAX_OUTCOME_QUERIES
+    )
+
+
+class OutcomesResponse(BaseModel):
+    """The asked-about jobs this endpoint uploaded, each with its state on the server (and,
+    once it ended, why); jobs of other endpoints and unknown ids are left out."""
+
+    outcomes: list[JobOutcome] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
-from server import admin_api, api, auth, notify, pages, retention, tls
+from server import admin_api, api, auth, notify, outcomes, pages, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext, instance_id
 from server.gateway import Gateway, Limits, clean_spool
@@ -77,6 +77,7 @@ def create_app(ctx: ServerContext, opts: RunOptions) -> FastAPI:
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(admin_api.router)
+    app.include_router(outcomes.router)
     app.include_router(pages.router)
     app.add_api_websocket_route("/api/v1/channel", ctx.hub.serve)
     app.add_exception_handler(RequestValidationError, validation_error)

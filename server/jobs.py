@@ -11,11 +11,15 @@ same job (a release and a cancel, say) cannot both win.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from protocol.channel import JobOutcome
 from protocol.states import REACHABLE, TERMINAL_KEYWORDS, TRANSITIONS, JobState, Table
+from server import commands
 from server.models import Job, now
+
+OUTCOME = "job.outcome"
 
 
 def allowed(current: str, new: str, table: Table = TRANSITIONS) -> bool:
@@ -34,6 +38,7 @@ def transition(
     *,
     location: str | None = None,
     table: Table = TRANSITIONS,
+    message: str = "",
     **values: object,
 ) -> bool:
     """Move `job_id` from `expected` to `new`; False when someone else moved it first.
@@ -41,6 +46,10 @@ def transition(
     With `location`, only while the job is still there: the check is part of the same
     UPDATE, so a job taken over in between (an endpoint's job uploaded through the gateway)
     is not moved by a decision made about where it was.
+
+    A job an endpoint uploaded that ends here (printed, given up, canceled, expired) queues a
+    `job.outcome` for that endpoint in this same transaction, with `message` saying why: the
+    endpoint shows the job `processing` until it hears how it ended (docs/DESIGN.md 6).
     """
     if not allowed(expected, new, table):
         return False
@@ -57,7 +66,30 @@ def transition(
         .values(state=new, **extra)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    if new in TERMINAL_KEYWORDS and table is TRANSITIONS:
+        tell_endpoint(session, job_id, new, message)
+    return True
+
+
+def tell_endpoint(session: Session, job_id: str, state: str, message: str) -> None:
+    """Queue the outcome of a job the server got from an endpoint (location `server`, with
+    the endpoint that uploaded it). Reports an endpoint made itself (`follow`) are not echoed:
+    the endpoint knows those already."""
+    row = session.execute(
+        select(Job.location, Job.endpoint_id, Job.reasons, Job.printer_name).where(Job.id == job_id)
+    ).one()
+    if row.location != "server" or row.endpoint_id is None:
+        return
+    outcome = JobOutcome(
+        job_id=job_id,
+        state=state,
+        reasons=[r for r in row.reasons.split(",") if r and r != "none"],
+        message=message[:1024],
+        printer=row.printer_name,
+    )
+    commands.queue(session, row.endpoint_id, OUTCOME, outcome.model_dump())
 
 
 def follow(

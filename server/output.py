@@ -219,7 +219,14 @@ class DocumentOutput:
                 # A bug or a bad row must not leave the job `processing` forever.
                 await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
                 return
-            await asyncio.to_thread(self._finish, job_id, "completed", "job-completed-successfully")
+            where = job.printer_name or "the printer"
+            await asyncio.to_thread(
+                self._finish,
+                job_id,
+                "completed",
+                "job-completed-successfully",
+                f"printed at {where} by the server (attempt {job.attempts})",
+            )
             event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
         finally:
             self._running.discard(lane)
@@ -241,7 +248,14 @@ class DocumentOutput:
 
     def _failed(self, job: Job, exc: DeliveryError) -> None:
         if exc.permanent or job.attempts >= self.policy.max_attempts:
-            self._finish(job.id, "aborted", "aborted-by-system")
+            where = job.printer_name or "the printer"
+            why = (
+                f"the server could not print it at {where}: {exc}"
+                if exc.permanent
+                else f"the server gave up printing it at {where} after {job.attempts} "
+                f"attempts; last error: {exc}"
+            )
+            self._finish(job.id, "aborted", "aborted-by-system", why)
             event("output.aborted", job=job.id, attempt=job.attempts, error=str(exc))
             return
         delay = self.policy.delay(job.attempts)
@@ -258,9 +272,11 @@ class DocumentOutput:
             "output.retry", job=job.id, attempt=job.attempts, delay=round(delay, 2), error=str(exc)
         )
 
-    def _finish(self, job_id: str, state: str, reason: str) -> None:
+    def _finish(self, job_id: str, state: str, reason: str, message: str) -> None:
+        """The job's end, and (server/jobs.py) its outcome for the endpoint that uploaded it,
+        in one transaction; `message` is what that endpoint's owner is told."""
         with self.store.session() as session:
-            jobs.transition(session, job_id, "processing", state, reasons=reason)
+            jobs.transition(session, job_id, "processing", state, reasons=reason, message=message)
         # Finished documents are deleted; the row stays for history and accounting.
         (self.spool_dir / job_id).unlink(missing_ok=True)
 

@@ -90,7 +90,14 @@ def cancel(session: Session, job_id: str) -> Job:
         raise ReleaseError("not-found", f"no job {job_id!r}")
     if job.state not in ("pending-held", "pending", "processing-stopped"):
         raise ReleaseError("conflict", f"job {job_id} is {job.state}")
-    if not jobs.transition(session, job_id, job.state, "canceled", reasons="job-canceled-by-user"):
+    if not jobs.transition(
+        session,
+        job_id,
+        job.state,
+        "canceled",
+        reasons="job-canceled-by-user",
+        message="canceled on the server",
+    ):
         raise ReleaseError("conflict", f"job {job_id} changed state; try again")
     if job.location == "endpoint" and job.endpoint_id is not None:
         commands.queue(session, job.endpoint_id, "cancel", Cancel(job_ids=[job_id]).model_dump())

@@ -24,6 +24,7 @@ from server.throttle import ThrottlePolicy
 DEFAULT_RETENTION = 86400
 # A document younger than this may be between its rename and its row's commit in the gateway.
 ORPHAN_AGE = 600.0
+EXPIRED = "not released within the retention period; deleted by the server"
 
 
 def expire_held(store: Store, spool_dir: Path) -> list[str]:
@@ -41,7 +42,12 @@ def expire_held(store: Store, spool_dir: Path) -> list[str]:
             job_id
             for job_id in expired
             if jobs.transition(
-                session, job_id, "pending-held", "canceled", reasons="job-canceled-by-operator"
+                session,
+                job_id,
+                "pending-held",
+                "canceled",
+                reasons="job-canceled-by-operator",
+                message=EXPIRED,
             )
         ]
     for job_id in done:  # after the commit: a failed commit must not lose documents

@@ -26,6 +26,7 @@ from protocol.channel import (
     Cancel,
     ChannelMessage,
     ConfigChanged,
+    JobOutcome,
     Release,
     UserDisabled,
 )
@@ -34,7 +35,7 @@ from protocol.states import JobState
 from services.channel import commands
 from services.channel.connection import Connection, ServerGone
 from services.channel.registration import RegistrationError, obtain_token
-from services.core import endpoint, proxy, reach
+from services.core import endpoint, outcomes, proxy, reach
 from services.core.config import Settings
 from services.core.messages import ChannelStatus, JobStateChanged, SyncRequested
 from services.core.runner import Service, every, wait_for_wake
@@ -258,6 +259,11 @@ class ChannelService(Service):
                     await self.publisher.publish(
                         JobStateChanged(job_uuid, JobState.CANCELED, "job-canceled-by-user")
                     )
+            elif message.type == "job.outcome":
+                command = JobOutcome.model_validate(message.body)
+                ended = await asyncio.to_thread(outcomes.apply, self.store, command)
+                if ended is not None:
+                    await self.publisher.publish(JobStateChanged(command.job_id, *ended))
             elif message.type == "printers.changed":
                 await self.publisher.publish(SyncRequested())
             elif message.type == "user.disabled":

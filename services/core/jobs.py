@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from protocol.states import TERMINAL, IllegalTransition, JobState, check
@@ -145,7 +145,67 @@ def retry_now(session: Session, job_id: int, event: str, detail: str) -> bool:
 # RFC 8011 5.3.8 "job-queued-for-marker": the last part of the document is on its way to the
 # printer. From then on a cancel cannot stop the job, so it is refused rather than reported.
 ALL_SENT = "job-queued-for-marker"
-TOO_LATE = "the printer already has it whole; it can no longer be canceled"
+TOO_LATE = (
+    "the printer (or the server that prints it) already has it whole; "
+    "it can no longer be canceled here"
+)
+
+
+def waiting_at_server() -> ColumnElement[bool]:
+    """The jobs handed to the server (uploaded through its gateway), as SQL: ``processing``
+    with an uploaded route, which only ``handed_to_server`` writes. No other process may move
+    them: the server prints them, and only its outcome (``server_outcome``) ends them here.
+    The route column marks them (docs/DESIGN.md 6 says why not a reason keyword)."""
+    # coalesce: a NULL route must make this false, not NULL, or its negation drops the row.
+    uploaded = func.coalesce(Job.route, "").in_(outbox.UPLOADED_ROUTES)
+    return and_(Job.state == int(S.PROCESSING), uploaded)
+
+
+def at_server(job: Job) -> bool:
+    return job.state == int(S.PROCESSING) and job.route in outbox.UPLOADED_ROUTES
+
+
+def handed_to_server(
+    session: Session, job_id: int, route: str, reasons: str, message: str, detail: str
+) -> bool:
+    """The server's gateway has stored the whole job (its reply comes after its fsync and
+    commit): the job stays ``processing``, now waiting at the server, with ``reasons`` and
+    ``message`` saying where (held for release there, or printing at a printer). Not
+    ``completed``: the server has not printed it yet. False when it was no longer processing."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == int(S.PROCESSING), not_(waiting_at_server()))
+        .values(route=route, state_reasons=reasons, state_message=message, updated_at=time.time())
+    )
+    if result.rowcount != 1:
+        return False
+    record(session, job_id, "uploaded", detail)
+    return True
+
+
+def server_outcome(
+    session: Session, job_uuid: str, new: JobState, reasons: str, message: str
+) -> int | None:
+    """The server says how a job we handed it ended: ``processing`` -> ``new`` (completed,
+    aborted or canceled) with its reasons and message. The row id when it moved; None when the
+    job is not waiting at the server (unknown, or the outcome was applied already: outcomes
+    arrive at least once)."""
+    if new not in TERMINAL:
+        raise IllegalTransition(f"outcome {new.keyword}")
+    check(S.PROCESSING, new)
+    # Or still waiting for the gateway's ack of its last part: the server may print the job
+    # and its outcome reach us before delivery has written down that the upload is done.
+    # That the server tells how the job ended proves the server had all of it.
+    ours = or_(
+        waiting_at_server(), and_(Job.state == int(S.PROCESSING), Job.state_reasons == ALL_SENT)
+    )
+    job_id = session.scalar(select(Job.id).where(Job.uuid == job_uuid, ours))
+    if job_id is None:
+        return None
+    values = {"state_reasons": reasons, "state_message": message}
+    detail = f"the server says: {message}" if message else "the server says so"
+    moved = _apply(session, job_id, S.PROCESSING, new, [ours], values, None, detail)
+    return job_id if moved else None
 
 
 def all_sent(session: Session, job_id: int) -> bool:
@@ -164,8 +224,9 @@ def all_sent(session: Session, job_id: int) -> bool:
 
 
 def too_late_to_cancel(job: Job) -> bool:
-    """The printer has (or is getting) every byte: a cancel would not stop it printing."""
-    return job.state == int(S.PROCESSING) and job.state_reasons == ALL_SENT
+    """The printer, or the server, has (or is getting) every byte: a cancel here would not
+    stop it printing."""
+    return job.state == int(S.PROCESSING) and (job.state_reasons == ALL_SENT or at_server(job))
 
 
 def transition(
@@ -191,25 +252,38 @@ def transition(
     transaction.
     """
     check(expected, new)
-    now = time.time()
-    values: dict[str, object] = {
-        "state": int(new),
-        "state_reasons": reasons,
-        "state_message": message,
-        "updated_at": now,
-        **columns,
-    }
-    if new in TERMINAL:
-        values["completed_at"] = now
-    where = [Job.id == job_id, Job.state == int(expected)]
+    where: list[ColumnElement[bool]] = []
     if new == S.CANCELED:
         where.append(Job.state_reasons != ALL_SENT)  # see too_late_to_cancel
-    result = session.execute(update(Job).where(*where).values(**values))
+    if expected == S.PROCESSING:
+        where.append(not_(waiting_at_server()))  # only the server's outcome ends those
+    values = {"state_reasons": reasons, "state_message": message, **columns}
+    text = message if detail is None else detail
+    return _apply(session, job_id, expected, new, where, values, event, text)
+
+
+def _apply(
+    session: Session,
+    job_id: int,
+    expected: JobState,
+    new: JobState,
+    where: list[ColumnElement[bool]],
+    values: dict[str, object],
+    event: str | None,
+    detail: str,
+) -> bool:
+    """The compare-and-set itself, with its outbox row and trace line (see ``transition``)."""
+    now = time.time()
+    values = {"state": int(new), "updated_at": now, **values}
+    if new in TERMINAL:
+        values["completed_at"] = now
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.state == int(expected), *where).values(**values)
+    )
     if result.rowcount != 1:
         return False
     outbox.job_changed(session, job_id, new)
-    text = message if detail is None else detail
-    record(session, job_id, event or event_for(expected, new), text)
+    record(session, job_id, event or event_for(expected, new), detail)
     return True
 
 

@@ -3,9 +3,10 @@ what happened, as a state change and a trace line.
 
 Each attempt marks the job ``processing`` with its attempt number before the first byte and
 ``completed`` right after the printer took the last one, so a crash in between means "send
-again from the start" and a completed job is never sent twice. A failure either aborts the job
-(final) or stops it until its next attempt, with backoff; a printer that says it is stopped is
-asked again soon, for at most ``stopped_timeout``.
+again from the start" and a completed job is never sent twice. A job uploaded to the server
+stays ``processing``, marked as waiting there, until the server says how it ended. A failure
+either aborts the job (final) or stops it until its next attempt, with backoff; a printer that
+says it is stopped is asked again soon, for at most ``stopped_timeout``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Attempt:
         self.publisher = publisher
         self.log = log
         self.tls: ssl.SSLContext = endpoint.tls_context(settings.ca_file)
+        self.uploaded: asyncio.Event | None = None  # set on each upload (outcomes.py asks)
 
     async def run(self, job: Job, printer: Printer) -> bool:
         """True when the printer (or the server) took the whole job."""
@@ -98,25 +100,52 @@ class Attempt:
         except document.Canceled:
             self.log.info("delivery.stopped", job=job.uuid, reason="canceled while sending")
             return False
-        await self._move(
-            job,
-            JobState.PROCESSING,
-            JobState.COMPLETED,
-            reasons="job-completed-successfully",
-            detail=_delivered(
-                transport, route, where, attempt, destination.printed_at_once(printer, where)
-            ),
-            route=route.value,
-        )
+        at_once = destination.printed_at_once(printer, where)
+        if route == Route.DIRECT:
+            await self._move(
+                job,
+                JobState.PROCESSING,
+                JobState.COMPLETED,
+                reasons="job-completed-successfully",
+                detail=_delivered(transport, route, where, attempt, at_once),
+                route=route.value,
+            )
+        else:
+            await self._hand_over(job, route, where, attempt, at_once)
+        # Either way the document is not ours to send again: the printer or the server has it.
         self.spool.delete(job.uuid)
         self.log.info(
-            "delivery.completed",
+            "delivery.completed" if route == Route.DIRECT else "delivery.uploaded",
             job=job.uuid,
             printer=printer.name,
             attempt=attempt,
             route=route.value,
         )
         return True
+
+    async def _hand_over(
+        self, job: Job, route: Route, where: Destination, attempt: int, at_once: bool
+    ) -> None:
+        """The server's gateway stored the job: it stays ``processing`` until the server says
+        how it ended (a ``job.outcome``), saying meanwhile where it is. Completed now would
+        be a guess: the server's printer may be off (docs/DESIGN.md 6)."""
+        reasons, message = waiting_at_server(where, at_once)
+        detail = delivered(route, where, attempt, at_once)
+
+        def write() -> bool:
+            with self.store.session() as session:
+                moved = jobs.handed_to_server(
+                    session, job.id, route.value, reasons, message, detail
+                )
+                session.commit()
+                return moved
+
+        if await asyncio.to_thread(write):
+            if self.uploaded is not None:
+                self.uploaded.set()
+            await self.publisher.publish(
+                JobStateChanged(job.uuid, int(JobState.PROCESSING), reasons)
+            )
 
     async def _still_processing(self, job: Job) -> bool:
         def state() -> int | None:
@@ -260,6 +289,17 @@ def record(store: Store, row_id: int, event: str, detail: str) -> None:
     with store.session() as session:
         jobs.record(session, row_id, event, detail)
         session.commit()
+
+
+def waiting_at_server(where: Destination, at_once: bool) -> tuple[str, str]:
+    """The reasons and message of a job the server has: printing it at once (RFC 8011
+    ``job-outgoing``: on its way to the output device), or holding it for a release."""
+    if at_once:
+        return (
+            "job-outgoing",
+            f"uploaded; the server prints it at {where.name}; waiting for the printer",
+        )
+    return "job-hold-until-specified", "uploaded; waiting for release at the server"
 
 
 def delivered(route: Route, where: Destination, attempt: int, at_once: bool) -> str:

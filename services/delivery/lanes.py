@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, select
 
 from protocol.states import JobState
+from services.core import jobs
 from services.core.store import Job, Printer, Store
 
 DUE_STATES = (int(JobState.PENDING), int(JobState.PROCESSING_STOPPED))
@@ -33,6 +34,8 @@ def due(store: Store) -> tuple[set[str], float | None]:
             select(lane_of_job, Job.state, Job.next_attempt_at)
             .join(Printer, Printer.name == Job.printer)
             .where(Job.state.in_((*DUE_STATES, int(JobState.PROCESSING))))
+            # A job the server has now waits there, not in the lane: the jobs behind it go.
+            .where(not_(jobs.waiting_at_server()))
             .order_by(Job.id)
         ).all()
     # A job being sent is its lane's first, never due: its worker goes on with the lane.

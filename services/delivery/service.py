@@ -16,7 +16,7 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import not_, select
 
 from protocol.states import JobState
 from services.core import jobs
@@ -33,6 +33,7 @@ from services.core.spool import Spool
 from services.core.store import Job, Store
 from services.delivery import lanes
 from services.delivery.attempt import Attempt
+from services.delivery.outcomes import OutcomePoll
 
 
 class DeliveryService(Service):
@@ -46,6 +47,11 @@ class DeliveryService(Service):
         self._workers: dict[str, asyncio.Task[None]] = {}
         self.delivered = 0
         self.attempt = Attempt(settings, self.store, self.spool, self.publisher, self.log)
+        # Gateway mode may have no channel to hear how uploaded jobs ended: ask (outcomes.py).
+        self.outcomes: OutcomePoll | None = None
+        if settings.mode == "gateway" and settings.server_url:
+            self.outcomes = OutcomePoll(settings, self.store, self.publisher, self.log)
+            self.attempt.uploaded = self.outcomes.uploaded
         requeued = self._requeue_interrupted()
         if requeued:
             self.log.info("jobs.requeued", count=requeued)
@@ -82,6 +88,7 @@ class DeliveryService(Service):
                 self._wake,
             ),
             self._schedule(),
+            *([self.outcomes.run()] if self.outcomes is not None else []),
         ]
 
     async def status(self) -> dict[str, Any]:
@@ -94,11 +101,16 @@ class DeliveryService(Service):
     def _requeue_interrupted(self) -> int:
         """A job still ``processing`` when we start was cut off by our own death: send it again.
 
-        Only this process moves jobs into ``processing``, so at start none is really in flight.
+        Only this process moves jobs into ``processing``, so at start none is really in flight;
+        except those the server has (uploaded): the server prints them, and sending them again
+        could print them twice. They wait for its outcome.
         """
         count = 0
+        cut_off = select(Job).where(
+            Job.state == int(JobState.PROCESSING), not_(jobs.waiting_at_server())
+        )
         with self.store.session() as session:
-            for job in session.scalars(select(Job).where(Job.state == int(JobState.PROCESSING))):
+            for job in session.scalars(cut_off):
                 count += jobs.transition(
                     session,
                     job.id,

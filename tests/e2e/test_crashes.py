@@ -7,8 +7,15 @@ from services.core.ipp import Operation, Status
 from support.server import add_printer_and_port
 from support.waiting import wait_for
 from tests.documents import make_document, sha256_file
+from tests.e2e.test_trace import events
 
 MB = 1024 * 1024
+
+
+def delivery_starts(client) -> int:
+    """How often delivery has started (it requeues interrupted jobs before it says so)."""
+    log = client.root / "log" / "delivery.log"
+    return log.read_text().count("service.started") if log.exists() else 0
 
 
 def served(client, name: str) -> bool:
@@ -31,12 +38,24 @@ def test_delivery_killed_during_a_gateway_upload_leaves_the_job_on_the_server_on
     client.processes["delivery"].kill9()
     client.start("delivery")
 
-    wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 120, "uploaded after restart")
+    wait_for(lambda: "uploaded" in events(client, 1), 120, "uploaded after restart")
     job = client.jobs()[0]
+    # Held on the server: uploaded, not printed (issue 20).
+    assert (job.state, job.route) == (JobState.PROCESSING, "gateway")
     held = [j for j in cloud.jobs() if j["id"] == job.uuid]
     assert len(held) == 1 and held[0]["state"] == "pending-held"
     wait_for(lambda: cloud.spool_files() == [job.uuid], 30, "one complete document")
     assert sha256_file(cloud.spool_dir / job.uuid) == digest
+
+    # Killed again now, delivery must not send it a second time: the server has it.
+    attempts = events(client, 1).count("attempt")
+    client.processes["delivery"].kill9()
+    started = delivery_starts(client)
+    client.start("delivery")
+    wait_for(lambda: delivery_starts(client) > started, 60, "delivery to start again")
+    job = client.jobs()[0]
+    assert (job.state, job.route) == (JobState.PROCESSING, "gateway")
+    assert events(client, 1).count("attempt") == attempts and events(client, 1)[-1] == "uploaded"
 
 
 def test_channel_and_delivery_killed_during_a_release_print_the_job_once(

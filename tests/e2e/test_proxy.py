@@ -29,6 +29,7 @@ from support.server import ServerProcess, add_printer_and_port
 from support.waiting import wait_for
 from tests.documents import sha256_file
 from tests.e2e.conftest import Certificates, authorize_first_endpoint, channel_state
+from tests.e2e.test_trace import events
 
 PULL_PORT = {"name": "hall", "kind": "pull"}
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -269,6 +270,7 @@ def test_gateway_upload_goes_through_the_proxy(
     assert reply.code == Status.OK
     [job] = client.jobs()
 
-    wait_for(lambda: client.job_state(job.id) == JobState.COMPLETED, 60, "uploaded")
+    wait_for(lambda: "uploaded" in events(client, job.id), 60, "uploaded")
     assert cloud.job(job.uuid)["state"] == "pending-held"
+    assert client.job_state(job.id) == JobState.PROCESSING  # held on the server: not printed
     assert gateway in http_proxy.upstreams(), http_proxy.upstreams()

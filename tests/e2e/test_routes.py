@@ -40,6 +40,24 @@ def gateway_of(server: ServerProcess) -> str:
     return f"127.0.0.1:{server.gateway_port}"
 
 
+def waiting_at_server(client, job_id: int) -> bool:
+    """Uploaded, and so not printed yet: ``processing`` with the route that handed it over
+    (issue 20: an upload is never reported as a print)."""
+    job = next((j for j in client.jobs() if j.id == job_id), None)
+    return (
+        job is not None
+        and job.state == JobState.PROCESSING
+        and job.route in ("gateway", "via-server")
+    )
+
+
+def completed_after_printed(client, job_id: int, printed) -> None:
+    """The PC says completed only once the printer had every byte: its file was written
+    before the job was marked completed (one machine, one clock)."""
+    job = next(j for j in client.jobs() if j.id == job_id)
+    assert job.state == JobState.COMPLETED and job.completed_at >= printed.stat().st_mtime
+
+
 def test_gateway_mode_uploads_every_job_and_the_server_prints_it_on_release(
     online_client, cloud, raw_printer
 ):
@@ -50,14 +68,18 @@ def test_gateway_mode_uploads_every_job_and_the_server_prints_it_on_release(
 
     job_id = print_bytes(client, "secure", b"via the gateway")
 
-    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
+    wait_for(lambda: waiting_at_server(client, job_id), 30, "uploaded")
     job = client.jobs()[-1]
-    assert job.route == "gateway"
+    assert job.route == "gateway" and job.state_reasons == "job-hold-until-specified"
+    assert job.state_message == "uploaded; waiting for release at the server"
     wait_for(lambda: client.spool_files() == [], 10, "local copy deleted after the ack")
     assert cloud.job(job.uuid)["state"] == "pending-held"
+    assert client.job_state(job_id) == JobState.PROCESSING  # held there: not printed yet
     assert release(cloud, "alice", "floor1") == [job.uuid]
     wait_for(lambda: raw_printer.jobs(), 30, "Document Output printed it")
     assert raw_printer.jobs()[0].read_bytes() == b"via the gateway"
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 60, "the server's outcome")
+    completed_after_printed(client, job_id, raw_printer.jobs()[0])
 
 
 def test_gateway_mode_fails_over_to_the_secondary_gateway(
@@ -72,9 +94,10 @@ def test_gateway_mode_fails_over_to_the_secondary_gateway(
 
     job_id = print_bytes(client, "front", b"secondary took it")
 
-    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
     wait_for(lambda: raw_printer.jobs(), 30, "the direct port printed at once")
     assert raw_printer.jobs()[0].read_bytes() == b"secondary took it"
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 60, "the server's outcome")
+    completed_after_printed(client, job_id, raw_printer.jobs()[0])
 
 
 def test_hybrid_mode_prints_direct_ports_locally_and_uploads_pull_ports(
@@ -90,12 +113,13 @@ def test_hybrid_mode_prints_direct_ports_locally_and_uploads_pull_ports(
     pulled = print_bytes(client, "secure", b"held on the server")
 
     wait_for(lambda: client.job_state(direct) == JobState.COMPLETED, 30, "direct printed")
-    wait_for(lambda: client.job_state(pulled) == JobState.COMPLETED, 30, "pull uploaded")
+    wait_for(lambda: waiting_at_server(client, pulled), 30, "pull uploaded")
     routes = {job.id: job.route for job in client.jobs()}
     assert routes == {direct: "direct", pulled: "gateway"}
     assert [p.read_bytes() for p in raw_printer.jobs()] == [b"printed locally"]
     pulled_uuid = next(j.uuid for j in client.jobs() if j.id == pulled)
     assert cloud.job(pulled_uuid)["state"] == "pending-held"
+    assert client.job_state(pulled) == JobState.PROCESSING  # held on the server, not printed
 
 
 def test_unreachable_printer_in_local_mode_prints_via_the_server(online_client, cloud, raw_printer):
@@ -106,13 +130,17 @@ def test_unreachable_printer_in_local_mode_prints_via_the_server(online_client, 
 
     job_id = print_bytes(client, "front", b"document output")
 
-    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "handed to the server")
+    wait_for(lambda: waiting_at_server(client, job_id), 30, "handed to the server")
     job = client.jobs()[-1]
-    assert job.route == "via-server"
+    assert job.route == "via-server" and job.state_reasons == "job-outgoing"
+    assert job.state_message == "uploaded; the server prints it at front; waiting for the printer"
     raw_printer.start()  # ...and the server's Document Output retries until it can
     wait_for(lambda: raw_printer.jobs(), 60, "Document Output printed it")
     assert raw_printer.jobs()[0].read_bytes() == b"document output"
     wait_for(lambda: cloud.job(job.uuid)["state"] == "completed", 30, "server job completed")
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 60, "the server's outcome")
+    completed_after_printed(client, job_id, raw_printer.jobs()[0])
+    assert client.jobs()[-1].state_message.startswith("printed at floor1 by the server")
 
 
 def impostor_server(directory) -> ServerProcess:
@@ -179,7 +207,7 @@ def test_local_mode_switched_to_the_gateway_uploads_pull_jobs_and_releases_held_
     # From now on a pull job is not held on this PC: it goes up the gateway at once, and the
     # server holds it until the release.
     uploaded = print_bytes(client, "secure", b"uploaded after the switch")
-    wait_for(lambda: client.job_state(uploaded) == JobState.COMPLETED, 30, "uploaded")
+    wait_for(lambda: waiting_at_server(client, uploaded), 30, "uploaded")
     uploaded_uuid = next(j.uuid for j in client.jobs() if j.id == uploaded)
     assert cloud.job(uploaded_uuid)["state"] == "pending-held"
     assert client.job_state(held) == JobState.PENDING_HELD
@@ -192,3 +220,6 @@ def test_local_mode_switched_to_the_gateway_uploads_pull_jobs_and_releases_held_
     printed = sorted(p.read_bytes() for p in raw_printer.jobs())
     assert printed == [b"held here before the switch", b"uploaded after the switch"]
     assert {j.id: j.route for j in client.jobs()} == {held: "gateway", uploaded: "gateway"}
+    both_done = (JobState.COMPLETED, JobState.COMPLETED)
+    wait_for(lambda: (client.job_state(held), client.job_state(uploaded)) == both_done, 60,
+             "the server's outcomes")  # fmt: skip

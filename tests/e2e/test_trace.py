@@ -82,16 +82,24 @@ def test_via_server_trace_says_the_printer_refused(online_client, cloud, raw_pri
 
     job_id = print_bytes(client, "front", b"document output")
 
-    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "handed to the server")
-    assert events(client, job_id) == ["captured", "stored", "attempt", "route", "delivered"]
+    wait_for(lambda: "uploaded" in events(client, job_id), 30, "handed to the server")
+    assert events(client, job_id) == ["captured", "stored", "attempt", "route", "uploaded"]
+    assert client.job_state(job_id) == JobState.PROCESSING  # uploaded is not printed
     assert detail(client, job_id, "route") == [
         # "front" is the direct port's printer as this client knows it (from the server)
         f"via-server: front at 127.0.0.1:{raw_printer.port} refused the connection "
         "(nothing listens on that port)"
     ]
-    assert detail(client, job_id, "delivered") == [
+    assert detail(client, job_id, "uploaded") == [
         "uploaded to the server, which prints it at front; attempt 1"
     ]
+    raw_printer.start()
+    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 60, "the server's outcome")
+    assert events(client, job_id)[-1] == "delivered"
+    [delivered] = detail(client, job_id, "delivered")
+    assert re.fullmatch(
+        r"the server says: printed at floor1 by the server \(attempt \d+\)", delivered
+    )
 
 
 def test_gateway_trace_names_gateway_mode(online_client, cloud, raw_printer):
@@ -102,10 +110,11 @@ def test_gateway_trace_names_gateway_mode(online_client, cloud, raw_printer):
 
     job_id = print_bytes(client, "secure", b"via the gateway")
 
-    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
-    assert events(client, job_id) == ["captured", "stored", "attempt", "route", "delivered"]
+    wait_for(lambda: "uploaded" in events(client, job_id), 30, "uploaded")
+    assert events(client, job_id) == ["captured", "stored", "attempt", "route", "uploaded"]
+    assert client.job_state(job_id) == JobState.PROCESSING  # held on the server
     assert detail(client, job_id, "route") == ["gateway: gateway mode"]
-    assert detail(client, job_id, "delivered") == [
+    assert detail(client, job_id, "uploaded") == [
         "uploaded to the server's gateway, which holds it until its release; attempt 1"
     ]
 
@@ -121,7 +130,8 @@ def test_gateway_trace_names_the_route_switch(online_client, cloud, raw_printer)
 
     job_id = print_bytes(client, "secure", b"switched to the gateway")
 
-    wait_for(lambda: client.job_state(job_id) == JobState.COMPLETED, 30, "uploaded")
+    wait_for(lambda: "uploaded" in events(client, job_id), 30, "uploaded")
+    assert client.job_state(job_id) == JobState.PROCESSING  # held on the server
     assert detail(client, job_id, "route") == ["gateway: route switched to gateway"]
 
 

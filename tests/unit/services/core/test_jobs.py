@@ -76,3 +76,75 @@ def test_a_job_whose_last_part_is_on_its_way_can_no_longer_be_canceled(store):
 
         assert jobs.transition(session, early, JobState.PROCESSING, JobState.CANCELED)
         assert not jobs.all_sent(session, early)
+
+
+def test_a_job_handed_to_the_server_stays_processing_until_the_server_says_how_it_ended(store):
+    """Issue 20: an upload is not a print. After the gateway's ack the job is ``processing``,
+    saying where it is; nothing on this machine ends it (no completed, no cancel, no requeue
+    to send it again); only the server's outcome does, once, with the server's reason."""
+    job_id = add_job(store, JobState.PROCESSING)
+    with store.session() as session:
+        message = "uploaded; the server prints it at floor1; waiting for the printer"
+        assert jobs.handed_to_server(
+            session, job_id, "via-server", "job-outgoing", message, "uploaded; attempt 1"
+        )
+        session.commit()
+        job = session.get(Job, job_id)
+        assert (job.state, job.route, job.state_reasons) == (
+            JobState.PROCESSING,
+            "via-server",
+            "job-outgoing",
+        )
+        assert job.state_message == message and job.completed_at is None
+        assert jobs.at_server(job) and jobs.too_late_to_cancel(job)
+        for new in (JobState.COMPLETED, JobState.CANCELED, JobState.PENDING, JobState.ABORTED):
+            assert not jobs.transition(session, job_id, JobState.PROCESSING, new)
+        assert not jobs.handed_to_server(session, job_id, "gateway", "x", "again", "again")
+
+        why = "the server gave up printing it at floor1 after 2 attempts; last error: refused"
+        uuid = job.uuid
+        assert jobs.server_outcome(session, uuid, JobState.ABORTED, "aborted-by-system", why)
+        # Outcomes arrive at least once: the second changes nothing.
+        assert jobs.server_outcome(session, uuid, JobState.COMPLETED, "none", "late") is None
+        session.commit()
+        session.refresh(job)
+        assert (job.state, job.state_reasons, job.state_message) == (
+            JobState.ABORTED,
+            "aborted-by-system",
+            why,
+        )
+        assert job.completed_at is not None
+        steps = [(e.event, e.detail) for e in jobs.trace(session, job_id)]
+        assert steps[-2:] == [
+            ("uploaded", "uploaded; attempt 1"),
+            ("aborted", f"the server says: {why}"),
+        ]
+
+
+def test_an_outcome_is_only_for_jobs_waiting_at_the_server(store):
+    """A job printed directly, or one still being sent, is not the server's to end; an outcome
+    must be an end state."""
+    sending = add_job(store, JobState.PROCESSING)
+    with store.session() as session:
+        uuid = session.get(Job, sending).uuid
+        assert jobs.server_outcome(session, uuid, JobState.COMPLETED, "none", "") is None
+        assert jobs.server_outcome(session, "no-such-job", JobState.COMPLETED, "none", "") is None
+        with pytest.raises(IllegalTransition):
+            jobs.server_outcome(session, uuid, JobState.PROCESSING_STOPPED, "none", "")
+        assert session.get(Job, sending).state == JobState.PROCESSING
+
+
+def test_an_outcome_that_overtakes_the_gateways_ack_still_ends_the_job(store):
+    """The server can print a small job and its outcome reach the channel before delivery has
+    written down that the upload finished: the outcome must not be lost (nothing would send
+    it again), and the late hand-over then changes nothing."""
+    job_id = add_job(store, JobState.PROCESSING)
+    with store.session() as session:
+        assert jobs.all_sent(session, job_id)  # the last part is on its way to the gateway
+        uuid = session.get(Job, job_id).uuid
+        done = "printed at floor1 by the server (attempt 1)"
+        assert jobs.server_outcome(session, uuid, JobState.COMPLETED, "none", done) == job_id
+        assert not jobs.handed_to_server(session, job_id, "gateway", "r", "late", "late")
+        session.commit()
+        job = session.get(Job, job_id)
+        assert (job.state, job.state_message) == (JobState.COMPLETED, done)
