@@ -34,7 +34,7 @@ from services.api.errors import ApiError, responses
 from services.api.models import ConfigChanged
 from services.core import config_secrets as secrets
 from services.core import profile
-from services.core.config import ConfigError, Settings, config_path, load_settings
+from services.core.config import ROOTED_KEYS, ConfigError, Settings, config_path, load_settings
 from services.core.tomlfile import to_toml
 
 router = APIRouter(tags=["config"])
@@ -220,8 +220,11 @@ async def put_config(
     changed = sorted(diff)
     facade.log.info("config.changed", keys=",".join(changed), user=caller.user)
     # The facade answers with the settings in force from now on (the mode in /status, the
-    # route), though it keeps its port, paths and store until its own restart.
-    facade.settings = await asyncio.to_thread(load_settings)
+    # route), though it keeps its port, paths and store until its own restart: it still
+    # listens there, and the other processes still run there.
+    fresh = await asyncio.to_thread(load_settings)
+    kept = {key: getattr(facade.settings, key) for key in (*ROOTED_KEYS, "api_port")}
+    facade.settings = fresh.model_copy(update=kept)
     needed = restarts.affected(changed)
     restarting = restarts.start(facade, needed)
     return ConfigChanged(

@@ -72,7 +72,7 @@ class Attempt:
         ):
             return False  # someone else moved it (canceled meanwhile): nothing to send
         where = destination.destination(job, printer)
-        route, why = await self._route(printer.kind, where)
+        route, why, failure = await self._route(printer.kind, where)
         await asyncio.to_thread(record, self.store, job.id, "route", why)
         self.log.info(
             "delivery.started",
@@ -83,7 +83,9 @@ class Attempt:
             target=f"{where.host}:{where.port}",
         )
         try:
-            transport = destination.transport(self.settings, self.tls, route, job, printer, where)
+            transport = destination.transport(
+                self.settings, self.tls, route, job, printer, where, failure
+            )
             await document.send(
                 transport,
                 self.spool,
@@ -163,8 +165,8 @@ class Attempt:
 
         return await asyncio.to_thread(mark)
 
-    async def _route(self, kind: str, where: Destination) -> tuple[Route, str]:
-        """The route, and why (for the trace)."""
+    async def _route(self, kind: str, where: Destination) -> tuple[Route, str, str | None]:
+        """The route, why (for the trace), and what the reachability check met, if anything."""
         # The reachability check costs a connect; only the routes that depend on it pay it.
         mode, timeout = self.settings.mode, self.settings.reach_timeout
         needs_check = mode != "gateway" and not (mode == "hybrid" and kind == "pull")
@@ -172,7 +174,7 @@ class Attempt:
         answered = needs_check and failure is None
         switch = await asyncio.to_thread(route_switch, self.store)
         route = choose(mode, switch, kind, answered, bool(self.settings.server_url))
-        return route, explain(route, mode, switch, where.name, where.address, failure)
+        return route, explain(route, mode, switch, where.name, where.address, failure), failure
 
     async def _printer_stopped(
         self, job: Job, attempt: int, where: Destination, exc: PrinterStopped

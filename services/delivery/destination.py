@@ -62,9 +62,13 @@ def transport(
     job: Job,
     printer: Printer,
     where: Destination,
+    failure: str | None = None,
 ) -> Transport:
+    """How to send this job by this route; on WAIT, the error the reachability check met
+    (``failure``), as the attempt's failure."""
     if route == Route.WAIT:
-        raise DeliveryError("printer-stopped", f"{where.address} does not answer; will retry")
+        what = failure or "does not answer"
+        raise DeliveryError("printer-stopped", f"{where.address} {what}; will retry")
     if route in (Route.GATEWAY, Route.VIA_SERVER):
         return _upload(settings, tls, job, printer, where)
     if where.protocol == "ipp":

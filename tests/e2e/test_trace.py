@@ -61,7 +61,8 @@ def test_direct_trace_shows_the_failed_attempt_and_the_one_that_printed(make_cli
         "and there is no server to print it"
     )
     assert re.fullmatch(
-        rf"attempt 1: {address} does not answer; will retry; next try in \d+ s",
+        rf"attempt 1: {address} refused the connection \(nothing listens on that port\); "
+        r"will retry; next try in \d+ s",
         detail(client, job_id, "attempt-failed")[0],
     )
     assert detail(client, job_id, "route")[-1] == f"direct: office answered at {address}"

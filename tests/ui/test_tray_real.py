@@ -13,6 +13,7 @@ states that need another config get an installation of their own.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDialog
 
 from support.ports import free_port
+from support.process import Process
 from support.waiting import wait_for
 from tests.os_users import relay_as
 from tests.ui.real_service import (
@@ -265,6 +267,37 @@ def test_a_mode_saved_in_configuration_shows_in_status_route_and_menu_at_the_nex
         assert "Delivery: stored and delivered locally" not in tray.icon.toolTip()
         assert not tray.route_local_action.isVisible()
         assert not tray.route_gateway_action.isVisible()
+        dialog.close()
+
+
+def test_save_under_supervisord_is_saved_at_once_and_the_tray_follows_the_restart(
+    qtbot: Any, make_tray: Callable[[Installation], TrayApp]
+) -> None:
+    """Issue 20: a mode change restarts three processes, which took longer than the tray's
+    HTTP timeout, so Save said "Not saved: no answer in time" for a change that was saved. Now
+    the facade answers at once and restarts them in the background: the dialog closes saved,
+    status lists the restart, and the tray ends idle in the new mode."""
+    with installation() as inst:  # supervisord starts the five processes, as in production
+        inst.client.processes["supervisord"] = Process(
+            "supervisord",
+            [sys.executable, "-m", "cli", "service"],
+            inst.client.env,
+            inst.client.root / "log" / "service.out",
+        )
+        inst.wait_services_up()
+        tray = make_tray(inst)
+        wait_state(qtbot, tray, TrayState.IDLE)
+
+        dialog = ConfigurationDialog(inst.facade)
+        dialog.mode.setCurrentIndex(dialog.mode.findData("hybrid"))
+        dialog.save()
+
+        assert dialog.result() == QDialog.DialogCode.Accepted, dialog.message.text()
+        assert not dialog.restart_required  # supervisord restarts them: nothing left to do
+        assert inst.status()["restarting"] == ["channel", "delivery", "spooler"]
+        qtbot.waitUntil(lambda: not inst.status().get("restarting", True), timeout=60_000)
+        wait_state(qtbot, tray, TrayState.IDLE)
+        assert "Mode: hybrid" in tray.icon.toolTip()
         dialog.close()
 
 

@@ -20,7 +20,7 @@ from services.channel import commands
 from services.core import endpoint
 from services.core.config import Settings
 from services.core.store import Job, Printer, Store
-from services.delivery import destination
+from services.delivery import attempt, destination
 from services.delivery.gateway import GatewayTransport
 from services.delivery.router import Route
 
@@ -103,6 +103,14 @@ def test_a_direct_ports_job_sent_via_the_server_names_no_printer(
     header = upload_header(settings, store, job_uuid, Route.VIA_SERVER)
     assert (header["port_id"], header["deliver_to"]) == (6, None)
     assert "10.0.0.7" not in json.dumps(header)
+    # And the trace says the server prints it (issue 20: it said "holds it until its release",
+    # in gateway mode too, where a direct port's job prints at once as well).
+    with store.session() as session:
+        job = session.query(Job).filter_by(uuid=job_uuid).one()
+        where = destination.destination(job, port)
+    for route in (Route.VIA_SERVER, Route.GATEWAY):
+        line = attempt.delivered(route, where, 1, destination.printed_at_once(port, where))
+        assert line == "uploaded to the server, which prints it at front; attempt 1"
 
 
 def test_a_job_released_before_targets_kept_the_id_is_held_on_the_server(
