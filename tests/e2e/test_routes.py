@@ -120,6 +120,13 @@ def test_hybrid_mode_prints_direct_ports_locally_and_uploads_pull_ports(
     pulled_uuid = next(j.uuid for j in client.jobs() if j.id == pulled)
     assert cloud.job(pulled_uuid)["state"] == "pending-held"
     assert client.job_state(pulled) == JobState.PROCESSING  # held on the server, not printed
+    # Released with the printer there: completed only once the server's Document Output
+    # printed it, never at the upload (issue 20).
+    assert release(cloud, "alice", "floor2") == [pulled_uuid]
+    wait_for(lambda: len(raw_printer.jobs()) == 2, 30, "Document Output printed it")
+    assert raw_printer.jobs()[1].read_bytes() == b"held on the server"
+    wait_for(lambda: client.job_state(pulled) == JobState.COMPLETED, 60, "the server's outcome")
+    completed_after_printed(client, pulled, raw_printer.jobs()[1])
 
 
 def test_unreachable_printer_in_local_mode_prints_via_the_server(online_client, cloud, raw_printer):

@@ -27,8 +27,8 @@ def test_print_wait_says_why_the_job_is_not_printed(
     assert result.returncode == 1
     assert result.stdout == "job 1 stored on office (pending)\n"
     assert result.stderr == (
-        f"pullprint: job 1 is still processing-stopped after 3 s: 127.0.0.1:{port} does not "
-        "answer; will retry\n"
+        f"pullprint: job 1 is still processing-stopped after 3 s: 127.0.0.1:{port} refused "
+        "the connection (nothing listens on that port); will retry\n"
     )
 
     result = client.run_cli("status", "--wait", "online", "--timeout", "2")
