@@ -56,14 +56,22 @@ def requesting_user(request: Message) -> str:
     return str(request.operation.get("requesting-user-name") or "anonymous")[:255]
 
 
-async def own_job(ctx: Context, request: Message, printer: PrinterObject) -> Job:
-    """The job the request names, if it is on this printer and the requester owns it."""
+def requested_job_id(request: Message) -> int | None:
+    """The job a request names: ``job-id``, or the number ending its ``job-uri``."""
     op = request.operation
     job_id = op.get("job-id")
     if not isinstance(job_id, int) and isinstance(op.get("job-uri"), str):
         tail = op.get("job-uri").rsplit("/", 1)[-1]
         job_id = int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 9 else None
     if not isinstance(job_id, int) or isinstance(job_id, bool):
+        return None
+    return job_id
+
+
+async def own_job(ctx: Context, request: Message, printer: PrinterObject) -> Job:
+    """The job the request names, if it is on this printer and the requester owns it."""
+    job_id = requested_job_id(request)
+    if job_id is None:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id or job-uri is required")
     job = await asyncio.to_thread(ctx.get_job, job_id)
     if job is None or job.printer != printer.name:

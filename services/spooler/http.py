@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from services.core import ipp
 from services.core.hosts import host_allowed
@@ -18,7 +19,7 @@ from services.core.ipp import IppError, Status
 from services.core.ipp_parser import Parser
 from services.core.logs import get_log
 from services.spooler import caller
-from services.spooler.context import Context
+from services.spooler.context import Context, requested_job_id
 from services.spooler.operations import dispatch
 from services.spooler.printer import PrinterObject
 
@@ -111,7 +112,7 @@ class IppApp:
                 await body.drain()
                 raise caller.not_known()
             caller.act_as(request, user)
-            printer = await self._printer(path)
+            printer = await self._target(request, path)
             return await dispatch(self._ctx, request, printer, _document(body, parser.rest))
         except IppError as exc:
             log.info("request.refused", path=path, status=exc.status.keyword, reason=exc.message)
@@ -138,12 +139,33 @@ class IppApp:
         )
         await _plain(send, 200, text.encode())
 
-    async def _printer(self, path: str) -> PrinterObject:
+    async def _target(self, request: ipp.Message, path: str) -> PrinterObject:
+        """The printer the request is for, as RFC 8011 names it: its ``printer-uri``, else the
+        printer of the job its ``job-uri`` names (a request posted to ``/jobs/N``); the HTTP
+        path only when it has neither (operations refuse that: one of them is required)."""
+        printer_uri = request.operation.get("printer-uri")
+        if isinstance(printer_uri, str):
+            try:
+                where = urlsplit(printer_uri).path
+            except ValueError:  # "ipp://[bad/x": no path to read
+                raise IppError(
+                    Status.CLIENT_ERROR_BAD_REQUEST, "printer-uri is not a URI"
+                ) from None
+            return await self._printer(where, printer_uri)
+        if isinstance(request.operation.get("job-uri"), str):
+            job_id = requested_job_id(request)
+            job = await asyncio.to_thread(self._ctx.get_job, job_id) if job_id else None
+            if job is None:
+                raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "no such job")
+            return await self._printer("/printers/" + job.printer)
+        return await self._printer(path)
+
+    async def _printer(self, path: str, shown: str | None = None) -> PrinterObject:
         prefix = "/printers/"
         name = path[len(prefix) :].rstrip("/") if path.startswith(prefix) else ""
         printer = await self._lookup(name) if name else None
         if printer is None:
-            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no printer at {path}")
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no printer at {shown or path}")
         return printer
 
 
