@@ -208,35 +208,19 @@ def server_outcome(
     return job_id if moved else None
 
 
-def all_sent(session: Session, job_id: int, *, to_printer: bool = False) -> bool:
+def all_sent(session: Session, job_id: int) -> bool:
     """Mark a ``processing`` job as past cancelling, just before its last part goes; False when
-    it is no longer processing (canceled just before). ``to_printer``: the part goes to the
-    printer itself (not an upload, which the server takes once), so a restart that finds it
-    so marked must not send it again (``interrupted_at_the_end``)."""
-    values: dict[str, object] = {
-        "state_reasons": ALL_SENT,
-        "state_message": "the printer is getting the last part",
-        "updated_at": time.time(),
-    }
-    if to_printer:
-        values["route"] = DIRECT
+    it is no longer processing (canceled just before)."""
     result = session.execute(
-        update(Job).where(Job.id == job_id, Job.state == int(S.PROCESSING)).values(**values)
+        update(Job)
+        .where(Job.id == job_id, Job.state == int(S.PROCESSING))
+        .values(
+            state_reasons=ALL_SENT,
+            state_message="the printer is getting the last part",
+            updated_at=time.time(),
+        )
     )
     return result.rowcount == 1
-
-
-DIRECT = "direct"
-AT_THE_END = (
-    "delivery stopped while the printer was getting the last part: it may well have printed, "
-    "so it is not sent again (print it again if it did not come out)"
-)
-
-
-def interrupted_at_the_end(job: Job) -> bool:
-    """A job our own death cut off after its last part went to the printer: sending it again
-    could print it twice, and the brief forbids that; it ends ``aborted``, saying so."""
-    return job.state == int(S.PROCESSING) and job.state_reasons == ALL_SENT and job.route == DIRECT
 
 
 def too_late_to_cancel(job: Job) -> bool:

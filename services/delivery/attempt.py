@@ -91,7 +91,7 @@ class Attempt:
                 self.spool,
                 job,
                 lambda: self._still_processing(job),
-                lambda: self._last_part(job, route == Route.DIRECT),
+                lambda: self._last_part(job),
             )
         except PrinterStopped as exc:
             await self._printer_stopped(job, attempt, where, exc)
@@ -156,10 +156,10 @@ class Attempt:
 
         return await asyncio.to_thread(state) == JobState.PROCESSING
 
-    async def _last_part(self, job: Job, to_printer: bool) -> bool:
+    async def _last_part(self, job: Job) -> bool:
         def mark() -> bool:
             with self.store.session() as session:
-                marked = jobs.all_sent(session, job.id, to_printer=to_printer)
+                marked = jobs.all_sent(session, job.id)
                 session.commit()
                 return marked
 

@@ -103,8 +103,7 @@ class DeliveryService(Service):
 
         Only this process moves jobs into ``processing``, so at start none is really in flight;
         except those the server has (uploaded): the server prints them, and sending them again
-        could print them twice. They wait for its outcome. Nor one whose last part was already
-        going to the printer: it may have printed whole, and it ends aborted, saying so.
+        could print them twice. They wait for its outcome.
         """
         count = 0
         cut_off = select(Job).where(
@@ -112,17 +111,6 @@ class DeliveryService(Service):
         )
         with self.store.session() as session:
             for job in session.scalars(cut_off):
-                if jobs.interrupted_at_the_end(job):
-                    jobs.transition(
-                        session,
-                        job.id,
-                        JobState.PROCESSING,
-                        JobState.ABORTED,
-                        reasons="aborted-by-system",
-                        message=jobs.AT_THE_END,
-                    )
-                    self.log.warning("delivery.not-resent", job=job.uuid, reason="last part sent")
-                    continue
                 count += jobs.transition(
                     session,
                     job.id,
