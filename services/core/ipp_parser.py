@@ -36,10 +36,11 @@ _PREAMBLE = 8  # version-number (2), operation-id or status-code (2), request-id
 
 @dataclass
 class _Collection:
-    """A collection value being filled: its members, and the member taking values now."""
+    """A collection value being filled: its members, each ``(tag, values)`` as ``ipp.encode``
+    takes them (the tag of a member's first value), and the member taking values now."""
 
-    members: dict[str, list[Any]] = field(default_factory=dict)
-    current: list[Any] | None = None
+    members: dict[str, tuple[int, list[Any]]] = field(default_factory=dict)
+    current: str | None = None
 
 
 class Parser:
@@ -177,11 +178,12 @@ class Parser:
         if tag == Tag.END_COLLECTION:
             self._open.pop()
         elif tag == Tag.MEMBER_NAME:
-            collection.current = collection.members.setdefault(text(raw), [])
+            collection.current = text(raw)
         elif collection.current is None:
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "collection value without member")
         else:
-            collection.current.append(self._value(tag, raw))
+            value = self._value(tag, raw)
+            collection.members.setdefault(collection.current, (tag, []))[1].append(value)
 
     def _value(self, tag: int, raw: bytes) -> Any:
         """A decoded value; a collection's is its members, filled by the items that follow."""

@@ -112,7 +112,21 @@ CREATE TABLE audit (
 CREATE INDEX ix_audit_at ON audit (at);
 """
 
-STEPS: list[str] = [V1, V2, V3, V4]
+# Print options (issue 21): what each port's printer can do (core/capabilities.py JSON, and
+# when it was read), a job's job-template attributes as accepted (JSON, same encoding), and the
+# certificate each IPPS printer showed first (pinned on first use).
+V5 = """
+ALTER TABLE printers ADD COLUMN capabilities TEXT;
+ALTER TABLE printers ADD COLUMN capabilities_at FLOAT;
+ALTER TABLE jobs ADD COLUMN options TEXT;
+CREATE TABLE pins (
+    address VARCHAR(300) NOT NULL PRIMARY KEY,
+    sha256 VARCHAR(64) NOT NULL,
+    first_seen FLOAT NOT NULL
+);
+"""
+
+STEPS: list[str] = [V1, V2, V3, V4, V5]
 
 
 def statements(step: str) -> list[str]:

@@ -52,6 +52,8 @@ class Job(Base):
     target: Mapped[str | None] = mapped_column(String, nullable=True)
     # The server has been told about this job (job.stored queued), so its changes are reported.
     reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The job-template attributes the job was accepted with (capabilities.py JSON encoding).
+    options: Mapped[str | None] = mapped_column(String, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -84,6 +86,9 @@ class Printer(Base):
     path: Mapped[str] = mapped_column(String(255), default="")
     source: Mapped[str] = mapped_column(String(16), default="config")  # config | server
     server_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # What the printer can do (core/capabilities.py JSON) and when sync last read it.
+    capabilities: Mapped[str | None] = mapped_column(String, nullable=True)
+    capabilities_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class State(Base):
@@ -106,6 +111,17 @@ class Outbox(Base):
     body: Mapped[str] = mapped_column(String)  # JSON
     created_at: Mapped[float] = mapped_column(Float)
     sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Pin(Base):
+    """The certificate an IPPS printer showed the first time (``host:port``): a different one
+    later is refused and reported, never trusted silently."""
+
+    __tablename__ = "pins"
+
+    address: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[float] = mapped_column(Float)
 
 
 class AuditEntry(Base):

@@ -41,9 +41,10 @@ def test_round_trip_and_document_offset():
     assert op.attributes["requested-attributes"].values == ["printer-name", "printer-state"]
     assert job.get("copies") == 2 and job.get("printer-resolution") == (600, 600, 3)
     assert job.get("page-ranges") == (1, 5) and job.get("ipp-attribute-fidelity") is True
+    # Members keep their tags, so a collection can be stored and sent on as it came.
     assert job.get("media-col") == {
-        "media-size": [{"x-dimension": [21000]}],
-        "media-type": ["stationery"],
+        "media-size": (Tag.BEGIN_COLLECTION, [{"x-dimension": (Tag.INTEGER, [21000])}]),
+        "media-type": (Tag.KEYWORD, ["stationery"]),
     }
 
 

@@ -1,0 +1,198 @@
+"""What a printer can do, in the words IPP uses for it (RFC 8011 5.2, PWG 5100.14).
+
+Shared by three processes: sync reads them (an IPP printer's Get-Printer-Attributes answer, a
+raw printer's record from the server or the config file) and caches them in the store, the
+spooler presents them on the port's printer object and checks job-template attributes against
+them, and delivery applies a job's options as the printer understands them.
+
+A ``Capabilities`` is a set of printer attributes (name -> ``ipp.Attribute``) limited to the
+job-template and description attributes a port passes on (``KEPT``); the identity of the port
+(name, URIs, state, uuid) stays the spooler's own. It is stored as JSON (``to_json``), which keeps
+every value's IPP tag, so what a client reads back is what the printer said.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.core.ipp import Attribute, Group, Tag
+
+# Job template attributes (RFC 8011 5.2, PWG 5100.14 5.3) a job may carry, with the tag each
+# value has on the wire. ``*-default`` and ``*-supported`` of these are what a port presents.
+JOB_TEMPLATE = (
+    "copies",
+    "finishings",
+    "job-hold-until",
+    "media",
+    "media-col",
+    "orientation-requested",
+    "output-bin",
+    "page-ranges",
+    "print-color-mode",
+    "print-quality",
+    "printer-resolution",
+    "sides",
+)
+# Printer description attributes taken from the printer as it answers them.
+DESCRIPTION = (
+    "color-supported",
+    "document-format-supported",
+    "identify-actions-default",
+    "identify-actions-supported",
+    "job-creation-attributes-supported",
+    "marker-colors",
+    "marker-high-levels",
+    "marker-levels",
+    "marker-low-levels",
+    "marker-names",
+    "marker-types",
+    "media-bottom-margin-supported",
+    "media-col-database",
+    "media-col-ready",
+    "media-left-margin-supported",
+    "media-ready",
+    "media-right-margin-supported",
+    "media-size-supported",
+    "media-source-supported",
+    "media-top-margin-supported",
+    "media-type-supported",
+    "pages-per-minute",
+    "pages-per-minute-color",
+    "printer-icons",
+    "printer-supply",
+    "printer-supply-description",
+    "pwg-raster-document-resolution-supported",
+    "pwg-raster-document-sheet-back",
+    "pwg-raster-document-type-supported",
+    "urf-supported",
+)
+KEPT = frozenset(
+    [f"{name}-default" for name in JOB_TEMPLATE]
+    + [f"{name}-supported" for name in JOB_TEMPLATE]
+    + list(DESCRIPTION)
+)
+
+A4, LETTER = "iso_a4_210x297mm", "na_letter_8.5x11in"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """A printer's attributes as a port presents them, and how it takes job options."""
+
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    # A raw printer that reads a PJL job header (copies, duplex, colour, paper) before the
+    # document; where it does not, options cannot reach it and delivery says so.
+    pjl: bool = False
+
+    def supported(self, name: str) -> list[Any]:
+        """The ``NAME-supported`` values (e.g. ``supported("sides")``); [] when absent."""
+        attr = self.attributes.get(f"{name}-supported")
+        return list(attr.values) if attr else []
+
+    def default(self, name: str) -> Any:
+        attr = self.attributes.get(f"{name}-default")
+        return attr.value if attr else None
+
+    def group(self) -> Group:
+        """The attributes as a printer group, to be merged into a port's own attributes."""
+        return Group(Tag.PRINTER, dict(self.attributes))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "attributes": {n: _encode_attr(a) for n, a in self.attributes.items()},
+                "pjl": self.pjl,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Capabilities:
+        data = json.loads(text)
+        attributes = {n: _decode_attr(n, raw) for n, raw in data["attributes"].items()}
+        return cls(attributes, bool(data.get("pjl", False)))
+
+
+def from_printer(group: Group) -> Capabilities:
+    """The ``KEPT`` attributes of a printer's Get-Printer-Attributes answer."""
+    return Capabilities({n: a for n, a in group.attributes.items() if n in KEPT})
+
+
+def for_raw(
+    *,
+    color: bool = False,
+    duplex: bool = False,
+    media: Iterable[str] = (A4, LETTER),
+    media_default: str | None = None,
+    resolution: int = 600,
+    pjl: bool = False,
+) -> Capabilities:
+    """What a raw (port 9100) printer offers, from what an admin says of it: a raw printer
+    cannot be asked. Without PJL it cannot be told copies, sides or colour per job, so only
+    what it does anyway is offered (one copy, its default sides and colour)."""
+    media = list(media) or [A4]
+    g = Group(Tag.PRINTER)
+    g.add("copies-default", Tag.INTEGER, 1)
+    g.add("copies-supported", Tag.RANGE, (1, 999 if pjl else 1))
+    sides = ["one-sided", "two-sided-long-edge", "two-sided-short-edge"] if duplex else []
+    g.add("sides-default", Tag.KEYWORD, "one-sided")
+    g.add("sides-supported", Tag.KEYWORD, *(sides if pjl else ["one-sided"]))
+    modes = (["color", "monochrome"] if pjl else ["color"]) if color else ["monochrome"]
+    g.add("print-color-mode-default", Tag.KEYWORD, modes[0])
+    g.add("print-color-mode-supported", Tag.KEYWORD, *modes)
+    g.add("color-supported", Tag.BOOLEAN, color)
+    default = media_default if media_default in media else media[0]
+    g.add("media-default", Tag.KEYWORD, default)
+    g.add("media-supported", Tag.KEYWORD, *(media if pjl else [default]))
+    g.add("media-ready", Tag.KEYWORD, default)
+    g.add("print-quality-default", Tag.ENUM, 4)  # normal
+    g.add("print-quality-supported", Tag.ENUM, 4)
+    g.add("printer-resolution-default", Tag.RESOLUTION, (resolution, resolution, 3))
+    g.add("printer-resolution-supported", Tag.RESOLUTION, (resolution, resolution, 3))
+    g.add("finishings-default", Tag.ENUM, 3)  # none
+    g.add("finishings-supported", Tag.ENUM, 3)
+    g.add("page-ranges-supported", Tag.BOOLEAN, False)
+    return Capabilities(g.attributes, pjl)
+
+
+# --- JSON: every value keeps its tag ------------------------------------------------------
+
+
+def _encode_attr(attr: Attribute) -> list[Any]:
+    return [attr.tag, [_encode_value(attr.tag, v) for v in attr.values]]
+
+
+def _encode_value(tag: int, value: Any) -> Any:
+    if tag == Tag.BEGIN_COLLECTION:
+        return {m: _encode_member(m, items) for m, items in value.items()}
+    if isinstance(value, bytes | bytearray):
+        return {"hex": bytes(value).hex()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _encode_member(_name: str, member: tuple[int, list[Any]]) -> list[Any]:
+    """A collection member as the parser gives it and ``ipp.encode`` takes it: (tag, values)."""
+    tag, values = member
+    return [tag, [_encode_value(tag, v) for v in values]]
+
+
+def _decode_attr(name: str, raw: list[Any]) -> Attribute:
+    tag, values = raw
+    return Attribute(name, tag, [_decode_value(tag, v) for v in values])
+
+
+def _decode_value(tag: int, value: Any) -> Any:
+    if tag == Tag.BEGIN_COLLECTION:
+        return {
+            m: (member_tag, [_decode_value(member_tag, v) for v in items])
+            for m, (member_tag, items) in value.items()
+        }
+    if isinstance(value, dict) and "hex" in value:
+        return bytes.fromhex(value["hex"])
+    if isinstance(value, list):
+        return tuple(value)
+    return value
