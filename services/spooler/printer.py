@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from services.core import capabilities
+from services.core.capabilities import Capabilities
 from services.core.ipp import Group, Operation, Tag
 
 DOCUMENT_FORMATS = (
@@ -40,6 +42,11 @@ class PrinterObject:
     port: int  # the spooler's TCP port, for printer-uri-supported
     mode: str = "local"  # local | gateway | hybrid
     switch: str = "local"  # the tray's route switch (local mode): local | gateway
+    # What the printer behind the port can do (sync reads it; core/capabilities.py); until
+    # sync has, what any raw printer does.
+    capabilities: Capabilities = field(default_factory=capabilities.for_raw)
+    # The printer a direct port delivers to (ipp://host:port/path or socket://host:port).
+    device_uri: str = ""
 
     @property
     def uri(self) -> str:
@@ -83,6 +90,9 @@ class PrinterObject:
         g.add("which-jobs-supported", Tag.KEYWORD, "completed", "not-completed", "all")
         g.add("job-ids-supported", Tag.BOOLEAN, False)
         _add_job_template_defaults(g)
+        g.attributes.update(self.capabilities.attributes)
+        if not g.get("color-supported"):
+            g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
         return g
 
     @property

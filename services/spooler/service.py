@@ -13,7 +13,8 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import uvicorn_options
 from protocol.states import JobState
-from services.core import listen, users
+from services.core import capabilities, listen, users
+from services.core.capabilities import Capabilities
 from services.core.config import Settings
 from services.core.messages import JobStateChanged, Message, PrintersChanged, WakeRequest
 from services.core.runner import Service, every
@@ -92,7 +93,13 @@ class SpoolerService(Service):
         rows = await asyncio.to_thread(self._read_printers)
         self.printers = {
             row.name: PrinterObject(
-                row.name, row.kind, self.settings.spooler_port, self.settings.mode, switch
+                row.name,
+                row.kind,
+                self.settings.spooler_port,
+                self.settings.mode,
+                switch,
+                capabilities=stored_capabilities(row),
+                device_uri=device_uri(row),
             )
             for row in rows
         }
@@ -151,3 +158,16 @@ class SpoolerService(Service):
             "port": self.settings.spooler_port,
             "printers": sorted(self.printers),
         }
+
+
+def stored_capabilities(row: Printer) -> Capabilities:
+    """What sync last read of the port's printer; what any raw printer does until it has."""
+    return Capabilities.from_json(row.capabilities) if row.capabilities else capabilities.for_raw()
+
+
+def device_uri(row: Printer) -> str:
+    if row.kind != "direct" or not row.host:
+        return ""
+    if row.protocol == "raw":
+        return f"socket://{row.host}:{row.port}"
+    return f"{row.protocol}://{row.host}:{row.port}{row.path or '/ipp/print'}"
