@@ -26,7 +26,7 @@ from services.core.messages import (
 )
 from services.core.runner import Service, wait_for_wake
 from services.core.store import Store
-from services.sync import printers, queues
+from services.sync import capabilities, printers, queues
 from services.sync.server import NotAuthorized, fetch_config, fetch_ports
 
 
@@ -42,6 +42,10 @@ class SyncService(Service):
         self.printer_count = 0
         self.queues = queues.backend_for(settings)
         self.profile = profile.load(self.store)
+        self.capabilities = capabilities.CapabilityCache(self.log)
+        # The server's ports as last fetched: their printers are read again while the
+        # server is unreachable, and keep what they had when one of them is.
+        self.server_plans: dict[str, capabilities.Plan] = {}
 
     def handlers(self) -> dict[type[Message], Any]:
         return super().handlers() | {WakeRequest: self._sync_now}
@@ -72,9 +76,8 @@ class SyncService(Service):
 
     async def sync(self) -> None:
         await self._set_state("running", "")
-        changed = await asyncio.to_thread(
-            printers.apply, self.store, "config", printers.from_config(self.settings.printers)
-        )
+        config_rows = printers.from_config(self.settings.printers)
+        changed = await asyncio.to_thread(printers.apply, self.store, "config", config_rows)
         state, reason = "ok", ""
         if self.settings.server_url:
             try:
@@ -85,6 +88,10 @@ class SyncService(Service):
                 state, reason = "failed", reach.failure_at(url, exc, self.settings.ca_file)[:300]
             except (NotAuthorized, ValueError) as exc:
                 state, reason = "failed", str(exc)[:300]
+        # After the rows: a port the server just added is read in the same sync. A name both
+        # sources use is the config's (printers.apply), so its plan wins.
+        plans = self.server_plans | capabilities.plans_from(config_rows)
+        changed += await self.capabilities.refresh(self.store, plans)
         names = await asyncio.to_thread(printers.names, self.store)
         self.printer_count, self.last_sync = len(names), time.time()
         try:
@@ -126,11 +133,12 @@ class SyncService(Service):
             await self._sync_profile(http, url, token)
             if await asyncio.to_thread(users.signed_out, self.store):
                 # Logged out: the server's printers (and so their queues) leave this machine.
+                self.server_plans = {}
                 return await asyncio.to_thread(printers.apply, self.store, "server", {})
             ports = await fetch_ports(http, url, token)
-        return await asyncio.to_thread(
-            printers.apply, self.store, "server", printers.from_server(ports)
-        )
+        rows = printers.from_server(ports)
+        self.server_plans = capabilities.plans_from(rows)
+        return await asyncio.to_thread(printers.apply, self.store, "server", rows)
 
     async def _sync_profile(self, http: httpx.AsyncClient, url: str, token: str | None) -> None:
         """Tell the server who uses this machine and keep the profile it answers for them."""
