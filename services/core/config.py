@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from protocol.channel import MAX_MEDIA, MEDIA_NAME_PATTERN
 from protocol.http_limits import HttpLimits
 from services.core import config_secrets as secrets
 from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
@@ -55,6 +56,16 @@ class PrinterConfig(BaseModel):
     port: int = Field(default=9100, ge=1, le=65535)
     protocol: Literal["raw", "ipp"] = "raw"
     path: str = "/ipp/print"
+    # What a raw printer can do, as the server's printer record says it (PrinterInfo); an
+    # IPP printer is asked instead. media empty = A4 and Letter; media_default empty = first.
+    color: bool = False
+    duplex: bool = False
+    media: list[Annotated[str, Field(pattern=MEDIA_NAME_PATTERN)]] = Field(
+        default_factory=list, max_length=MAX_MEDIA
+    )
+    media_default: str = Field(default="", pattern=r"^$|" + MEDIA_NAME_PATTERN)
+    resolution: int = Field(default=600, ge=72, le=9600)
+    pjl: bool = False
 
 
 class Settings(BaseSettings):

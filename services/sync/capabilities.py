@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from protocol.channel import PrinterInfo
+from protocol.rest import InputPort
 from services.core import capabilities
 from services.core.capabilities import Capabilities
+from services.core.config import PrinterConfig
 from services.core.logs import EventLog
 from services.core.store import Printer, Store
 from services.sync import printer_attributes
@@ -36,16 +38,48 @@ PARALLEL_READS = 16
 
 @dataclass(frozen=True)
 class Source:
-    """One printer a port's jobs may go to, as its record (server or config) describes it."""
+    """One printer a port's jobs may go to, as its record (server or config) describes it;
+    the fields after ``path`` are what a raw printer's record says it can do."""
 
     host: str
     port: int
     protocol: str  # raw | ipp
     path: str = ""
+    color: bool = False
+    duplex: bool = False
+    media: tuple[str, ...] = ()
+    media_default: str = ""
+    resolution: int = 600
+    pjl: bool = False
 
     @property
     def address(self) -> str:
         return printer_attributes.printer_uri(self.host, self.port, self.path)
+
+    def raw_capabilities(self) -> Capabilities:
+        return capabilities.for_raw(
+            color=self.color,
+            duplex=self.duplex,
+            media=self.media or (capabilities.A4, capabilities.LETTER),
+            media_default=self.media_default or None,
+            resolution=self.resolution,
+            pjl=self.pjl,
+        )
+
+
+def source_of(printer: PrinterInfo | PrinterConfig) -> Source:
+    return Source(
+        printer.host,
+        printer.port,
+        printer.protocol,
+        printer.path,
+        printer.color,
+        printer.duplex,
+        tuple(printer.media),
+        printer.media_default,
+        printer.resolution,
+        printer.pjl,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +164,7 @@ class CapabilityCache:
 
     def _source(self, source: Source) -> Capabilities | None:
         if source.protocol == "raw":
-            return capabilities.for_raw()
+            return source.raw_capabilities()
         return self.read.get(source.address)
 
 
@@ -146,13 +180,29 @@ def save(store: Store, wanted: dict[str, str]) -> int:
     return changed
 
 
-def plans_from(rows: dict[str, dict[str, Any]]) -> dict[str, Plan]:
-    """Plans for direct ports from the printers-table values ``printers.from_config`` and
-    ``from_server`` make."""
+def plans_from_config(printers: list[PrinterConfig]) -> dict[str, Plan]:
+    """A configured direct printer is its own source; a configured pull port may be released
+    at any of the configured direct printers."""
+    direct = tuple(source_of(p) for p in printers if p.kind == "direct")
     return {
-        name: Plan(
-            "direct", (Source(v["host"], v["port"], v["protocol"], v.get("path", "") or ""),)
-        )
-        for name, v in rows.items()
-        if v["kind"] == "direct" and v["host"]
+        p.name: Plan("direct", (source_of(p),)) if p.kind == "direct" else Plan("pull", direct)
+        for p in printers
     }
+
+
+def plans_from_server(ports: list[InputPort]) -> dict[str, Plan]:
+    """A direct port's source is its target; a pull port's are the printers it may be
+    released at, and one that may be released anywhere ("any printer") has every printer
+    the server named to us: the closest we know to "any"."""
+    every = {}
+    for port in ports:
+        for printer in [*port.printers, *([port.target] if port.target else [])]:
+            every[printer.id] = source_of(printer)
+    plans = {}
+    for port in ports:
+        if port.kind == "direct" and port.target is not None:
+            plans[port.name] = Plan("direct", (source_of(port.target),))
+        elif port.kind == "pull":
+            chosen = tuple(source_of(p) for p in port.printers) or tuple(every.values())
+            plans[port.name] = Plan("pull", chosen)
+    return plans

@@ -90,8 +90,9 @@ class SyncService(Service):
                 state, reason = "failed", str(exc)[:300]
         # After the rows: a port the server just added is read in the same sync. A name both
         # sources use is the config's (printers.apply), so its plan wins.
-        plans = self.server_plans | capabilities.plans_from(config_rows)
-        changed += await self.capabilities.refresh(self.store, plans)
+        plans = self.server_plans | capabilities.plans_from_config(self.settings.printers)
+        defaults = profile.queue_options(self.profile)  # a pull port presents the admin's
+        changed += await self.capabilities.refresh(self.store, plans, defaults)
         names = await asyncio.to_thread(printers.names, self.store)
         self.printer_count, self.last_sync = len(names), time.time()
         try:
@@ -136,9 +137,10 @@ class SyncService(Service):
                 self.server_plans = {}
                 return await asyncio.to_thread(printers.apply, self.store, "server", {})
             ports = await fetch_ports(http, url, token)
-        rows = printers.from_server(ports)
-        self.server_plans = capabilities.plans_from(rows)
-        return await asyncio.to_thread(printers.apply, self.store, "server", rows)
+        self.server_plans = capabilities.plans_from_server(ports)
+        return await asyncio.to_thread(
+            printers.apply, self.store, "server", printers.from_server(ports)
+        )
 
     async def _sync_profile(self, http: httpx.AsyncClient, url: str, token: str | None) -> None:
         """Tell the server who uses this machine and keep the profile it answers for them."""

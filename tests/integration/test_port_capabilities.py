@@ -71,3 +71,44 @@ def test_cached_capabilities_outlive_the_printer_and_a_restart(make_client, colo
     assert attrs["copies-supported"] == [(1, 999)]
     assert "iso_a5_148x210mm" in attrs["media-supported"]
     assert sync_log.read_text().count("capabilities.unreadable") == 1
+
+
+def test_a_raw_printer_presents_what_its_config_entry_says(make_client, raw_printer):
+    printer = {"name": "floor2", "kind": "direct", "port": raw_printer.port, "protocol": "raw",
+               "color": True, "duplex": True, "media": ["iso_a4_210x297mm", "iso_a5_148x210mm"],
+               "media_default": "iso_a5_148x210mm", "resolution": 1200, "pjl": True}  # fmt: skip
+    client = make_client([printer])
+    client.start("sync", "spooler")
+    client.wait_printer("floor2")
+
+    wait_presenting(client, "floor2", "media-default", ["iso_a5_148x210mm"])
+    attrs = presented(client, "floor2")
+    assert attrs["copies-supported"] == [(1, 999)]
+    assert "two-sided-long-edge" in attrs["sides-supported"]
+    assert attrs["print-color-mode-supported"] == ["color", "monochrome"]
+    assert attrs["media-supported"] == ["iso_a4_210x297mm", "iso_a5_148x210mm"]
+    assert attrs["printer-resolution-default"] == [(1200, 1200, 3)]
+
+
+def test_a_pull_port_presents_what_any_of_its_printers_offers(
+    make_client, raw_printer, colour_printer
+):
+    printers = [
+        {"name": "mono", "kind": "direct", "port": raw_printer.port, "protocol": "raw"},
+        {"name": "colour", "kind": "direct", "port": colour_printer.port, "protocol": "ipp",
+         "path": "/ipp/print"},
+        {"name": "follow-me", "kind": "pull"},
+    ]  # fmt: skip
+    client = make_client(printers)
+    client.start("sync", "spooler")
+    client.wait_printer("follow-me")
+
+    wait_presenting(client, "follow-me", "copies-supported", [(1, 999)])
+    attrs = presented(client, "follow-me")
+    assert "two-sided-long-edge" in attrs["sides-supported"]
+    assert attrs["color-supported"] == [True]
+    assert {"iso_a5_148x210mm", "na_letter_8.5x11in"} <= set(attrs["media-supported"])
+    assert attrs["media-col-database"]
+    assert attrs["printer-name"] == ["follow-me"]
+    # The raw printer alone still offers only what it does.
+    assert presented(client, "mono")["copies-supported"] == [(1, 1)]
