@@ -26,7 +26,7 @@ from services.core.messages import (
 )
 from services.core.runner import Service, wait_for_wake
 from services.core.store import Store
-from services.sync import capabilities, printers, queues
+from services.sync import capabilities, printers, queue_defaults, queues
 from services.sync.server import NotAuthorized, fetch_config, fetch_ports
 
 
@@ -111,18 +111,33 @@ class SyncService(Service):
         await self._set_state(state, reason)
 
     def _apply_queues(self, names: list[str]) -> tuple[int, int, int]:
-        """OS queues for ``names``, with the profile's default color, duplex and paper. When
-        those defaults changed, every queue is updated once (removed defaults with ``-R``);
+        """OS queues for ``names``, with their printers' default color, duplex and paper and
+        the profile's over them (queue_defaults.py). When the profile's changed, every queue
+        is updated once (removed defaults with ``-R``), when a printer's did, its queue;
         otherwise only new and changed queues are touched, and they get the current ones."""
         wanted = queues.wanted_queues(self.settings.spooler_port, names)
         options = profile.queue_options(self.profile)
         applied = profile.applied_queue_options(self.store)
-        if options == applied:
-            return queues.apply(self.queues, wanted, options=options)
-        change: dict[str, str | None] = {key: None for key in applied} | options
-        counts = queues.apply(self.queues, wanted, options=change, every_queue=True)
-        profile.save_applied_queue_options(self.store, options)  # only after every queue took it
-        self.log.info("queues.defaults", **{k.replace("-", "_"): v for k, v in change.items()})
+        change: dict[str, str | None] = dict(options)
+        if options != applied:
+            change = {key: None for key in applied} | options
+        ports = queue_defaults.port_defaults(self.store, names)
+        before = queue_defaults.applied(self.store)
+        own = queue_defaults.plan(names, change, ports, before)
+        counts = queues.apply(
+            self.queues,
+            wanted,
+            options=change,
+            every_queue=options != applied,
+            per_queue=own.per_queue,
+            refresh=own.refresh,
+        )
+        # Only after every queue took them: a failure raised above retries at the next sync.
+        if ports != before:
+            queue_defaults.save_applied(self.store, ports)
+        if options != applied:
+            profile.save_applied_queue_options(self.store, options)
+            self.log.info("queues.defaults", **{k.replace("-", "_"): v for k, v in change.items()})
         return counts
 
     async def _sync_server(self) -> int:
