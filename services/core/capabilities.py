@@ -157,10 +157,14 @@ def for_raw(
     return Capabilities(g.attributes, pjl)
 
 
-# What one printer says of itself alone: a port that may release to several presents none of it.
+# What one printer says of itself alone: a port that may release to several presents none of
+# it. Nor the formats one renders: the union would claim formats some of them cannot print,
+# so such a port lists the formats we accept, as before (spooler/printer.py).
 ONE_PRINTER = frozenset(
     [n for n in DESCRIPTION if n.startswith(("marker-", "printer-supply", "pages-per-minute"))]
     + ["printer-icons", "identify-actions-default", "identify-actions-supported"]
+    + ["document-format-supported", "urf-supported"]
+    + [n for n in DESCRIPTION if n.startswith("pwg-raster-")]
 )
 
 

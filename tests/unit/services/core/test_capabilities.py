@@ -71,6 +71,7 @@ def test_a_pull_port_offers_what_any_of_its_printers_offers() -> None:
         sides_supported=(Tag.KEYWORD, ["one-sided", "two-sided-long-edge"]),
         media_supported=(Tag.KEYWORD, ["iso_a4_210x297mm", "iso_a5_148x210mm"]),
         marker_levels=(Tag.INTEGER, [40]),
+        document_format_supported=(Tag.MIME_TYPE, ["application/pdf"]),
     )
 
     both = capabilities.union([mono, colour])
@@ -81,6 +82,7 @@ def test_a_pull_port_offers_what_any_of_its_printers_offers() -> None:
     assert both.attributes["color-supported"].values == [True]
     assert both.default("media") == capabilities.A4  # the first printer's
     assert "marker-levels" not in both.attributes  # one printer's toner is not the port's
+    assert "document-format-supported" not in both.attributes  # nor the formats it renders
     assert both.pjl
 
 
