@@ -136,9 +136,9 @@ def for_raw(
     g = Group(Tag.PRINTER)
     g.add("copies-default", Tag.INTEGER, 1)
     g.add("copies-supported", Tag.RANGE, (1, 999 if pjl else 1))
-    sides = ["one-sided", "two-sided-long-edge", "two-sided-short-edge"] if duplex else []
+    sides = ["one-sided", "two-sided-long-edge", "two-sided-short-edge"] if duplex and pjl else []
     g.add("sides-default", Tag.KEYWORD, "one-sided")
-    g.add("sides-supported", Tag.KEYWORD, *(sides if pjl else ["one-sided"]))
+    g.add("sides-supported", Tag.KEYWORD, *(sides or ["one-sided"]))
     modes = (["color", "monochrome"] if pjl else ["color"]) if color else ["monochrome"]
     g.add("print-color-mode-default", Tag.KEYWORD, modes[0])
     g.add("print-color-mode-supported", Tag.KEYWORD, *modes)

@@ -52,6 +52,8 @@ def test_a_raw_printer_without_pjl_offers_only_what_it_does_anyway() -> None:
     assert "two-sided-long-edge" in pjl.supported("sides")
     assert pjl.supported("print-color-mode") == ["color", "monochrome"]
     assert capabilities.Capabilities.from_json(pjl.to_json()) == pjl
+    # A PJL printer without a duplex unit prints one side, and says so (not an empty list).
+    assert capabilities.for_raw(pjl=True).supported("sides") == ["one-sided"]
 
 
 def printer(**attrs: tuple[int, list[object]]) -> capabilities.Capabilities:
