@@ -128,7 +128,8 @@ class CapabilityCache:
 
     async def _read_all(self, sources: list[Source]) -> None:
         limit = asyncio.Semaphore(PARALLEL_READS)
-        async with httpx.AsyncClient() as client:
+        # Printers are on the local network: never through a proxy from the environment.
+        async with httpx.AsyncClient(trust_env=False) as client:
 
             async def one(source: Source) -> None:
                 async with limit:
