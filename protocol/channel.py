@@ -109,20 +109,13 @@ MEDIA_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 MAX_MEDIA = 64
 
 
-class PrinterInfo(BaseModel):
-    """A printer as the server's record has it. The fields after ``path`` say what a raw
-    printer can do, since it cannot be asked (an IPP printer is asked and they are unused):
-    colour, a duplex unit, its paper (empty = A4 and Letter; ``media_default`` empty = the
-    first), its resolution in dpi, and whether it reads a PJL job header, without which no
-    per-job option reaches it. Older servers send none of them: the defaults are a
-    monochrome one-sided printer."""
+class RawPrinterFacts(BaseModel):
+    """What a raw printer can do, which it cannot be asked (an IPP printer is asked, and these
+    are unused): colour, a duplex unit, its paper (empty = A4 and Letter; ``media_default``
+    empty = the first), its resolution in dpi, and whether it reads a PJL job header, without
+    which no per-job option reaches it. Absent (an older server): a monochrome one-sided
+    printer. The server's printer records and a client's ``[[printers]]`` both say it."""
 
-    id: int
-    name: str
-    host: str
-    port: int
-    protocol: Literal["raw", "ipp"]
-    path: str = ""
     color: bool = False
     duplex: bool = False
     media: list[Annotated[str, Field(pattern=MEDIA_NAME_PATTERN)]] = Field(
@@ -131,6 +124,17 @@ class PrinterInfo(BaseModel):
     media_default: str = Field(default="", pattern=r"^$|" + MEDIA_NAME_PATTERN)
     resolution: int = Field(default=600, ge=72, le=9600)
     pjl: bool = False
+
+
+class PrinterInfo(RawPrinterFacts):
+    """A printer as the server's record has it."""
+
+    id: int
+    name: str
+    host: str
+    port: int
+    protocol: Literal["raw", "ipp"]
+    path: str = ""
 
 
 class Release(BaseModel):

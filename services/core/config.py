@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from protocol.channel import MAX_MEDIA, MEDIA_NAME_PATTERN
+from protocol.channel import RawPrinterFacts
 from protocol.http_limits import HttpLimits
 from services.core import config_secrets as secrets
 from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
@@ -45,7 +45,7 @@ class ConfigError(Exception):
     """A configuration problem, worded for the person who has to fix the file."""
 
 
-class PrinterConfig(BaseModel):
+class PrinterConfig(RawPrinterFacts):
     """A printer (input port) configured locally, for serverless sites and tests."""
 
     model_config = ConfigDict(extra="forbid")
@@ -56,16 +56,7 @@ class PrinterConfig(BaseModel):
     port: int = Field(default=9100, ge=1, le=65535)
     protocol: Literal["raw", "ipp"] = "raw"
     path: str = "/ipp/print"
-    # What a raw printer can do, as the server's printer record says it (PrinterInfo); an
-    # IPP printer is asked instead. media empty = A4 and Letter; media_default empty = first.
-    color: bool = False
-    duplex: bool = False
-    media: list[Annotated[str, Field(pattern=MEDIA_NAME_PATTERN)]] = Field(
-        default_factory=list, max_length=MAX_MEDIA
-    )
-    media_default: str = Field(default="", pattern=r"^$|" + MEDIA_NAME_PATTERN)
-    resolution: int = Field(default=600, ge=72, le=9600)
-    pjl: bool = False
+    # And, for a raw printer, what it can do (color, duplex, media ...: RawPrinterFacts).
 
 
 class Settings(BaseSettings):
