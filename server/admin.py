@@ -137,6 +137,18 @@ def list_printers(session: Session) -> list[dict[str, Any]]:
     return [commands.printer_info(p).model_dump() for p in printers]
 
 
+def can_do(printer: dict[str, Any]) -> str:
+    """What a raw printer's record says it can do; an IPP printer is asked by each endpoint."""
+    if printer["protocol"] != "raw":
+        return "asked of the printer"
+    media = printer["media"] or ["A4", "Letter"]
+    words = ["colour" if printer["color"] else "monochrome"]
+    words += ["duplex"] if printer["duplex"] else []
+    words += [", ".join(media), f"{printer['resolution']} dpi"]
+    words += ["PJL"] if printer["pjl"] else []
+    return "; ".join(words)
+
+
 def _printers_named(session: Session, names: list[str]) -> list[Printer]:
     found = list(session.scalars(select(Printer).where(Printer.name.in_(names))))
     missing = set(names) - {p.name for p in found}

@@ -256,7 +256,7 @@ def _endpoints_section(session: Session) -> str:
 def _printers_section(session: Session) -> str:
     printers = [
         [escape(p["name"]), escape(p["host"]), str(p["port"]), p["protocol"], escape(p["path"]),
-         escape(_can_do(p))]
+         escape(admin.can_do(p))]
         for p in admin.list_printers(session)
     ]  # fmt: skip
     ports = [[escape(p.name), p.kind, escape(_port_printers(p))] for p in admin.list_ports(session)]
@@ -266,18 +266,6 @@ def _printers_section(session: Session) -> str:
         + "<h2>Input ports</h2>"
         + table(["Name", "Kind", "Printers / target"], ports)
     )
-
-
-def _can_do(printer: dict) -> str:
-    """What a raw printer's record says it can do; an IPP printer is asked by each endpoint."""
-    if printer["protocol"] != "raw":
-        return "asked of the printer"
-    media = printer["media"] or ["A4", "Letter"]
-    words = ["colour" if printer["color"] else "monochrome"]
-    words += ["duplex"] if printer["duplex"] else []
-    words += [", ".join(media), f"{printer['resolution']} dpi"]
-    words += ["PJL"] if printer["pjl"] else []
-    return "; ".join(words)
 
 
 def _people_section(session: Session) -> str:

@@ -104,3 +104,17 @@ def test_admin_rest_sets_a_printers_fields_and_refuses_bad_ones(server: ServerPr
         assert missing.status_code == 404
         printers = {p["name"]: p for p in admin.get("/api/v1/admin/printers").json()}
     assert printers[name]["media"] == ["iso_a5_148x210mm"] and printers[name]["resolution"] == 600
+
+
+def test_the_printers_page_says_what_each_printer_can_do(server: ServerProcess) -> None:
+    raw, ipp = unique("printer"), unique("printer")
+    cli_json(server, "printer", "add", raw, "--host", "127.0.0.1", "--port", "9100",
+             "--protocol", "raw", "--color", "--duplex", "--pjl")  # fmt: skip
+    cli_json(server, "printer", "add", ipp, "--host", "127.0.0.1", "--port", "631",
+             "--protocol", "ipp", "--path", "/ipp/print")  # fmt: skip
+    with server.http() as browser:
+        browser.follow_redirects = True
+        page = browser.post("/admin/login", data={"token": server.admin_token}).text
+    rows = {name: row for row in page.split("<tr") for name in (raw, ipp) if name in row}
+    assert "colour; duplex; A4, Letter; 600 dpi; PJL" in rows[raw]
+    assert "asked of the printer" in rows[ipp]
