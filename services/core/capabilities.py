@@ -221,8 +221,10 @@ def _media_named(short: str, supported: list[Any]) -> str | None:
 
 def prefer_color(caps: Capabilities) -> Capabilities:
     """A printer that prints colour by default says so: "auto" (the printer decides per page,
-    PWG 5100.13) becomes "color" where colour is supported, because an OS queue made from our
-    attributes (CUPS' ``-m everywhere``) reads "auto" as monochrome."""
+    PWG 5100.13) becomes "color" where colour is supported, so the OS queue's default sync
+    sets from it (queue_defaults.py) and a dialog start at colour. (CUPS 2.4's everywhere PPD
+    already picks RGB for such a printer; a raw queue's ``print-color-mode-default=auto``
+    would leave the choice to each application.)"""
     if caps.default("print-color-mode") != "auto" or "color" not in caps.supported(
         "print-color-mode"
     ):
