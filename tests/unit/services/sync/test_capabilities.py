@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from protocol.channel import PrinterInfo
 from protocol.rest import InputPort
+from services.core import ipp
 from services.core.capabilities import Capabilities
+from services.core.ipp import Group, Tag
 from services.core.logs import EventLog
 from services.core.store import Printer, Store
 from services.sync import capabilities, printers
@@ -51,4 +53,59 @@ def test_pull_ports_present_the_union_with_the_admins_defaults(tmp_path) -> None
     assert follow.default("media") == "iso_a5_148x210mm"
     assert "color" in follow.supported("print-color-mode")
     assert ports["anywhere"] == follow  # "any printer": every printer the server named
+    store.dispose()
+
+
+class CountingPrinter:
+    """A loopback IPP printer that answers Get-Printer-Attributes and counts the requests."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.port = 0
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self.answer, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    async def answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        request, _ = ipp.parse(await reader.readexactly(length))
+        self.asked += 1
+        reply = ipp.response(request, ipp.Status.OK)
+        reply.groups.append(Group(Tag.PRINTER).add("copies-supported", Tag.RANGE, (1, 99)))
+        body = ipp.encode(reply)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+
+def test_a_printer_that_answers_is_asked_again_only_after_the_refresh_interval(tmp_path) -> None:
+    store = Store(tmp_path / "pullprint.db")
+    cache = capabilities.CapabilityCache(EventLog("test"))
+
+    async def scenario() -> tuple[int, int, int]:
+        first, second = CountingPrinter(), CountingPrinter()
+        servers = [await first.start(), await second.start()]
+
+        def plans(printer: CountingPrinter) -> dict[str, capabilities.Plan]:
+            source = capabilities.Source("127.0.0.1", printer.port, "ipp", "/ipp/print")
+            return {"desk": capabilities.Plan("direct", (source,))}
+
+        await cache.refresh(store, plans(first))
+        await cache.refresh(store, plans(first))  # within the interval: not asked again
+        asked_first = first.asked
+        await cache.refresh(store, plans(second))  # the port's printer changed: asked at once
+        cache.refresh_interval = 0
+        await cache.refresh(store, plans(second))
+        for server in servers:
+            server.close()
+        return asked_first, second.asked, first.asked
+
+    assert asyncio.run(scenario()) == (1, 2, 1)
     store.dispose()
