@@ -18,6 +18,7 @@ from sqlalchemy import select
 from services.core.capabilities import Capabilities
 from services.core.profile import QUEUE_DEFAULTS
 from services.core.store import Printer, State, Store
+from services.sync.queues import valid_option_value
 
 APPLIED_KEY = "queue_port_defaults"
 OPTIONS = tuple(QUEUE_DEFAULTS.values())  # print-color-mode-default, sides-default, ...
@@ -36,7 +37,11 @@ def port_defaults(store: Store, names: list[str]) -> dict[str, Defaults]:
                 continue
             caps = Capabilities.from_json(row.capabilities)
             values = {o: caps.default(o.removesuffix("-default")) for o in OPTIONS}
-            out[row.name] = {o: str(v) for o, v in values.items() if isinstance(v, str) and v}
+            # From the printer's own answer: a value lpadmin would not take (or would read as
+            # a flag) is left out rather than failing the queue at every sync.
+            out[row.name] = {
+                o: v for o, v in values.items() if isinstance(v, str) and valid_option_value(v)
+            }
     return out
 
 

@@ -293,6 +293,11 @@ def _no_queues(result: subprocess.CompletedProcess[str]) -> bool:
     return "No destinations added" in result.stderr
 
 
+def valid_option_value(value: str) -> bool:
+    """Whether ``value`` may go on lpadmin's command line as an option's value."""
+    return bool(_OPTION_VALUE.match(value))
+
+
 def _check_name(name: str) -> None:
     # Names go on a command line: the config's pattern keeps out spaces, slashes and a
     # leading dash that lpadmin would read as an option.

@@ -123,3 +123,15 @@ def test_each_queue_gets_its_printers_defaults_under_the_profiles(sync: SyncServ
         "-o", "sides-default=one-sided",
     ]  # fmt: skip
     assert by_queue["b"] == ["-o", "media-default=letter"]
+
+
+def test_a_printers_default_lpadmin_would_misread_is_left_out(sync: SyncService) -> None:
+    cups: FakeCups = sync.queues.runner  # type: ignore[attr-defined]
+    hostile = capabilities.for_raw(media=["-x office"])  # as a printer's answer could say
+    with sync.store.session() as session:
+        session.add(Printer(name="a", kind="direct", capabilities=hostile.to_json()))
+        session.commit()
+
+    assert sync._apply_queues(["a"]) == (1, 0, 0)
+    [call] = cups.admin
+    assert "-x office" not in " ".join(call) and "print-color-mode-default=monochrome" in call
