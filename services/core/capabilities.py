@@ -160,6 +160,19 @@ def for_raw(
 # --- JSON: every value keeps its tag ------------------------------------------------------
 
 
+def encode_attributes(attributes: dict[str, Attribute]) -> str:
+    """A job's options (``jobs.options``) as JSON, in the encoding capabilities use, so a
+    job read back after a restart carries each value with the tag it arrived with."""
+    return json.dumps({n: _encode_attr(a) for n, a in attributes.items()})
+
+
+def decode_attributes(text: str | None) -> dict[str, Attribute]:
+    """What ``encode_attributes`` wrote; {} for a job stored without options."""
+    if not text:
+        return {}
+    return {n: _decode_attr(n, raw) for n, raw in json.loads(text).items()}
+
+
 def _encode_attr(attr: Attribute) -> list[Any]:
     return [attr.tag, [_encode_value(attr.tag, v) for v in attr.values]]
 
