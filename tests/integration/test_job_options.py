@@ -134,3 +134,25 @@ def test_no_hold_on_a_pull_port_is_substituted_the_job_is_held(make_client, raw_
     assert job.get("job-state") == JobState.PENDING_HELD
     assert job.get("job-hold-until") == "indefinite"
     assert len(client.jobs()) == 1
+
+
+def test_create_job_keeps_its_options_and_hold_for_the_document_that_follows(
+    make_client, raw_printer
+):
+    client = client_with(make_client, raw_printer)
+    job = job_group(copies=(Tag.INTEGER, 3), job_hold_until=(Tag.KEYWORD, "indefinite"))
+
+    created = send(client, Operation.CREATE_JOB, job=job)
+    sent = send(
+        client,
+        Operation.SEND_DOCUMENT,
+        job_id=(Tag.INTEGER, 1),
+        last_document=(Tag.BOOLEAN, True),
+        document=b"doc",
+    )
+    echoed = send(client, Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
+
+    assert created.code == sent.code == Status.OK
+    assert echoed.get("copies") == 3
+    assert echoed.get("job-state") == JobState.PENDING_HELD
+    assert echoed.get("job-state-reasons") == "job-hold-until-specified"
