@@ -109,6 +109,8 @@ class Attempt:
                 JobState.PROCESSING,
                 JobState.COMPLETED,
                 reasons="job-completed-successfully",
+                # What the owner is told (My jobs, the notification) when an option was lost.
+                message=not_honoured(transport, where),
                 detail=_delivered(transport, route, where, attempt, at_once),
                 route=route.value,
             )
@@ -274,7 +276,14 @@ def _delivered(
     detail = delivered(route, where, attempt, at_once)
     if isinstance(transport, IppTransport) and transport.after is not None:
         detail += f"; the printer is now {transport.after.describe()}"
-    return detail
+    lost = not_honoured(transport, where)
+    return f"{detail}; {lost}" if lost else detail
+
+
+def not_honoured(transport: Transport, where: Destination) -> str:
+    """The options the printer did not get as asked, in a sentence; "" when none."""
+    lost: list[str] = getattr(transport, "not_honoured", [])
+    return f"printed at {where.name} without: {'; '.join(lost)}" if lost else ""
 
 
 def backoff(store: Store, row_id: int, maximum: float) -> float:
