@@ -28,6 +28,8 @@ JOB_TEMPLATE = (
     "job-hold-until",
     "media",
     "media-col",
+    # CUPS sends copies only to a printer that lists separate-documents-collated-copies here.
+    "multiple-document-handling",
     "orientation-requested",
     "output-bin",
     "page-ranges",

@@ -52,6 +52,7 @@ DUPLEX = {
     "two-sided-long-edge": ["DUPLEX=ON", "BINDING=LONGEDGE"],
     "two-sided-short-edge": ["DUPLEX=ON", "BINDING=SHORTEDGE"],
 }
+MDH, COLLATED = "multiple-document-handling", "separate-documents-collated-copies"
 RENDERMODE = {"color": "COLOR", "monochrome": "GRAYSCALE"}
 ORIENTATION = {3: "PORTRAIT", 4: "LANDSCAPE"}
 
@@ -80,10 +81,11 @@ def plan(
         return Plan(not_honoured=refused)
     commands: list[str] = []
     result = Plan(not_honoured=refused)
+    collated = _collated(wanted) and not any(a.name == MDH for a in refused)
     for attr in wanted:
         if attr in refused:
             continue
-        told = _commands(attr)
+        told = _commands(attr, collated)
         if told is not None:
             commands += told
         elif _known(attr, offered) and attr.value != _default(attr.name, offered):
@@ -106,11 +108,18 @@ def _default(name: str, offered: Mapping[str, Attribute]) -> object:
     return attr.value if attr else None
 
 
-def _commands(attr: Attribute) -> list[str] | None:
+def _collated(wanted: list[Attribute]) -> bool:
+    return any(a.name == MDH and a.value == COLLATED for a in wanted)
+
+
+def _commands(attr: Attribute, collated: bool) -> list[str] | None:
     """The SET commands that tell a printer one option; None when PJL has no words for it."""
     value = attr.value
     if attr.name == "copies":
-        return [f"COPIES={int(value)}"]
+        # QTY: copies of the whole document (collated); COPIES: of each page.
+        return [f"{'QTY' if collated else 'COPIES'}={int(value)}"]
+    if attr.name == MDH:
+        return []  # said by copies
     if attr.name == "sides":
         return DUPLEX.get(value)
     if attr.name == "print-color-mode":

@@ -73,3 +73,26 @@ def test_without_pjl_nothing_goes_around_the_document():
     assert (plan.header, plan.trailer) == (b"", b"")
     assert [a.name for a in plan.not_honoured] == ["copies"]
     assert pjl.plan(job, None, "x", "application/pdf").not_honoured == []  # nothing known
+
+
+def test_collated_copies_are_a_quantity_of_documents():
+    collating = capabilities.Capabilities(
+        {
+            **PJL.attributes,
+            "multiple-document-handling-supported": Attribute(
+                "multiple-document-handling-supported",
+                Tag.KEYWORD,
+                ["separate-documents-uncollated-copies", "separate-documents-collated-copies"],
+            ),
+        },
+        pjl=True,
+    )
+    job = opts(
+        copies=(Tag.INTEGER, 2),
+        multiple_document_handling=(Tag.KEYWORD, "separate-documents-collated-copies"),
+    )
+
+    plan = pjl.plan(job, collating, "x", "application/octet-stream")
+
+    assert lines(plan.header) == ["@PJL", '@PJL JOB NAME="x"', "@PJL SET QTY=2"]
+    assert plan.not_honoured == []
