@@ -36,35 +36,6 @@ def job_group(**values: tuple[int, Any]) -> Group:
     return group
 
 
-def send(
-    client: Client,
-    operation: Operation,
-    *,
-    printer: str = "office",
-    user: str = "alice",
-    job: Group | None = None,
-    document: bytes | None = None,
-    **op_attributes: tuple[int, Any],
-) -> ipp.Message:
-    """One request to the client's spooler with job attributes; the parsed answer."""
-    uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/{printer}"
-    request = ipp.request(operation)
-    request.operation.add("printer-uri", Tag.URI, uri)
-    request.operation.add("requesting-user-name", Tag.NAME, user)
-    for name, (tag, value) in op_attributes.items():
-        request.operation.add(name.replace("_", "-"), tag, value)
-    if job is not None:
-        request.groups.append(job)
-    reply = httpx.post(
-        ipp_client.http_url(uri),
-        content=ipp.encode(request) + (document or b""),
-        headers={"Content-Type": "application/ipp"},
-        timeout=30,
-    )
-    assert reply.status_code == 200, reply.text
-    return ipp.parse(reply.content)[0]
-
-
 def unsupported(reply: ipp.Message) -> dict[str, list[Any]]:
     group = reply.group(Tag.UNSUPPORTED_GROUP)
     return {n: a.values for n, a in group.attributes.items()} if group else {}

@@ -104,13 +104,14 @@ class Attempt:
             return False
         at_once = destination.printed_at_once(printer, where)
         if route == Route.DIRECT:
+            lost = not_honoured(transport, where)
             await self._move(
                 job,
                 JobState.PROCESSING,
                 JobState.COMPLETED,
-                reasons="job-completed-successfully",
                 # What the owner is told (My jobs, the notification) when an option was lost.
-                message=not_honoured(transport, where),
+                reasons="job-completed-with-warnings" if lost else "job-completed-successfully",
+                message=lost,
                 detail=_delivered(transport, route, where, attempt, at_once),
                 route=route.value,
             )

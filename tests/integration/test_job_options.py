@@ -9,7 +9,7 @@ from services.core.capabilities import A4, decode_attributes
 from services.core.ipp import Operation, Status, Tag
 from support.printers import direct_printer
 from support.waiting import wait_for
-from tests.job_options import A5, TWO_SIDED, job_group, send, start_client, unsupported
+from tests.job_options import A5, TWO_SIDED, job_group, start_client, unsupported
 
 # A raw printer that reads PJL: copies, duplex, colour and A5 reach it.
 CAPABLE = capabilities.for_raw(color=True, duplex=True, media=[A4, A5], pjl=True)
@@ -32,7 +32,7 @@ def test_unsupported_values_with_fidelity_are_refused_and_nothing_is_stored(
         print_color_mode=(Tag.KEYWORD, "monochrome"),
     )
 
-    reply = send(client, Operation.PRINT_JOB, job=job, document=b"doc", **FIDELITY)
+    reply = client.ipp(Operation.PRINT_JOB, job=job, document=b"doc", **FIDELITY)
 
     assert reply.code == Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
     assert unsupported(reply) == {"copies": [0], "media": [A5], "sides": ["bogus"]}
@@ -43,7 +43,7 @@ def test_without_fidelity_unsupported_values_are_dropped_and_said(make_client, r
     client = client_with(make_client, raw_printer, capabilities.for_raw())
     job = job_group(copies=(Tag.KEYWORD, "two"), media=(Tag.KEYWORD, A5))
 
-    reply = send(client, Operation.PRINT_JOB, job=job, document=b"doc")
+    reply = client.ipp(Operation.PRINT_JOB, job=job, document=b"doc")
 
     assert reply.code == Status.OK_IGNORED_OR_SUBSTITUTED
     # A value in the wrong syntax is not a supported value (RFC 8011 4.1.7).
@@ -56,9 +56,9 @@ def test_validate_job_answers_as_print_job_would_and_stores_nothing(make_client,
     client = client_with(make_client, raw_printer, capabilities.for_raw())
     job = job_group(copies=(Tag.INTEGER, 0), sides=(Tag.KEYWORD, "bogus"))
 
-    strict = send(client, Operation.VALIDATE_JOB, job=job, **FIDELITY)
-    lenient = send(client, Operation.VALIDATE_JOB, job=job)
-    fine = send(client, Operation.VALIDATE_JOB, job=job_group(copies=(Tag.INTEGER, 1)))
+    strict = client.ipp(Operation.VALIDATE_JOB, job=job, **FIDELITY)
+    lenient = client.ipp(Operation.VALIDATE_JOB, job=job)
+    fine = client.ipp(Operation.VALIDATE_JOB, job=job_group(copies=(Tag.INTEGER, 1)))
 
     assert strict.code == Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
     assert lenient.code == Status.OK_IGNORED_OR_SUBSTITUTED
@@ -76,10 +76,9 @@ def test_supported_options_are_stored_and_echoed_by_get_job_attributes(make_clie
         print_color_mode=(Tag.KEYWORD, "color"),
     )
 
-    reply = send(client, Operation.PRINT_JOB, job=job, document=b"doc", **FIDELITY)
-    echoed = send(client, Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
-    listed = send(
-        client,
+    reply = client.ipp(Operation.PRINT_JOB, job=job, document=b"doc", **FIDELITY)
+    echoed = client.ipp(Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
+    listed = client.ipp(
         Operation.GET_JOBS,
         which_jobs=(Tag.KEYWORD, "all"),
         requested_attributes=(Tag.KEYWORD, "copies"),
@@ -97,8 +96,8 @@ def test_hold_indefinite_on_a_direct_port_waits_for_release_job(make_client, raw
     client = client_with(make_client, raw_printer, plain, services=("spooler", "delivery"))
     hold = job_group(job_hold_until=(Tag.KEYWORD, "indefinite"))
 
-    reply = send(client, Operation.PRINT_JOB, job=hold, document=b"held doc")
-    job = send(client, Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
+    reply = client.ipp(Operation.PRINT_JOB, job=hold, document=b"held doc")
+    job = client.ipp(Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
 
     assert reply.code == Status.OK
     assert job.get("job-state") == JobState.PENDING_HELD
@@ -109,7 +108,7 @@ def test_hold_indefinite_on_a_direct_port_waits_for_release_job(make_client, raw
     wait_for(lambda: client.job_state(2) == JobState.COMPLETED, 30, "the other job printed")
     assert [p.read_bytes() for p in raw_printer.jobs()] == [b"not held"]
 
-    released = send(client, Operation.RELEASE_JOB, job_id=(Tag.INTEGER, 1))
+    released = client.ipp(Operation.RELEASE_JOB, job_id=(Tag.INTEGER, 1))
 
     assert released.code == Status.OK
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "released job printed")
@@ -121,11 +120,9 @@ def test_no_hold_on_a_pull_port_is_substituted_the_job_is_held(make_client, raw_
     client = start_client(make_client, pull, {}, ("spooler",))
     no_hold = job_group(job_hold_until=(Tag.KEYWORD, "no-hold"))
 
-    reply = send(client, Operation.PRINT_JOB, printer="hall", job=no_hold, document=b"d")
-    strict = send(
-        client, Operation.PRINT_JOB, printer="hall", job=no_hold, document=b"d", **FIDELITY
-    )
-    asked = send(client, Operation.GET_JOB_ATTRIBUTES, printer="hall", job_id=(Tag.INTEGER, 1))
+    reply = client.ipp(Operation.PRINT_JOB, printer="hall", job=no_hold, document=b"d")
+    strict = client.ipp(Operation.PRINT_JOB, printer="hall", job=no_hold, document=b"d", **FIDELITY)
+    asked = client.ipp(Operation.GET_JOB_ATTRIBUTES, printer="hall", job_id=(Tag.INTEGER, 1))
     job = asked.group(Tag.JOB)
 
     assert reply.code == Status.OK_IGNORED_OR_SUBSTITUTED
@@ -142,15 +139,14 @@ def test_create_job_keeps_its_options_and_hold_for_the_document_that_follows(
     client = client_with(make_client, raw_printer)
     job = job_group(copies=(Tag.INTEGER, 3), job_hold_until=(Tag.KEYWORD, "indefinite"))
 
-    created = send(client, Operation.CREATE_JOB, job=job)
-    sent = send(
-        client,
+    created = client.ipp(Operation.CREATE_JOB, job=job)
+    sent = client.ipp(
         Operation.SEND_DOCUMENT,
         job_id=(Tag.INTEGER, 1),
         last_document=(Tag.BOOLEAN, True),
         document=b"doc",
     )
-    echoed = send(client, Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
+    echoed = client.ipp(Operation.GET_JOB_ATTRIBUTES, job_id=(Tag.INTEGER, 1)).group(Tag.JOB)
 
     assert created.code == sent.code == Status.OK
     assert echoed.get("copies") == 3

@@ -19,7 +19,6 @@ from tests.job_options import (
     TWO_SIDED,
     job_group,
     printer_capabilities,
-    send,
     start_client,
 )
 
@@ -38,6 +37,15 @@ def ipp_port(printer, name: str = "ippdesk") -> dict:
     return {"name": name, "kind": "direct", "port": printer.port, "protocol": "ipp"}
 
 
+def print_pdf(client, printer: str, job, document: bytes, **attributes):
+    """Print-Job of a PDF with these options (``job``) to ``printer``; the answer."""
+    pdf = (Tag.MIME_TYPE, "application/pdf")
+    return client.ipp(
+        Operation.PRINT_JOB, printer=printer, job=job, document=document, document_format=pdf,
+        **attributes,
+    )  # fmt: skip
+
+
 def trace(client, job_id: int = 1) -> str:
     with client.store.session() as session:
         return "\n".join(f"{e.event}: {e.detail}" for e in jobs.trace(session, job_id))
@@ -49,15 +57,7 @@ def test_options_reach_an_ipp_printer_as_its_job_attributes(make_client, ipp_pri
     client = start_client(make_client, [ipp_port(ipp_printer)], caps)
     document = minimal_pdf("two copies, both sides, A5, colour")
 
-    reply = send(
-        client,
-        Operation.PRINT_JOB,
-        printer="ippdesk",
-        job=job_group(**OPTIONS),
-        document=document,
-        document_format=(Tag.MIME_TYPE, "application/pdf"),
-        **FIDELITY,
-    )
+    reply = print_pdf(client, "ippdesk", job_group(**OPTIONS), document, **FIDELITY)
 
     assert reply.code == Status.OK
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "delivered by IPP")
@@ -68,15 +68,16 @@ def test_options_reach_an_ipp_printer_as_its_job_attributes(make_client, ipp_pri
     assert got["IPP_MEDIA"] == A5
     assert got["IPP_PRINT_COLOR_MODE"] == "color"
     assert ipp_printer.documents() == [document]
-    assert client.jobs()[0].state_message == ""  # nothing was lost on the way
+    finished = client.jobs()[0]
+    assert finished.state_message == ""  # nothing was lost on the way
+    assert finished.state_reasons == "job-completed-successfully"
 
 
 def test_a_raw_printer_with_pjl_gets_a_job_header_saying_the_same(make_client, raw_printer):
     client = start_client(make_client, [direct_printer(raw_printer)], {"office": PJL})
     document = b"%PDF-1.4 the document itself\n"
 
-    send(
-        client,
+    client.ipp(
         Operation.PRINT_JOB,
         job=job_group(**OPTIONS),
         document=document,
@@ -103,7 +104,7 @@ def test_a_released_job_says_what_a_raw_printer_without_pjl_could_not_honour(
     plain = capabilities.for_raw(color=True, duplex=True, media=[A4, A5])
     ports = [direct_printer(raw_printer), {"name": "hall", "kind": "pull"}]
     client = start_client(make_client, ports, {"office": plain, "hall": PJL})
-    send(client, Operation.PRINT_JOB, printer="hall", job=job_group(**OPTIONS), document=b"doc")
+    client.ipp(Operation.PRINT_JOB, printer="hall", job=job_group(**OPTIONS), document=b"doc")
 
     released = client.run_cli("release", "1", "-P", "office")
 
@@ -111,6 +112,7 @@ def test_a_released_job_says_what_a_raw_printer_without_pjl_could_not_honour(
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "released job printed")
     assert raw_printer.jobs()[0].read_bytes() == b"doc"  # unchanged: it reads no PJL
     message = client.jobs()[0].state_message
+    assert client.jobs()[0].state_reasons == "job-completed-with-warnings"
     assert message.startswith("printed at office without: copies 2 (not offered)")
     assert "sides two-sided-long-edge (not offered)" in message
     assert "print-color-mode" not in message  # colour it does anyway
@@ -122,14 +124,7 @@ def test_a_released_job_says_what_an_ipp_printer_does_not_offer(make_client, ipp
     client = start_client(make_client, ports, {"hall": PJL})
     job = job_group(sides=(Tag.KEYWORD, TWO_SIDED), copies=(Tag.INTEGER, 2))
     document = minimal_pdf("simplex printer")
-    send(
-        client,
-        Operation.PRINT_JOB,
-        printer="hall",
-        job=job,
-        document=document,
-        document_format=(Tag.MIME_TYPE, "application/pdf"),
-    )
+    print_pdf(client, "hall", job, document)
 
     released = client.run_cli("release", "1", "-P", "ippdesk")
 
@@ -152,23 +147,14 @@ def test_a_held_jobs_options_survive_kill_9_and_reach_the_printer_at_release(
     # The pull port presents what its release printer does (wt-caps will make it the union).
     client = start_client(make_client, ports, {"ippdesk": caps, "hall": caps})
     document = minimal_pdf("held, killed, released")
-    send(
-        client,
-        Operation.PRINT_JOB,
-        printer="hall",
-        job=job_group(**OPTIONS),
-        document=document,
-        document_format=(Tag.MIME_TYPE, "application/pdf"),
-        **FIDELITY,
-    )
+    print_pdf(client, "hall", job_group(**OPTIONS), document, **FIDELITY)
 
     for name in ("spooler", "delivery"):
         client.processes[name].kill9()
     client.start("spooler", "delivery")
     client.wait_printer("hall")
-    echoed = send(
-        client, Operation.GET_JOB_ATTRIBUTES, printer="hall", job_id=(Tag.INTEGER, 1)
-    ).group(Tag.JOB)
+    asked = client.ipp(Operation.GET_JOB_ATTRIBUTES, printer="hall", job_id=(Tag.INTEGER, 1))
+    echoed = asked.group(Tag.JOB)
     released = client.run_cli("release", "1", "-P", "ippdesk")
 
     assert echoed.get("copies") == 2 and echoed.get("media") == A5
