@@ -15,6 +15,7 @@ from protocol.gateway import UploadHeader
 from services.core import capabilities, endpoint
 from services.core.capabilities import Capabilities, decode_attributes
 from services.core.config import Settings
+from services.core.options import describe_all
 from services.core.store import Job, Printer
 from services.delivery import gateway, pjl
 from services.delivery.gateway import GatewayTransport
@@ -142,6 +143,16 @@ def _upload(
         deliver_to=where.printer_id,
     )
     return GatewayTransport(gateways(settings), tls, header, settings.reach_timeout, settings.proxy)
+
+
+def options_left_behind(job: Job) -> str:
+    """What an upload does not carry: the gateway's header has no job options yet (issue 21
+    left gateway mode out), so the server prints the document without them. "" when the job
+    has none (job-hold-until was honoured here)."""
+    lost = [a for n, a in decode_attributes(job.options).items() if n != "job-hold-until"]
+    if not lost:
+        return ""
+    return f"the upload carries no options; the server prints without: {describe_all(lost)}"
 
 
 def printed_at_once(printer: Printer, where: Destination) -> bool:
