@@ -115,11 +115,16 @@ def media_size(col: Mapping[str, tuple[int, list[Any]]]) -> tuple[int, int] | No
     member = col.get("media-size")
     if not member or not member[1] or not isinstance(member[1][0], dict):
         return None
-    size = member[1][0]
-    x, y = size.get("x-dimension"), size.get("y-dimension")
-    if not x or not y or not x[1] or not y[1]:
+    x, y = _first(member[1][0], "x-dimension"), _first(member[1][0], "y-dimension")
+    if not isinstance(x, int) or not isinstance(y, int):  # a client's range is no size
         return None
-    return x[1][0], y[1][0]
+    return x, y
+
+
+def _first(col: Mapping[str, tuple[int, list[Any]]], member: str) -> Any:
+    """A collection member's first value; None when it is absent or has none."""
+    found = col.get(member)
+    return found[1][0] if found and found[1] else None
 
 
 def _media_col_fits(col: Any, offered: Mapping[str, Attribute]) -> bool:
@@ -144,13 +149,15 @@ def _size_offered(size: tuple[int, int] | None, offered: Mapping[str, Attribute]
         return False
     listed = offered.get("media-size-supported")
     for entry in listed.values if listed else []:
-        x, y = entry.get("x-dimension"), entry.get("y-dimension")
-        if x and y and _dimension(size[0], x[1][0]) and _dimension(size[1], y[1][0]):
+        if not isinstance(entry, dict):
+            continue
+        x, y = _first(entry, "x-dimension"), _first(entry, "y-dimension")
+        if _dimension(size[0], x) and _dimension(size[1], y):
             return True
     return False
 
 
 def _dimension(value: int, offered: Any) -> bool:
-    if isinstance(offered, tuple):  # rangeOfInteger: a custom size range
-        return offered[0] <= value <= offered[1]
+    if isinstance(offered, tuple) and len(offered) == 2:  # rangeOfInteger: custom sizes
+        return bool(offered[0] <= value <= offered[1])
     return value == offered

@@ -63,6 +63,7 @@ def check(request: Message, printer: PrinterObject) -> Checked:
             # 5.1.4): what ipptool's suites send for a media the printer lacks ("Print-Job
             # with A4 PostScript" names $OPTIONAL_LETTER_MEDIA), expecting successful-ok.
             continue
+        attr = _plain(attr)
         if options.fits(attr, offered):
             checked.options[name] = attr
         else:
@@ -84,6 +85,14 @@ def answer(request: Message, checked: Checked) -> Message:
     if checked.unsupported.attributes:
         response.groups.append(checked.unsupported)
     return response
+
+
+def _plain(attr: Attribute) -> Attribute:
+    """A name or text with a language as plain name or text: the parser keeps only the text,
+    and that is what the job keeps and echoes (encoded again with its language tag, it would
+    be malformed)."""
+    plain = {Tag.NAME_LANG: Tag.NAME, Tag.TEXT_LANG: Tag.TEXT}.get(attr.tag)
+    return Attribute(attr.name, plain, attr.values) if plain else attr
 
 
 def _as_returned(attr: Attribute) -> Attribute:

@@ -1,0 +1,68 @@
+"""A request's job options checked on a port (services/spooler/template.py), for the inputs an
+integration test cannot easily send: malformed collections and names with a language."""
+
+from __future__ import annotations
+
+from services.core import capabilities
+from services.core.capabilities import A4
+from services.core.ipp import Attribute, Group, Operation, Status, Tag, request
+from services.spooler import template
+from services.spooler.printer import PrinterObject
+
+A5 = "iso_a5_148x210mm"
+MEDIA_COL = {
+    **capabilities.for_raw(media=[A4, A5], pjl=True).attributes,
+    "media-col-supported": Attribute("media-col-supported", Tag.KEYWORD, ["media-size"]),
+    "media-size-supported": Attribute(
+        "media-size-supported",
+        Tag.BEGIN_COLLECTION,
+        [{"x-dimension": (Tag.RANGE, [(100, 50000)]), "y-dimension": (Tag.INTEGER, [21000])}],
+    ),
+}
+PORT = PrinterObject(
+    "office", "direct", 8631, capabilities=capabilities.Capabilities(MEDIA_COL, pjl=True)
+)
+
+
+def print_job(*attributes: Attribute, fidelity: bool = False):
+    message = request(Operation.PRINT_JOB)
+    message.operation.add("printer-uri", Tag.URI, PORT.uri)
+    if fidelity:
+        message.operation.add("ipp-attribute-fidelity", Tag.BOOLEAN, True)
+    message.groups.append(Group(Tag.JOB, {a.name: a for a in attributes}))
+    return message
+
+
+def size(x: object, y: object) -> dict:
+    members = {"x-dimension": (Tag.RANGE if isinstance(x, tuple) else Tag.INTEGER, [x])}
+    members["y-dimension"] = (Tag.INTEGER, [y])
+    return {"media-size": (Tag.BEGIN_COLLECTION, [members])}
+
+
+def test_a_media_col_size_within_a_custom_range_fits_a_range_given_as_size_does_not():
+    good = Attribute("media-col", Tag.BEGIN_COLLECTION, [size(14800, 21000)])
+    odd = Attribute("media-col", Tag.BEGIN_COLLECTION, [size((1, 2), 21000)])
+    empty = Attribute("media-col", Tag.BEGIN_COLLECTION, [{"media-size": (Tag.INTEGER, [])}])
+
+    assert list(template.check(print_job(good), PORT).options) == ["media-col"]
+    for bad in (odd, empty):
+        checked = template.check(print_job(bad), PORT)
+        assert checked.status == Status.OK_IGNORED_OR_SUBSTITUTED
+        assert list(checked.unsupported.attributes) == ["media-col"]
+
+
+def test_a_name_with_a_language_is_kept_as_a_plain_name():
+    media = Attribute("media", Tag.NAME_LANG, [A5])
+
+    checked = template.check(print_job(media, fidelity=True), PORT)
+
+    assert checked.status == Status.OK
+    assert checked.options["media"] == Attribute("media", Tag.NAME, [A5])
+
+
+def test_a_control_character_is_answered_as_out_of_band_unsupported():
+    sides = Attribute("sides", Tag.KEYWORD, ["one-sided\n"])
+
+    checked = template.check(print_job(sides), PORT)
+
+    assert checked.unsupported.attributes["sides"].tag == Tag.UNSUPPORTED
