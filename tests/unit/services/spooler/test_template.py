@@ -3,9 +3,12 @@ integration test cannot easily send: malformed collections and names with a lang
 
 from __future__ import annotations
 
-from services.core import capabilities
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.core import capabilities, options
 from services.core.capabilities import A4
-from services.core.ipp import Attribute, Group, Operation, Status, Tag, request
+from services.core.ipp import Attribute, Group, Operation, Status, Tag, encode, parse, request
 from services.spooler import template
 from services.spooler.printer import PrinterObject
 
@@ -66,3 +69,44 @@ def test_a_control_character_is_answered_as_out_of_band_unsupported():
     checked = template.check(print_job(sides), PORT)
 
     assert checked.unsupported.attributes["sides"].tag == Tag.UNSUPPORTED
+
+
+VALUES = {
+    Tag.INTEGER: st.integers(-(2**31), 2**31 - 1),
+    Tag.ENUM: st.integers(-(2**31), 2**31 - 1),
+    Tag.BOOLEAN: st.booleans(),
+    Tag.KEYWORD: st.text(max_size=20),
+    Tag.NAME: st.text(max_size=20),
+    Tag.RANGE: st.tuples(st.integers(-5, 2000), st.integers(-5, 2000)),
+    Tag.RESOLUTION: st.tuples(st.integers(0, 1200), st.integers(0, 1200), st.sampled_from([3, 4])),
+}
+
+
+@st.composite
+def job_attribute(draw: st.DrawFn) -> Attribute:
+    name = draw(st.sampled_from(sorted(options.SYNTAX)))
+    if draw(st.booleans()) and name == "media-col":
+        x = draw(
+            st.one_of(
+                st.integers(0, 50000),
+                st.tuples(st.integers(-(2**31), 2**31 - 1), st.integers(-(2**31), 2**31 - 1)),
+            )
+        )
+        return Attribute(name, Tag.BEGIN_COLLECTION, [size(x, draw(st.integers(0, 50000)))])
+    tag = draw(st.sampled_from(sorted(VALUES)))
+    return Attribute(name, tag, draw(st.lists(VALUES[tag], min_size=1, max_size=3)))
+
+
+@given(st.lists(job_attribute(), max_size=6), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_any_job_group_gets_an_answer_that_encodes(attributes: list[Attribute], fidelity: bool):
+    """Whatever a client sends as options, the answer is an IPP message, never an exception."""
+    message = print_job(*attributes, fidelity=fidelity)
+    parsed, _ = parse(encode(message))
+
+    checked = template.check(parsed, PORT)
+
+    assert encode(template.answer(parsed, checked))
+    assert set(checked.options).isdisjoint(checked.unsupported.attributes) or (
+        "job-hold-until" in checked.options
+    )
