@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from services.core import ipp, options
 from services.core.capabilities import encode_attributes
 from services.core.ipp import STRING_TAGS, Attribute, Group, IppError, Message, Status, Tag
+from services.core.logs import get_log
 from services.spooler.printer import PrinterObject
 
+log = get_log("spooler")
 HOLD = "job-hold-until"
 
 
@@ -70,6 +72,13 @@ def check(request: Message, printer: PrinterObject) -> Checked:
             checked.unsupported.attributes[name] = _as_returned(attr)
     _hold(checked, printer)
     checked.refused = fidelity and bool(checked.unsupported.attributes)
+    if checked.unsupported.attributes:
+        log.info(
+            "job.options-unsupported",
+            printer=printer.name,
+            attributes=",".join(checked.unsupported.attributes),
+            refused=checked.refused,
+        )
     return checked
 
 

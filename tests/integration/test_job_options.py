@@ -37,6 +37,7 @@ def test_unsupported_values_with_fidelity_are_refused_and_nothing_is_stored(
     assert reply.code == Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
     assert unsupported(reply) == {"copies": [0], "media": [A5], "sides": ["bogus"]}
     assert client.jobs() == [] and client.spool_files() == []
+    wait_for(lambda: "job.options-unsupported" in client.logs(), 10, "the refusal logged")
 
 
 def test_without_fidelity_unsupported_values_are_dropped_and_said(make_client, raw_printer):
