@@ -168,6 +168,8 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
             "port": printer.port,
             "protocol": printer.protocol,
             "path": printer.path,
+            # What it can do, so delivery tells it the job's options (or says it could not).
+            "capabilities": printer.capabilities,
         }
         jobs.transition(
             session,

@@ -28,6 +28,8 @@ JOB_TEMPLATE = (
     "job-hold-until",
     "media",
     "media-col",
+    # CUPS sends copies only to a printer that lists separate-documents-collated-copies here.
+    "multiple-document-handling",
     "orientation-requested",
     "output-bin",
     "page-ranges",
@@ -233,6 +235,19 @@ def prefer_color(caps: Capabilities) -> Capabilities:
 
 
 # --- JSON: every value keeps its tag ------------------------------------------------------
+
+
+def encode_attributes(attributes: dict[str, Attribute]) -> str:
+    """A job's options (``jobs.options``) as JSON, in the encoding capabilities use, so a
+    job read back after a restart carries each value with the tag it arrived with."""
+    return json.dumps({n: _encode_attr(a) for n, a in attributes.items()})
+
+
+def decode_attributes(text: str | None) -> dict[str, Attribute]:
+    """What ``encode_attributes`` wrote; {} for a job stored without options."""
+    if not text:
+        return {}
+    return {n: _decode_attr(n, raw) for n, raw in json.loads(text).items()}
 
 
 def _encode_attr(attr: Attribute) -> list[Any]:

@@ -38,6 +38,7 @@ from services.delivery.transport import DeliveryError, Transport, unreachable
 # While a printer reports itself stopped, ask again this often (or at the backoff cap, if
 # lower): asking is one small request, and the user at the printer waits for it.
 STOPPED_POLL = 5.0
+UPLOADS = (Route.GATEWAY, Route.VIA_SERVER)
 
 
 class Attempt:
@@ -72,8 +73,7 @@ class Attempt:
         ):
             return False  # someone else moved it (canceled meanwhile): nothing to send
         where = destination.destination(job, printer)
-        route, why, failure = await self._route(printer.kind, where)
-        await asyncio.to_thread(record, self.store, job.id, "route", why)
+        route, failure = await self._route_traced(job, printer.kind, where)
         self.log.info(
             "delivery.started",
             job=job.uuid,
@@ -104,14 +104,7 @@ class Attempt:
             return False
         at_once = destination.printed_at_once(printer, where)
         if route == Route.DIRECT:
-            await self._move(
-                job,
-                JobState.PROCESSING,
-                JobState.COMPLETED,
-                reasons="job-completed-successfully",
-                detail=_delivered(transport, route, where, attempt, at_once),
-                route=route.value,
-            )
+            await self._printed(job, transport, where, attempt)
         else:
             await self._hand_over(job, route, where, attempt, at_once)
         # Either way the document is not ours to send again: the printer or the server has it.
@@ -124,6 +117,34 @@ class Attempt:
             route=route.value,
         )
         return True
+
+    async def _route_traced(
+        self, job: Job, kind: str, where: Destination
+    ) -> tuple[Route, str | None]:
+        """The route (and what the reachability check met), written into the trace with why,
+        and for an upload the options it leaves behind."""
+        route, why, failure = await self._route(kind, where)
+        await asyncio.to_thread(record, self.store, job.id, "route", why)
+        left = destination.options_left_behind(job) if route in UPLOADS else ""
+        if left:
+            await asyncio.to_thread(record, self.store, job.id, "options", left)
+        return route, failure
+
+    async def _printed(
+        self, job: Job, transport: Transport, where: Destination, attempt: int
+    ) -> None:
+        """The printer took the whole job: completed, with a warning when an option did not
+        reach it as asked (what the owner is told in My jobs and the notification)."""
+        lost = not_honoured(transport, where)
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.COMPLETED,
+            reasons="job-completed-with-warnings" if lost else "job-completed-successfully",
+            message=lost,
+            detail=_delivered(transport, Route.DIRECT, where, attempt, False),
+            route=Route.DIRECT.value,
+        )
 
     async def _hand_over(
         self, job: Job, route: Route, where: Destination, attempt: int, at_once: bool
@@ -274,7 +295,14 @@ def _delivered(
     detail = delivered(route, where, attempt, at_once)
     if isinstance(transport, IppTransport) and transport.after is not None:
         detail += f"; the printer is now {transport.after.describe()}"
-    return detail
+    lost = not_honoured(transport, where)
+    return f"{detail}; {lost}" if lost else detail
+
+
+def not_honoured(transport: Transport, where: Destination) -> str:
+    """The options the printer did not get as asked, in a sentence; "" when none."""
+    lost: list[str] = getattr(transport, "not_honoured", [])
+    return f"printed at {where.name} without: {'; '.join(lost)}" if lost else ""
 
 
 def backoff(store: Store, row_id: int, maximum: float) -> float:
