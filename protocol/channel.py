@@ -109,7 +109,7 @@ class PrinterInfo(BaseModel):
     name: str
     host: str
     port: int
-    protocol: Literal["raw", "ipp"]
+    protocol: Literal["raw", "ipp", "ipps"]
     path: str = ""
 
 

@@ -75,8 +75,8 @@ def enable_user(session: Session, name: str) -> dict[str, Any]:
 def add_printer(
     session: Session, name: str, host: str, port: int, protocol_: str, path: str = ""
 ) -> dict[str, Any]:
-    if protocol_ not in ("raw", "ipp"):
-        raise AdminError("invalid", "protocol must be raw or ipp")
+    if protocol_ not in ("raw", "ipp", "ipps"):
+        raise AdminError("invalid", "protocol must be raw, ipp or ipps")
     if not name or not host or not 0 < port < 65536:
         raise AdminError("invalid", "printer needs a name, a host and a port in 1..65535")
     if session.scalar(select(Printer).where(Printer.name == name)):

@@ -79,7 +79,7 @@ def user_enable(session: Session, args: argparse.Namespace) -> Any:
 @command(
     "printer", "add", arg("name"), arg("--host", required=True),
     arg("--port", type=int, required=True),
-    arg("--protocol", choices=["raw", "ipp"], required=True),
+    arg("--protocol", choices=["raw", "ipp", "ipps"], required=True),
     arg("--path", default="", help="IPP resource, e.g. /ipp/print"),
 )  # fmt: skip
 def printer_add(session: Session, args: argparse.Namespace) -> Any:
