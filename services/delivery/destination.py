@@ -13,7 +13,7 @@ from protocol import PROTOCOL_VERSION
 from protocol.gateway import UploadHeader
 from services.core import endpoint
 from services.core.config import Settings
-from services.core.store import Job, Printer
+from services.core.store import Job, Printer, Store
 from services.delivery import gateway
 from services.delivery.gateway import GatewayTransport
 from services.delivery.ipp import IppTransport
@@ -63,15 +63,18 @@ def transport(
     printer: Printer,
     where: Destination,
     failure: str | None = None,
+    *,
+    pins: Store | None = None,
 ) -> Transport:
     """How to send this job by this route; on WAIT, the error the reachability check met
-    (``failure``), as the attempt's failure."""
+    (``failure``), as the attempt's failure. ``pins``: the store holding IPPS printers'
+    pinned certificates (the settings' database when not given)."""
     if route == Route.WAIT:
         what = failure or "does not answer"
         raise DeliveryError("printer-stopped", f"{where.address} {what}; will retry")
     if route in (Route.GATEWAY, Route.VIA_SERVER):
         return _upload(settings, tls, job, printer, where)
-    if where.protocol == "ipp":
+    if where.protocol in ("ipp", "ipps"):
         return IppTransport(
             where.host,
             where.port,
@@ -81,6 +84,8 @@ def transport(
             name=job.name,
             document_format=job.format,
             size=job.size,
+            pins=pins or Store(settings.db_path),
+            protocol=where.protocol,
         )
     return RawTransport(where.host, where.port, settings.reach_timeout)
 

@@ -5,7 +5,9 @@ the body as one iterator, so ``send`` feeds a small bounded queue that the reque
 from: the queue is the back-pressure that keeps memory flat however large the job.
 
 Before the job, the printer is asked for its state: a stopped printer gets nothing (see
-``printer_status``). After it took the job, it is asked again, for the trace.
+``printer_status``). After it took the job, it is asked again, for the trace. The same answer
+says whether it offers IPPS; then the job goes over TLS, trusting only the printer's pinned
+certificate (``ipps.py``, ``services/core/pinning.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import httpx
 
 from services.core import ipp
 from services.core.ipp import NeedMore, Operation, Status, Tag
-from services.delivery import printer_status
+from services.core.pinning import Pinned
+from services.core.store import Store
+from services.delivery import ipps, printer_status
 from services.delivery.printer_status import PrinterStatus, PrinterStopped, StatusUnavailable
 from services.delivery.transport import DeliveryError
 
@@ -47,9 +51,15 @@ class IppTransport:
         name: str,
         document_format: str,
         size: int,
+        pins: Store,
+        protocol: str = "ipp",
     ) -> None:
         self.uri = f"ipp://{host}:{port}{path or '/ipp/print'}"
         self._url = f"http://{host}:{port}{path or '/ipp/print'}"
+        self._where = (host, port, path or "/ipp/print")
+        self._pins, self._tls_only = pins, protocol == "ipps"
+        self._connect_timeout = connect_timeout
+        self.secured: Pinned | None = None  # the pinned trust, when the job went over IPPS
         self._timeout = httpx.Timeout(60.0, connect=connect_timeout)
         self._status_timeout = httpx.Timeout(STATUS_TIMEOUT, connect=connect_timeout)
         self.after: PrinterStatus | None = None  # what the printer said once it had the job
@@ -59,29 +69,65 @@ class IppTransport:
         op.add("requesting-user-name", Tag.NAME, owner)
         op.add("job-name", Tag.NAME, name)
         op.add("document-format", Tag.MIME_TYPE, document_format)
-        self._header = ipp.encode(request)
-        self._length = len(self._header) + size
+        self._request, self._size = request, size  # encoded in open(): ipp or ipps
+        self._header = b""
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
         self._task: asyncio.Task[httpx.Response] | None = None
         self._client: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
-        # Printers are on the local network: never through HTTP(S)_PROXY.
-        self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         try:
-            before = await self._status()
+            before = await self._connect()
         except StatusUnavailable as exc:
             await self._close()
             raise DeliveryError("printer-stopped", str(exc)) from None
+        except DeliveryError:
+            await self._close()
+            raise
         if before is not None and before.stopped:
             await self._close()
             raise PrinterStopped(self.uri, before)
+        assert self._client is not None
+        self._header = ipp.encode(self._request)
+        length = len(self._header) + self._size
         self._task = asyncio.create_task(
             self._client.post(
                 self._url,
                 content=self._body(),
-                headers={"Content-Type": "application/ipp", "Content-Length": str(self._length)},
+                headers={"Content-Type": "application/ipp", "Content-Length": str(length)},
             )
+        )
+
+    async def _connect(self) -> PrinterStatus | None:
+        """The client the job goes over, and the printer's status. IPPS where the record says
+        so or a certificate is pinned (asked over TLS only); else the status in plain says
+        whether the printer offers IPPS, and the job goes there if it does (ipps.py)."""
+        host, port, path = self._where
+        pinned = await ipps.pinned_addresses(self._pins, host)
+        if self._tls_only or f"{host}:{port}" in pinned:
+            await self._secure(host, port, path)
+            return await self._status()
+        # Printers are on the local network: never through HTTP(S)_PROXY.
+        self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        before = await self._status()
+        if before is not None and before.ipps:
+            secure_port, secure_path = ipps.offered(before.ipps, port, path)
+            if pinned and f"{host}:{secure_port}" not in pinned:
+                raise ipps.moved(host, pinned, secure_port)
+            await self._close()
+            await self._secure(host, secure_port, secure_path)
+        elif pinned:
+            raise ipps.downgrade(host, pinned)
+        return before
+
+    async def _secure(self, host: str, port: int, path: str) -> None:
+        """A client that trusts exactly the printer's pinned certificate (first use pins it);
+        the job's printer-uri becomes the ipps one."""
+        self.secured = await ipps.trust(self._pins, host, port, self._connect_timeout)
+        self.uri, self._url = f"ipps://{host}:{port}{path}", f"https://{host}:{port}{path}"
+        self._request.operation.add("printer-uri", Tag.URI, self.uri)
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout, verify=self.secured.context, trust_env=False
         )
 
     async def _body(self) -> AsyncIterator[bytes]:

@@ -1,0 +1,83 @@
+"""IPPS for IPP delivery: when to use TLS, where, and with which trust.
+
+A printer record that says ``ipps`` is only ever spoken to over TLS. One that says ``ipp`` is
+asked for its status in plain first (the question delivery asks before every job anyway); if
+its ``printer-uri-supported`` lists an ``ipps://`` URI, the job goes over TLS there. Plain IPP
+only where the printer has none: and a printer whose certificate is pinned once is never sent
+a job in plain again, whatever an unauthenticated plain answer claims (a downgrade is refused,
+not followed). The trust is the pin (``services/core/pinning.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from services.core import pinning
+from services.core.store import Store
+from services.delivery.transport import DeliveryError
+
+IPPS_DEFAULT_PORT = 631  # RFC 7472: ipps:// without a port is 631, like ipp://
+
+
+class PinRefused(DeliveryError):
+    """The printer showed a certificate other than the pinned one: nothing was sent. Not final:
+    the job waits until an administrator accepts the new certificate (or the old one is back)."""
+
+    def __init__(self, changed: pinning.CertificateChanged) -> None:
+        super().__init__("printer-stopped", changed.describe())
+        self.changed = changed
+
+
+async def pinned_addresses(store: Store, host: str) -> list[str]:
+    """The addresses of ``host`` whose certificate is pinned."""
+
+    def read() -> list[str]:
+        with store.session() as session:
+            return pinning.pinned_at(session, host)
+
+    return await asyncio.to_thread(read)
+
+
+def offered(ipps_uris: tuple[str, ...], port: int, path: str) -> tuple[int, str]:
+    """Where the printer offers IPPS: the port and path of its ``ipps://`` URI for our path if
+    it lists one, else of its first. The host stays ours: a printer names itself by a name
+    (``printer.local``) that need not resolve here, and we pin what we connect to."""
+    parts = [urlsplit(uri) for uri in ipps_uris]
+    chosen = next((p for p in parts if p.path == path), parts[0])
+    try:
+        found = chosen.port
+    except ValueError:  # a port that is not a number: take the printer's own address
+        found = port
+    return found or IPPS_DEFAULT_PORT, chosen.path or path
+
+
+def downgrade(host: str, pinned: list[str]) -> DeliveryError:
+    """A printer whose certificate we pinned now claims to have no TLS: that answer came in
+    plain and may be anyone's, so the job waits rather than go out unencrypted."""
+    return DeliveryError(
+        "printer-stopped",
+        f"{host} offered IPPS before (certificate pinned for {', '.join(pinned)}) but now "
+        "says it has none; not sent without TLS",
+    )
+
+
+def moved(host: str, pinned: list[str], port: int) -> DeliveryError:
+    """The plain answer sends us to an IPPS port other than the pinned one: whoever answered
+    in plain could pick a port it controls and have its certificate pinned there."""
+    return DeliveryError(
+        "printer-stopped",
+        f"{host} offered IPPS at {', '.join(pinned)} before and now names port {port}; not sent; "
+        f"if that is expected, an administrator accepts it with: pullprint printer "
+        f"forget-certificate {pinned[0]}",
+    )
+
+
+async def trust(store: Store, host: str, port: int, timeout: float) -> pinning.Pinned:
+    """The pinned trust for a TLS connection to ``host:port``, as delivery's errors."""
+    try:
+        return await pinning.pinned_context(store, host, port, timeout)
+    except pinning.CertificateChanged as exc:
+        raise PinRefused(exc) from None
+    except pinning.TlsUnavailable as exc:
+        raise DeliveryError("printer-stopped", f"{exc}; not sent without TLS; will retry") from None
