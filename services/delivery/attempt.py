@@ -294,6 +294,8 @@ def _delivered(
     detail = delivered(route, where, attempt, at_once)
     if isinstance(transport, IppTransport) and transport.secured is not None:
         detail += f"; over IPPS ({transport.uri}), {transport.secured.describe()}"
+    if isinstance(transport, IppTransport) and transport.plain_because:
+        detail += f"; in plain IPP: {transport.plain_because}"
     if isinstance(transport, IppTransport) and transport.after is not None:
         detail += f"; the printer is now {transport.after.describe()}"
     return detail

@@ -60,6 +60,7 @@ class IppTransport:
         self._pins, self._tls_only = pins, protocol == "ipps"
         self._connect_timeout = connect_timeout
         self.secured: Pinned | None = None  # the pinned trust, when the job went over IPPS
+        self.plain_because = ""  # why a printer that offers IPPS got the job in plain
         self._timeout = httpx.Timeout(60.0, connect=connect_timeout)
         self._status_timeout = httpx.Timeout(STATUS_TIMEOUT, connect=connect_timeout)
         self.after: PrinterStatus | None = None  # what the printer said once it had the job
@@ -115,7 +116,13 @@ class IppTransport:
             if pinned and f"{host}:{secure_port}" not in pinned:
                 raise ipps.moved(host, pinned, secure_port)
             await self._close()
-            await self._secure(host, secure_port, secure_path)
+            try:
+                await self._secure(host, secure_port, secure_path)
+            except ipps.NoTls as exc:
+                if pinned:
+                    raise
+                self.plain_because = f"its IPPS did not complete a handshake ({exc.why})"
+                self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         elif pinned:
             raise ipps.downgrade(host, pinned)
         return before

@@ -3,9 +3,11 @@
 A printer record that says ``ipps`` is only ever spoken to over TLS. One that says ``ipp`` is
 asked for its status in plain first (the question delivery asks before every job anyway); if
 its ``printer-uri-supported`` lists an ``ipps://`` URI, the job goes over TLS there. Plain IPP
-only where the printer has none: and a printer whose certificate is pinned once is never sent
-a job in plain again, whatever an unauthenticated plain answer claims (a downgrade is refused,
-not followed). The trust is the pin (``services/core/pinning.py``).
+only where the printer has none, or where its IPPS never completed a handshake with us (an old
+printer's TLS 1.0: it was printed to in plain before, and the trace says why it still is). A
+printer whose certificate is pinned once is never sent a job in plain again, whatever an
+unauthenticated plain answer claims (a downgrade is refused, not followed). The trust is the
+pin (``services/core/pinning.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class PinRefused(DeliveryError):
     def __init__(self, changed: pinning.CertificateChanged) -> None:
         super().__init__("printer-stopped", changed.describe())
         self.changed = changed
+
+
+class NoTls(DeliveryError):
+    """The printer's IPPS port did not complete a TLS handshake (refused, timed out, a TLS
+    version or cipher too old for us); ``why`` is what happened."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("printer-stopped", f"{why}; not sent without TLS; will retry")
+        self.why = why
 
 
 async def pinned_addresses(store: Store, host: str) -> list[str]:
@@ -80,4 +91,4 @@ async def trust(store: Store, host: str, port: int, timeout: float) -> pinning.P
     except pinning.CertificateChanged as exc:
         raise PinRefused(exc) from None
     except pinning.TlsUnavailable as exc:
-        raise DeliveryError("printer-stopped", f"{exc}; not sent without TLS; will retry") from None
+        raise NoTls(str(exc)) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from protocol.states import JobState
-from services.core import jobs
+from services.core import ipp, jobs
 from services.core.ipp import Operation, Status, Tag
 from services.core.pinning import fingerprint, short
 from services.core.store import AuditEntry, Pin
@@ -218,3 +218,37 @@ def test_a_pinned_printer_whose_plain_answer_names_another_ipps_port_is_sent_not
     )
     assert ipps_printer.documents() == []
     assert pins(client) == {"127.0.0.1:1443": "ab" * 32}
+
+
+class AdvertisesIpps(StoppablePrinter):
+    """A plain IPP printer whose answer lists an ipps:// URI on its own port, where no TLS
+    handshake can succeed: an old printer whose TLS we cannot speak."""
+
+    def _answer(self, body: bytes) -> bytes:
+        answer = super()._answer(body)
+        reply, _ = ipp.parse(answer)
+        printer = reply.group(Tag.PRINTER)
+        if printer is not None:
+            uri = f"ipps://127.0.0.1:{self.port}/ipp/print"
+            printer.add("printer-uri-supported", Tag.URI, uri)
+        return ipp.encode(reply)
+
+
+def test_a_printer_whose_ipps_never_worked_is_printed_to_in_plain_and_the_trace_says_why(
+    make_client,
+):
+    printer = AdvertisesIpps()
+    printer.start()
+    try:
+        client = start_ipp_client(make_client, "old", printer.port)
+        reply = client.ipp(Operation.PRINT_JOB, printer="old", user="alice", document=b"old")
+        assert reply.code == Status.OK
+
+        wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "printed in plain")
+        assert printer.documents() == [b"old"]
+        assert pins(client) == {}
+        event, detail = trace(client, 1)[-1]
+        assert event == "delivered"
+        assert "; in plain IPP: its IPPS did not complete a handshake (127.0.0.1:" in detail
+    finally:
+        printer.close()
