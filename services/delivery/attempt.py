@@ -31,7 +31,7 @@ from services.core.switches import route_switch
 from services.delivery import destination, document
 from services.delivery.destination import Destination
 from services.delivery.ipp import IppTransport
-from services.delivery.ipps import PinRefused
+from services.delivery.ipps import NeedsAdmin
 from services.delivery.printer_status import PrinterStopped
 from services.delivery.router import Route, choose, explain
 from services.delivery.transport import DeliveryError, Transport, unreachable
@@ -101,7 +101,7 @@ class Attempt:
             await self._printer_stopped(job, attempt, where, exc)
             return False
         except DeliveryError as exc:
-            if isinstance(exc, PinRefused):
+            if isinstance(exc, NeedsAdmin):
                 self._refused(job, where, exc)
             await self._failed(job, attempt, exc)
             return False
@@ -225,18 +225,10 @@ class Attempt:
             next_attempt_at=time.time() + delay,
         )
 
-    def _refused(self, job: Job, where: Destination, exc: PinRefused) -> None:
+    def _refused(self, job: Job, where: Destination, exc: NeedsAdmin) -> None:
         """A changed certificate is not a printer being away: an administrator must decide."""
         self.refused[where.name] = exc.message
-        changed = exc.changed
-        self.log.warning(
-            "delivery.certificate_changed",
-            job=job.uuid,
-            printer=where.name,
-            address=changed.address,
-            pinned=changed.pinned,
-            now=changed.now,
-        )
+        self.log.warning("delivery.tls_refused", job=job.uuid, printer=where.name, **exc.log)
 
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""

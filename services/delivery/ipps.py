@@ -22,13 +22,23 @@ from services.delivery.transport import DeliveryError
 IPPS_DEFAULT_PORT = 631  # RFC 7472: ipps:// without a port is 631, like ipp://
 
 
-class PinRefused(DeliveryError):
-    """The printer showed a certificate other than the pinned one: nothing was sent. Not final:
-    the job waits until an administrator accepts the new certificate (or the old one is back)."""
+class NeedsAdmin(DeliveryError):
+    """Nothing was sent, and waiting alone may not help: the printer's TLS is not what was
+    pinned. Not final: the job waits until an administrator decides (or the printer is back
+    as it was); delivery's status lists it meanwhile. ``log`` is for the log line."""
+
+    def __init__(self, message: str, **log: str) -> None:
+        super().__init__("printer-stopped", message)
+        self.log = log
+
+
+class PinRefused(NeedsAdmin):
+    """The printer showed a certificate other than the pinned one."""
 
     def __init__(self, changed: pinning.CertificateChanged) -> None:
-        super().__init__("printer-stopped", changed.describe())
-        self.changed = changed
+        super().__init__(
+            changed.describe(), address=changed.address, pinned=changed.pinned, now=changed.now
+        )
 
 
 class NoTls(DeliveryError):
@@ -63,24 +73,24 @@ def offered(ipps_uris: tuple[str, ...], port: int, path: str) -> tuple[int, str]
     return found or IPPS_DEFAULT_PORT, chosen.path or path
 
 
-def downgrade(host: str, pinned: list[str]) -> DeliveryError:
+def downgrade(host: str, pinned: list[str]) -> NeedsAdmin:
     """A printer whose certificate we pinned now claims to have no TLS: that answer came in
     plain and may be anyone's, so the job waits rather than go out unencrypted."""
-    return DeliveryError(
-        "printer-stopped",
+    return NeedsAdmin(
         f"{host} offered IPPS before (certificate pinned for {', '.join(pinned)}) but now "
         "says it has none; not sent without TLS",
+        address=", ".join(pinned),
     )
 
 
-def moved(host: str, pinned: list[str], port: int) -> DeliveryError:
+def moved(host: str, pinned: list[str], port: int) -> NeedsAdmin:
     """The plain answer sends us to an IPPS port other than the pinned one: whoever answered
     in plain could pick a port it controls and have its certificate pinned there."""
-    return DeliveryError(
-        "printer-stopped",
+    return NeedsAdmin(
         f"{host} offered IPPS at {', '.join(pinned)} before and now names port {port}; not sent; "
         f"if that is expected, an administrator accepts it with: pullprint printer "
         f"forget-certificate {pinned[0]}",
+        address=", ".join(pinned),
     )
 
 

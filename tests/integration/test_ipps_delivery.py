@@ -133,6 +133,8 @@ def test_a_changed_certificate_holds_the_job_until_an_admin_forgets_the_pin(
     # The new connections were handshakes only: no IPP request, no document.
     assert all(b"application/ipp" not in sent for sent in tap.connections()[connections:])
     assert pins(client) == {address: old}
+    logged = [line for line in client.logs().splitlines() if "delivery.tls_refused" in line]
+    assert logged and f"pinned={old}" in logged[0] and f"now={new}" in logged[0]
 
     def listed() -> str:
         out = client.run_cli("status").stdout
