@@ -133,7 +133,7 @@ class PrinterInfo(RawPrinterFacts):
     name: str
     host: str
     port: int
-    protocol: Literal["raw", "ipp"]
+    protocol: Literal["raw", "ipp", "ipps"]
     path: str = ""
 
 

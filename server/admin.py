@@ -88,8 +88,8 @@ def add_printer(
     **facts: Any,
 ) -> dict[str, Any]:
     """``facts`` are any of ``RAW_FIELDS`` (colour, duplex ...); the rest keep their defaults."""
-    if protocol_ not in ("raw", "ipp"):
-        raise AdminError("invalid", "protocol must be raw or ipp")
+    if protocol_ not in ("raw", "ipp", "ipps"):
+        raise AdminError("invalid", "protocol must be raw, ipp or ipps")
     if not name or not host or not 0 < port < 65536:
         raise AdminError("invalid", "printer needs a name, a host and a port in 1..65535")
     if session.scalar(select(Printer).where(Printer.name == name)):

@@ -96,7 +96,7 @@ def _facts(args: argparse.Namespace) -> dict[str, Any]:
 @command(
     "printer", "add", arg("name"), arg("--host", required=True),
     arg("--port", type=int, required=True),
-    arg("--protocol", choices=["raw", "ipp"], required=True),
+    arg("--protocol", choices=["raw", "ipp", "ipps"], required=True),
     arg("--path", default="", help="IPP resource, e.g. /ipp/print"),
     *PRINTER_FACTS,
 )  # fmt: skip

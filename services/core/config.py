@@ -54,7 +54,7 @@ class PrinterConfig(RawPrinterFacts):
     kind: Literal["direct", "pull"] = "direct"
     host: str = "127.0.0.1"
     port: int = Field(default=9100, ge=1, le=65535)
-    protocol: Literal["raw", "ipp"] = "raw"
+    protocol: Literal["raw", "ipp", "ipps"] = "raw"
     path: str = "/ipp/print"
     # And, for a raw printer, what it can do (color, duplex, media ...: RawPrinterFacts).
 

@@ -31,6 +31,7 @@ from services.core.switches import route_switch
 from services.delivery import destination, document
 from services.delivery.destination import Destination
 from services.delivery.ipp import IppTransport
+from services.delivery.ipps import NeedsAdmin
 from services.delivery.printer_status import PrinterStopped
 from services.delivery.router import Route, choose, explain
 from services.delivery.transport import DeliveryError, Transport, unreachable
@@ -59,6 +60,9 @@ class Attempt:
         self.log = log
         self.tls: ssl.SSLContext = endpoint.tls_context(settings.ca_file)
         self.uploaded: asyncio.Event | None = None  # set on each upload (outcomes.py asks)
+        # Printers (by name) whose certificate changed, and what was said: delivery's status
+        # lists them as problems until a job goes out to that printer again.
+        self.refused: dict[str, str] = {}
 
     async def run(self, job: Job, printer: Printer) -> bool:
         """True when the printer (or the server) took the whole job."""
@@ -84,7 +88,7 @@ class Attempt:
         )
         try:
             transport = destination.transport(
-                self.settings, self.tls, route, job, printer, where, failure
+                self.settings, self.tls, route, job, printer, where, failure, pins=self.store
             )
             await document.send(
                 transport,
@@ -97,11 +101,14 @@ class Attempt:
             await self._printer_stopped(job, attempt, where, exc)
             return False
         except DeliveryError as exc:
+            if isinstance(exc, NeedsAdmin):
+                self._refused(job, where, exc)
             await self._failed(job, attempt, exc)
             return False
         except document.Canceled:
             self.log.info("delivery.stopped", job=job.uuid, reason="canceled while sending")
             return False
+        self.refused.pop(where.name, None)
         at_once = destination.printed_at_once(printer, where)
         if route == Route.DIRECT:
             await self._printed(job, transport, where, attempt)
@@ -239,6 +246,11 @@ class Attempt:
             next_attempt_at=time.time() + delay,
         )
 
+    def _refused(self, job: Job, where: Destination, exc: NeedsAdmin) -> None:
+        """A changed certificate is not a printer being away: an administrator must decide."""
+        self.refused[where.name] = exc.message
+        self.log.warning("delivery.tls_refused", job=job.uuid, printer=where.name, **exc.log)
+
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""
         if exc.final:
@@ -293,6 +305,10 @@ def _delivered(
     """The trace's last line, with what an IPP printer said of itself once it had the job
     (a jam right after shows there, though the job is the printer's now)."""
     detail = delivered(route, where, attempt, at_once)
+    if isinstance(transport, IppTransport) and transport.secured is not None:
+        detail += f"; over IPPS ({transport.uri}), {transport.secured.describe()}"
+    if isinstance(transport, IppTransport) and transport.plain_because:
+        detail += f"; in plain IPP: {transport.plain_because}"
     if isinstance(transport, IppTransport) and transport.after is not None:
         detail += f"; the printer is now {transport.after.describe()}"
     lost = not_honoured(transport, where)

@@ -16,7 +16,7 @@ from services.core import capabilities, endpoint
 from services.core.capabilities import Capabilities, decode_attributes
 from services.core.config import Settings
 from services.core.options import describe_all
-from services.core.store import Job, Printer
+from services.core.store import Job, Printer, Store
 from services.delivery import gateway, pjl
 from services.delivery.gateway import GatewayTransport
 from services.delivery.ipp import IppTransport
@@ -91,15 +91,18 @@ def transport(
     printer: Printer,
     where: Destination,
     failure: str | None = None,
+    *,
+    pins: Store | None = None,
 ) -> Transport:
     """How to send this job by this route; on WAIT, the error the reachability check met
-    (``failure``), as the attempt's failure."""
+    (``failure``), as the attempt's failure. ``pins``: the store holding IPPS printers'
+    pinned certificates (the settings' database when not given)."""
     if route == Route.WAIT:
         what = failure or "does not answer"
         raise DeliveryError("printer-stopped", f"{where.address} {what}; will retry")
     if route in (Route.GATEWAY, Route.VIA_SERVER):
         return _upload(settings, tls, job, printer, where)
-    if where.protocol == "ipp":
+    if where.protocol in ("ipp", "ipps"):
         return IppTransport(
             where.host,
             where.port,
@@ -110,6 +113,8 @@ def transport(
             document_format=job.format,
             size=job.size,
             job_options=decode_attributes(job.options),
+            pins=pins or Store(settings.db_path),
+            protocol=where.protocol,
         )
     around = pjl.plan(decode_attributes(job.options), where.capabilities, job.name, job.format)
     return RawTransport(where.host, where.port, settings.reach_timeout, around)

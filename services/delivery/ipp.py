@@ -11,6 +11,9 @@ The job's options go as job attributes. In the same question as its state, the p
 asked what it offers for them: what it does not offer is left out and named (``not_honoured``)
 rather than sent, since a printer may refuse a whole job for one value (ippeveprinter does);
 what it then ignores or substitutes itself is named too.
+
+The same answer says whether it offers IPPS; then the job goes over TLS, trusting only the
+printer's pinned certificate (``ipps.py``, ``services/core/pinning.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import httpx
 
 from services.core import ipp, options
 from services.core.ipp import Attribute, Group, NeedMore, Operation, Status, Tag
-from services.delivery import printer_status
+from services.core.pinning import Pinned
+from services.core.store import Store
+from services.delivery import ipps, printer_status
 from services.delivery.printer_status import PrinterStatus, PrinterStopped, StatusUnavailable
 from services.delivery.transport import DeliveryError
 
@@ -56,10 +61,17 @@ class IppTransport:
         name: str,
         document_format: str,
         size: int,
+        pins: Store,
+        protocol: str = "ipp",
         job_options: Mapping[str, Attribute] | None = None,
     ) -> None:
         self.uri = f"ipp://{host}:{port}{path or '/ipp/print'}"
         self._url = f"http://{host}:{port}{path or '/ipp/print'}"
+        self._where = (host, port, path or "/ipp/print")
+        self._pins, self._tls_only = pins, protocol == "ipps"
+        self._connect_timeout = connect_timeout
+        self.secured: Pinned | None = None  # the pinned trust, when the job went over IPPS
+        self.plain_because = ""  # why a printer that offers IPPS got the job in plain
         self._timeout = httpx.Timeout(60.0, connect=connect_timeout)
         self._status_timeout = httpx.Timeout(STATUS_TIMEOUT, connect=connect_timeout)
         self.after: PrinterStatus | None = None  # what the printer said once it had the job
@@ -78,16 +90,18 @@ class IppTransport:
         self._client: httpx.AsyncClient | None = None
 
     async def open(self) -> None:
-        # Printers are on the local network: never through HTTP(S)_PROXY.
-        self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         try:
-            before = await self._status()
+            before = await self._connect()
         except StatusUnavailable as exc:
             await self._close()
             raise DeliveryError("printer-stopped", str(exc)) from None
+        except DeliveryError:
+            await self._close()
+            raise
         if before is not None and before.stopped:
             await self._close()
             raise PrinterStopped(self.uri, before)
+        assert self._client is not None
         self._header = ipp.encode(self._with_options(before))
         length = len(self._header) + self._size
         self._task = asyncio.create_task(
@@ -113,6 +127,44 @@ class IppTransport:
         """The attributes that say what the printer offers for this job's options."""
         names = [f"{n}-supported" for n in self._options]
         return names + list(MEDIA_COL) if "media-col" in self._options else names
+
+    async def _connect(self) -> PrinterStatus | None:
+        """The client the job goes over, and the printer's status. IPPS where the record says
+        so or a certificate is pinned (asked over TLS only); else the status in plain says
+        whether the printer offers IPPS, and the job goes there if it does (ipps.py)."""
+        host, port, path = self._where
+        pinned = await ipps.pinned_addresses(self._pins, host)
+        if self._tls_only or f"{host}:{port}" in pinned:
+            await self._secure(host, port, path)
+            return await self._status()
+        # Printers are on the local network: never through HTTP(S)_PROXY.
+        self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        before = await self._status()
+        if before is not None and before.ipps:
+            secure_port, secure_path = ipps.offered(before.ipps, port, path)
+            if pinned and f"{host}:{secure_port}" not in pinned:
+                raise ipps.moved(host, pinned, secure_port)
+            await self._close()
+            try:
+                await self._secure(host, secure_port, secure_path)
+            except ipps.NoTls as exc:
+                if pinned:
+                    raise
+                self.plain_because = f"its IPPS did not complete a handshake ({exc.why})"
+                self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        elif pinned:
+            raise ipps.downgrade(host, pinned)
+        return before
+
+    async def _secure(self, host: str, port: int, path: str) -> None:
+        """A client that trusts exactly the printer's pinned certificate (first use pins it);
+        the job's printer-uri becomes the ipps one."""
+        self.secured = await ipps.trust(self._pins, host, port, self._connect_timeout)
+        self.uri, self._url = f"ipps://{host}:{port}{path}", f"https://{host}:{port}{path}"
+        self._request.operation.add("printer-uri", Tag.URI, self.uri)
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout, verify=self.secured.context, trust_env=False
+        )
 
     async def _body(self) -> AsyncIterator[bytes]:
         yield self._header

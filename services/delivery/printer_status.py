@@ -9,6 +9,9 @@ longer than ``stopped_timeout``.
 
 A printer that does not answer this request (or answers without ``printer-state``) is not
 treated as stopped: its status is unknown, and the Print-Job itself will tell.
+
+The same answer says whether the printer offers IPPS (an ``ipps://`` URI in
+``printer-uri-supported``, RFC 8011 5.4.1 and RFC 7472): delivery then sends over TLS.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ REQUESTED = (
     "printer-state-reasons",
     "printer-state-message",
     "printer-is-accepting-jobs",
+    # Whether it offers IPPS: delivery then sends over TLS (pinning.py), never in plain.
+    "printer-uri-supported",
 )
 
 
@@ -47,6 +52,7 @@ class PrinterStatus:
     accepting: bool
     # The other attributes the printer answered (what delivery asked of its options).
     offered: dict[str, Attribute] = field(default_factory=dict, compare=False)
+    ipps: tuple[str, ...] = ()  # the ipps:// URIs of its printer-uri-supported
 
     @property
     def stopped(self) -> bool:
@@ -119,10 +125,12 @@ def parse(content: bytes) -> PrinterStatus | None:
     except ValueError:
         return None
     reasons = attributes.attributes.get("printer-state-reasons")
+    uris = attributes.attributes.get("printer-uri-supported")
     return PrinterStatus(
         state=state,
         reasons=tuple(str(r) for r in reasons.values) if reasons else (),
         message=str(attributes.get("printer-state-message", "") or ""),
         accepting=attributes.get("printer-is-accepting-jobs", True) is not False,
         offered=dict(attributes.attributes),
+        ipps=tuple(str(u) for u in uris.values if str(u).startswith("ipps://")) if uris else (),
     )
