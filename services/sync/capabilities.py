@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from protocol.channel import PrinterInfo
 from protocol.rest import InputPort
-from services.core import capabilities
+from services.core import capabilities, pinning
 from services.core.capabilities import Capabilities
 from services.core.config import PrinterConfig
+from services.core.ipp import Group
 from services.core.logs import EventLog
 from services.core.store import Printer, Store
 from services.sync import printer_attributes
@@ -34,6 +35,8 @@ REFRESH_INTERVAL = 300.0
 # Printers asked at the same time: enough that one sync reads a site's printers within one
 # timeout, few enough not to open hundreds of connections at once.
 PARALLEL_READS = 16
+# The TLS preflight that reads (or checks) an IPPS printer's certificate.
+TLS_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class CapabilityCache:
             if s.protocol != "raw" and self._due(s.address)
         }
         if due:
-            await self._read_all(list(due.values()))
+            await self._read_all(store, list(due.values()))
         wanted = {}
         for name, plan in plans.items():
             caps = self._port(plan, defaults or {})
@@ -126,21 +129,25 @@ class CapabilityCache:
         at = self.read_at.get(address)
         return at is None or time.monotonic() - at >= self.refresh_interval
 
-    async def _read_all(self, sources: list[Source]) -> None:
+    async def _read_all(self, store: Store, sources: list[Source]) -> None:
         limit = asyncio.Semaphore(PARALLEL_READS)
         # Printers are on the local network: never through a proxy from the environment.
         async with httpx.AsyncClient(trust_env=False) as client:
 
             async def one(source: Source) -> None:
                 async with limit:
-                    await self._read_one(client, source)
+                    await self._read_one(store, client, source)
 
             await asyncio.gather(*(one(s) for s in sources))
 
-    async def _read_one(self, client: httpx.AsyncClient, source: Source) -> None:
+    async def _read_one(self, store: Store, client: httpx.AsyncClient, source: Source) -> None:
         address = source.address
         try:
-            group = await printer_attributes.read(client, source.host, source.port, source.path)
+            tls_port = await _tls_port(store, source)
+            if tls_port is None:
+                group = await printer_attributes.read(client, source.host, source.port, source.path)
+            else:
+                group = await _read_over_tls(store, source, tls_port)
         except printer_attributes.Unreadable as exc:
             if address not in self.failing:
                 self.failing.add(address)
@@ -167,6 +174,33 @@ class CapabilityCache:
         if source.protocol == "raw":
             return source.raw_capabilities()
         return self.read.get(source.address)
+
+
+async def _tls_port(store: Store, source: Source) -> int | None:
+    """Where to ask over TLS, or None for plain IPP: a printer said to speak IPPS, or one
+    whose certificate delivery has pinned, is never asked in plain (services/core/pinning.py:
+    a plain answer from an impostor must not change what a port presents)."""
+
+    def pinned() -> list[str]:
+        with store.session() as session:
+            return pinning.pinned_at(session, source.host)
+
+    addresses = await asyncio.to_thread(pinned)
+    if source.protocol == "ipps" or f"{source.host}:{source.port}" in addresses:
+        return source.port
+    return int(addresses[0].rsplit(":", 1)[1]) if addresses else None
+
+
+async def _read_over_tls(store: Store, source: Source, port: int) -> Group:
+    """The printer's attributes over IPPS, trusting only its pinned certificate (pinned here
+    on first use, as delivery would)."""
+    try:
+        trust = await pinning.pinned_context(store, source.host, port, TLS_TIMEOUT)
+    except (pinning.CertificateChanged, pinning.TlsUnavailable, OSError) as exc:
+        where = f"ipps://{source.host}:{port}"
+        raise printer_attributes.Unreadable(f"{where}: {exc or type(exc).__name__}") from None
+    async with httpx.AsyncClient(verify=trust.context, trust_env=False) as client:
+        return await printer_attributes.read(client, source.host, port, source.path, "ipps")
 
 
 def save(store: Store, wanted: dict[str, str]) -> int:

@@ -31,24 +31,28 @@ class Unreadable(Exception):
     message says which, for one log line."""
 
 
-def printer_uri(host: str, port: int, path: str) -> str:
-    return f"ipp://{_host(host)}:{port}{path or '/ipp/print'}"
+def printer_uri(host: str, port: int, path: str, scheme: str = "ipp") -> str:
+    return f"{scheme}://{_host(host)}:{port}{path or '/ipp/print'}"
 
 
 def _host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-async def read(client: httpx.AsyncClient, host: str, port: int, path: str) -> Group:
-    """The printer group of the printer's answer; raises ``Unreadable``."""
-    uri = printer_uri(host, port, path)
+async def read(
+    client: httpx.AsyncClient, host: str, port: int, path: str, scheme: str = "ipp"
+) -> Group:
+    """The printer group of the printer's answer; raises ``Unreadable``. ``scheme`` ipps:
+    over the TLS of ``client`` (which trusts the printer's pinned certificate)."""
+    uri = printer_uri(host, port, path, scheme)
+    url = ("https" if scheme == "ipps" else "http") + uri[uri.index(":") :]
     request = ipp.request(Operation.GET_PRINTER_ATTRIBUTES)
     request.operation.add("printer-uri", Tag.URI, uri)
     request.operation.add("requested-attributes", Tag.KEYWORD, *REQUESTED)
     try:
         # The whole exchange is bounded too: a printer that sends a byte every few seconds
         # would pass every per-read timeout.
-        status, content = await asyncio.wait_for(_post(client, "http" + uri[3:], request), DEADLINE)
+        status, content = await asyncio.wait_for(_post(client, url, request), DEADLINE)
     except (httpx.HTTPError, TimeoutError) as exc:
         raise Unreadable(f"{uri}: {str(exc) or type(exc).__name__}") from None
     except _TooLarge:
