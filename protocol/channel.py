@@ -116,14 +116,15 @@ class RawPrinterFacts(BaseModel):
     which no per-job option reaches it. Absent (an older server): a monochrome one-sided
     printer. The server's printer records and a client's ``[[printers]]`` both say it."""
 
-    color: bool = False
-    duplex: bool = False
+    # Strict: a 0 or "no" is a mistake to name, not a false (PUT /config, a config file).
+    color: bool = Field(default=False, strict=True)
+    duplex: bool = Field(default=False, strict=True)
     media: list[Annotated[str, Field(pattern=MEDIA_NAME_PATTERN)]] = Field(
         default_factory=list, max_length=MAX_MEDIA
     )
     media_default: str = Field(default="", pattern=r"^$|" + MEDIA_NAME_PATTERN)
     resolution: int = Field(default=600, ge=72, le=9600)
-    pjl: bool = False
+    pjl: bool = Field(default=False, strict=True)
 
 
 class PrinterInfo(RawPrinterFacts):

@@ -1,7 +1,8 @@
 """An ippeveprinter that can print both sides and in colour (``-2 -s 10,10``), for the tests
 of what a port presents of its printer (issue 21). Registered without DNS-SD (``-r off``,
 TESTING.md), so it needs neither dbus nor avahi; otherwise it is the ``ipp_printer``
-fixture's printer (tests/server/peers.py IppEvePrinter)."""
+fixture's printer (tests/server/peers.py IppEvePrinter). And how a test waits until a port
+presents what its printers can do."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from support.client import Client
 from support.waiting import wait_for
+from tests.peers import printer_attributes
 from tests.server.peers import IppEvePrinter
 
 
@@ -41,3 +44,22 @@ def duplex_colour_printer(root: Path) -> Iterator[DuplexColourPrinter]:
         yield printer
     finally:
         printer.stop()
+
+
+def port_uri(client: Client, name: str) -> str:
+    return f"ipp://127.0.0.1:{client.spooler_port}/printers/{name}"
+
+
+def presented(client: Client, name: str) -> dict[str, list[object]]:
+    """What port ``name`` answers to Get-Printer-Attributes, as a print dialog reads it."""
+    return printer_attributes(port_uri(client, name))
+
+
+def wait_offering(client: Client, name: str, attribute: str, value: object) -> None:
+    """Wait until port ``name`` presents ``value`` among ``attribute``'s values: sync has read
+    its printers and the spooler presents what they can do."""
+    wait_for(
+        lambda: value in presented(client, name).get(attribute, []),
+        30,
+        f"{name} to present {value} in {attribute}",
+    )

@@ -45,7 +45,9 @@ def kind_of(job: Job, server_problem: str) -> str | None:
     if state is JobState.PENDING_HELD:
         if INCOMING in why:
             return None  # Create-Job still receiving its document
-        # Held jobs are released through the server: while it is away they cannot be.
+        if released_by_owner(job):
+            return HELD  # here, by its owner: no server needed
+        # Pull jobs are released through the server: while it is away they cannot be.
         return WAITING if server_problem else HELD
     if state is JobState.PROCESSING_STOPPED:
         return WAITING
@@ -57,6 +59,12 @@ def kind_of(job: Job, server_problem: str) -> str | None:
         # The owner canceled it (here, with lprm or the CLI): they know already.
         return None if "job-canceled-by-user" in why else CANCELED
     return None
+
+
+def released_by_owner(job: Job) -> bool:
+    """A job held on a direct port (job-hold-until=indefinite, or Hold-Job): no printer
+    releases it, its owner does, with Release-Job or ``pullprint release``."""
+    return job.get("port_kind") == "direct"
 
 
 def server_problem(status: dict[str, Any] | None) -> str:
@@ -79,6 +87,12 @@ def server_problem(status: dict[str, Any] | None) -> str:
 def text_of(job: Job, kind: str, problem: str) -> str:
     name, message = title(job), str(job.get("state_message") or "").strip()
     if kind == HELD:
+        if released_by_owner(job):
+            text = _(
+                "“{name}” is held on {printer} until you release it "
+                "(Release-Job, or pullprint release {id} -P {printer})."
+            )
+            return text.format(name=name, printer=job.get("printer"), id=job.get("ipp_job_id"))
         return _("“{name}” is held. Release it at a printer.").format(name=name)
     if kind == WAITING:
         if state_of(job) is JobState.PENDING_HELD:

@@ -30,7 +30,7 @@ from services.api.errors import ApiError, responses
 from services.api.models import JobInfo, JobTrace, TraceEvent
 from services.core import jobs, users
 from services.core.messages import JobStateChanged
-from services.core.store import Job
+from services.core.store import Job, Printer
 
 router = APIRouter(tags=["jobs"])
 # Checked by the handler, not by FastAPI: a malformed id names no job, a 404, not a 422.
@@ -49,7 +49,12 @@ def owners(facade: Facade, caller: Caller, mine: bool = False) -> set[str] | Non
     return names
 
 
-def _info(job: Job) -> JobInfo:
+def _port_kinds(session: Session) -> dict[str, str]:
+    """Each port's kind by name: how a held job is released depends on it (JobInfo.port_kind)."""
+    return dict(session.execute(select(Printer.name, Printer.kind)).tuples().all())
+
+
+def _info(job: Job, kinds: dict[str, str]) -> JobInfo:
     return JobInfo(
         id=job.uuid,
         ipp_job_id=job.id,
@@ -63,6 +68,7 @@ def _info(job: Job) -> JobInfo:
         size=job.size,
         created_at=job.created_at,
         completed_at=job.completed_at,
+        port_kind=kinds.get(job.printer),
     )
 
 
@@ -72,7 +78,8 @@ def _list(facade: Facade, caller: Caller, only_mine: bool) -> list[JobInfo]:
     if mine is not None:
         query = query.where(Job.owner.in_(mine))
     with facade.store.session() as session:
-        return [_info(job) for job in session.scalars(query)]
+        kinds = _port_kinds(session)
+        return [_info(job, kinds) for job in session.scalars(query)]
 
 
 @router.get("/jobs", responses=responses(403))
@@ -101,7 +108,7 @@ def _trace(facade: Facade, caller: Caller, job_id: str) -> JobTrace:
         events = [
             TraceEvent(at=e.at, event=e.event, detail=e.detail) for e in jobs.trace(session, job.id)
         ]
-        return JobTrace(job=_info(job), events=events)
+        return JobTrace(job=_info(job, _port_kinds(session)), events=events)
 
 
 @router.get("/jobs/{job_id}/trace", responses=responses(403, 404))
@@ -134,7 +141,7 @@ def _cancel(facade: Facade, caller: Caller, job_id: str) -> tuple[JobInfo, str]:
                 entry(caller, "job.cancel", job.uuid, detail).add(session)
                 session.commit()
                 session.refresh(job)
-                return _info(job), reasons
+                return _info(job, _port_kinds(session)), reasons
             session.rollback()
     raise ApiError(409, "job-busy", f"job {job_id} is changing state; try again")
 

@@ -62,6 +62,9 @@ class JobInfo(BaseModel):
     size: int
     created_at: float
     completed_at: float | None
+    # The kind of the port it was printed to (direct | pull; None once the port is gone): a
+    # held pull job is released at a printer, a held direct one by its owner (Release-Job).
+    port_kind: str | None = None
 
 
 class TraceEvent(BaseModel):

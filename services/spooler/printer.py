@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from services.core import capabilities
+from services.core import capabilities, options
 from services.core.capabilities import Capabilities
 from services.core.ipp import Group, Operation, Tag
 
@@ -91,6 +91,8 @@ class PrinterObject:
         g.add("job-ids-supported", Tag.BOOLEAN, False)
         _add_job_template_defaults(g)
         g.attributes.update(self.capabilities.attributes)
+        # Ours, not the printer's: the spooler drops what it does not check (template.py).
+        g.add("job-creation-attributes-supported", Tag.KEYWORD, *creation_attributes(g))
         if not g.get("color-supported"):
             g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
         return g
@@ -144,15 +146,16 @@ def _add_job_template_defaults(g: Group) -> None:
     g.add("number-up-default", Tag.INTEGER, 1)
     g.add("number-up-supported", Tag.INTEGER, 1)
     g.add("page-ranges-supported", Tag.BOOLEAN, False)
-    g.add(
-        "job-creation-attributes-supported",
-        Tag.KEYWORD,
-        "copies",
-        "media",
-        "sides",
-        "job-hold-until",
-        "job-name",
-    )
+
+
+def creation_attributes(g: Group) -> list[str]:
+    """What a Print-Job or Create-Job may carry on this port (PWG 5100.11): the job-template
+    attributes the spooler checks and keeps (services/core/options.py) wherever the port says
+    which values it accepts (no media-col on a port without media sizes), the fidelity flag,
+    and the job's name. Listing more would promise what the spooler drops, fewer would hide
+    options it takes."""
+    taken = [name for name in options.SYNTAX if f"{name}-supported" in g.attributes]
+    return sorted([*taken, "ipp-attribute-fidelity", "job-name"])
 
 
 def select_attributes(group: Group, requested: list[str] | None) -> Group:

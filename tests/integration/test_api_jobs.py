@@ -14,7 +14,9 @@ import pytest
 
 from protocol.states import JobState
 from services.core import users
+from services.core.ipp import Group, Operation, Tag
 from services.core.store import Job
+from support.printers import direct_printer
 from support.waiting import wait_for
 from tests.integration.test_api import HELD, held_job, run_as, start_api
 
@@ -157,3 +159,24 @@ def test_a_user_logged_in_as_a_server_user_sees_that_users_jobs(make_client):
     listed = run_as("nobody", lambda: httpx.get(api.base + "/jobs").json())
 
     assert [(job["id"], job["owner"]) for job in listed] == [(carols.id, "carol")]
+
+
+def test_each_job_says_the_kind_of_its_port(make_client, raw_printer):
+    """A held pull job is released at a printer, a held direct one by its owner: the tray
+    tells them apart by ``port_kind`` (ui/notifications.py)."""
+    office = direct_printer(raw_printer)
+    api = start_api(make_client, "spooler", "sync", printers=[HELD, office])
+    api.client.wait_printer("hall")
+    api.client.wait_printer("office")
+    pulled = held_job(api.client, "root", b"pulled")
+    hold = Group(Tag.JOB).add("job-hold-until", Tag.KEYWORD, "indefinite")
+    api.client.ipp(Operation.PRINT_JOB, user="root", job=hold, document=b"held direct")
+
+    listed = api.call("GET", "/jobs").json()
+    trace = api.call("GET", f"/jobs/{pulled.id}/trace").json()
+
+    assert [(job["printer"], job["state"], job["port_kind"]) for job in listed] == [
+        ("hall", "pending-held", "pull"),
+        ("office", "pending-held", "direct"),
+    ]
+    assert trace["job"]["port_kind"] == "pull"

@@ -4,27 +4,29 @@ with RFC 8011's fidelity rules, stored with the job, echoed, and job-hold-until 
 from __future__ import annotations
 
 from protocol.states import JobState
-from services.core import capabilities
-from services.core.capabilities import A4, decode_attributes
+from services.core.capabilities import decode_attributes
 from services.core.ipp import Operation, Status, Tag
 from support.printers import direct_printer
 from support.waiting import wait_for
-from tests.job_options import A5, TWO_SIDED, job_group, start_client, unsupported
+from tests.job_options import A5, PJL_FIELDS, TWO_SIDED, job_group, start_client, unsupported
 
-# A raw printer that reads PJL: copies, duplex, colour and A5 reach it.
-CAPABLE = capabilities.for_raw(color=True, duplex=True, media=[A4, A5], pjl=True)
 FIDELITY = {"ipp_attribute_fidelity": (Tag.BOOLEAN, True)}
 
 
-def client_with(make_client, raw_printer, caps=CAPABLE, services=("spooler",), printers=None):
-    printers = printers or [direct_printer(raw_printer)]
-    return start_client(make_client, printers, {"office": caps}, services)
+def client_with(make_client, raw_printer, pjl=True, services=("spooler",)):
+    """A client whose port office prints on ``raw_printer``: one that reads PJL (copies,
+    duplex, colour and A5 reach it: its config entry says so), or a plain one (one copy, one
+    side, monochrome, A4)."""
+    office = direct_printer(raw_printer) | (PJL_FIELDS if pjl else {})
+    # Until sync has read the entry, the port presents a plain raw printer's one copy.
+    offering = {"office": ("copies-supported", (1, 999))} if pjl else {}
+    return start_client(make_client, [office], offering, services)
 
 
 def test_unsupported_values_with_fidelity_are_refused_and_nothing_is_stored(
     make_client, raw_printer
 ):
-    client = client_with(make_client, raw_printer, capabilities.for_raw())
+    client = client_with(make_client, raw_printer, pjl=False)
     job = job_group(
         copies=(Tag.INTEGER, 0),
         media=(Tag.KEYWORD, A5),
@@ -41,7 +43,7 @@ def test_unsupported_values_with_fidelity_are_refused_and_nothing_is_stored(
 
 
 def test_without_fidelity_unsupported_values_are_dropped_and_said(make_client, raw_printer):
-    client = client_with(make_client, raw_printer, capabilities.for_raw())
+    client = client_with(make_client, raw_printer, pjl=False)
     job = job_group(copies=(Tag.KEYWORD, "two"), media=(Tag.KEYWORD, A5))
 
     reply = client.ipp(Operation.PRINT_JOB, job=job, document=b"doc")
@@ -54,7 +56,7 @@ def test_without_fidelity_unsupported_values_are_dropped_and_said(make_client, r
 
 
 def test_validate_job_answers_as_print_job_would_and_stores_nothing(make_client, raw_printer):
-    client = client_with(make_client, raw_printer, capabilities.for_raw())
+    client = client_with(make_client, raw_printer, pjl=False)
     job = job_group(copies=(Tag.INTEGER, 0), sides=(Tag.KEYWORD, "bogus"))
 
     strict = client.ipp(Operation.VALIDATE_JOB, job=job, **FIDELITY)
@@ -93,8 +95,7 @@ def test_supported_options_are_stored_and_echoed_by_get_job_attributes(make_clie
 
 
 def test_hold_indefinite_on_a_direct_port_waits_for_release_job(make_client, raw_printer):
-    plain = capabilities.for_raw()
-    client = client_with(make_client, raw_printer, plain, services=("spooler", "delivery"))
+    client = client_with(make_client, raw_printer, pjl=False, services=("spooler", "delivery"))
     hold = job_group(job_hold_until=(Tag.KEYWORD, "indefinite"))
 
     reply = client.ipp(Operation.PRINT_JOB, job=hold, document=b"held doc")
@@ -118,7 +119,7 @@ def test_hold_indefinite_on_a_direct_port_waits_for_release_job(make_client, raw
 
 def test_no_hold_on_a_pull_port_is_substituted_the_job_is_held(make_client, raw_printer):
     pull = [direct_printer(raw_printer), {"name": "hall", "kind": "pull"}]
-    client = start_client(make_client, pull, {}, ("spooler",))
+    client = start_client(make_client, pull, services=("spooler",))
     no_hold = job_group(job_hold_until=(Tag.KEYWORD, "no-hold"))
 
     reply = client.ipp(Operation.PRINT_JOB, printer="hall", job=no_hold, document=b"d")

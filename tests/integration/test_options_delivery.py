@@ -5,25 +5,24 @@ honour is said in the job's trace and state message."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from protocol.states import JobState
-from services.core import capabilities, jobs
+from services.core import jobs
 from services.core.capabilities import A4
 from services.core.ipp import Operation, Status, Tag
-from support.printers import direct_printer
+from support.printers import VirtualPrinter, direct_printer
 from support.waiting import wait_for
 from tests.documents import minimal_pdf
-from tests.job_options import (
-    A5,
-    TWO_SIDED,
-    job_group,
-    printer_capabilities,
-    start_client,
-)
+from tests.job_options import A5, PJL_FIELDS, TWO_SIDED, job_group, start_client
 
 CAPABLE_IPP = [{"duplex": True, "color": True}]
-PJL = capabilities.for_raw(color=True, duplex=True, media=[A4, A5], pjl=True)
+# What sync has read once a port presents it: an ippeveprinter's copies (1..999), and what a
+# pull port offers when one of its printers prints both sides.
+READ = ("copies-supported", (1, 999))
+DUPLEX = ("sides-supported", TWO_SIDED)
 OPTIONS = {
     "copies": (Tag.INTEGER, 2),
     "sides": (Tag.KEYWORD, TWO_SIDED),
@@ -35,6 +34,16 @@ FIDELITY = {"ipp_attribute_fidelity": (Tag.BOOLEAN, True)}
 
 def ipp_port(printer, name: str = "ippdesk") -> dict:
     return {"name": name, "kind": "direct", "port": printer.port, "protocol": "ipp"}
+
+
+@pytest.fixture
+def pjl_printer(tmp_path) -> Iterator[dict]:
+    """A second raw printer, one that reads PJL (its config entry says so), so that a pull
+    port may be released at a printer that does what the other cannot."""
+    printer = VirtualPrinter(tmp_path / "annex")
+    printer.start()
+    yield direct_printer(printer, "annex") | PJL_FIELDS
+    printer.stop()
 
 
 def print_pdf(client, printer: str, job, document: bytes, **attributes):
@@ -53,8 +62,7 @@ def trace(client, job_id: int = 1) -> str:
 
 @pytest.mark.parametrize("ipp_printer", CAPABLE_IPP, indirect=True)
 def test_options_reach_an_ipp_printer_as_its_job_attributes(make_client, ipp_printer):
-    caps = {"ippdesk": printer_capabilities(ipp_printer.port)}
-    client = start_client(make_client, [ipp_port(ipp_printer)], caps)
+    client = start_client(make_client, [ipp_port(ipp_printer)], {"ippdesk": READ})
     document = minimal_pdf("two copies, both sides, A5, colour")
 
     reply = print_pdf(client, "ippdesk", job_group(**OPTIONS), document, **FIDELITY)
@@ -74,7 +82,8 @@ def test_options_reach_an_ipp_printer_as_its_job_attributes(make_client, ipp_pri
 
 
 def test_a_raw_printer_with_pjl_gets_a_job_header_saying_the_same(make_client, raw_printer):
-    client = start_client(make_client, [direct_printer(raw_printer)], {"office": PJL})
+    office = direct_printer(raw_printer) | PJL_FIELDS
+    client = start_client(make_client, [office], {"office": READ})
     document = b"%PDF-1.4 the document itself\n"
 
     client.ipp(
@@ -99,11 +108,12 @@ def test_a_raw_printer_with_pjl_gets_a_job_header_saying_the_same(make_client, r
 
 
 def test_a_released_job_says_what_a_raw_printer_without_pjl_could_not_honour(
-    make_client, raw_printer
+    make_client, raw_printer, pjl_printer
 ):
-    plain = capabilities.for_raw(color=True, duplex=True, media=[A4, A5])
-    ports = [direct_printer(raw_printer), {"name": "hall", "kind": "pull"}]
-    client = start_client(make_client, ports, {"office": plain, "hall": PJL})
+    plain = {"color": True, "duplex": True, "media": [A4, A5]}  # no PJL: it cannot be told
+    ports = [direct_printer(raw_printer) | plain, pjl_printer, {"name": "hall", "kind": "pull"}]
+    # hall may be released at either, so it offers what annex does.
+    client = start_client(make_client, ports, {"hall": READ})
     client.ipp(Operation.PRINT_JOB, printer="hall", job=job_group(**OPTIONS), document=b"doc")
 
     released = client.run_cli("release", "1", "-P", "office")
@@ -119,9 +129,12 @@ def test_a_released_job_says_what_a_raw_printer_without_pjl_could_not_honour(
     assert message in trace(client)
 
 
-def test_a_released_job_says_what_an_ipp_printer_does_not_offer(make_client, ipp_printer):
-    ports = [ipp_port(ipp_printer), {"name": "hall", "kind": "pull"}]
-    client = start_client(make_client, ports, {"hall": PJL})
+def test_a_released_job_says_what_an_ipp_printer_does_not_offer(
+    make_client, ipp_printer, pjl_printer
+):
+    ports = [ipp_port(ipp_printer), pjl_printer, {"name": "hall", "kind": "pull"}]
+    # hall offers both sides (annex has them) once sync has read the simplex ippdesk too.
+    client = start_client(make_client, ports, {"ippdesk": READ, "hall": DUPLEX})
     job = job_group(sides=(Tag.KEYWORD, TWO_SIDED), copies=(Tag.INTEGER, 2))
     document = minimal_pdf("simplex printer")
     print_pdf(client, "hall", job, document)
@@ -142,10 +155,9 @@ def test_a_released_job_says_what_an_ipp_printer_does_not_offer(make_client, ipp
 def test_a_held_jobs_options_survive_kill_9_and_reach_the_printer_at_release(
     make_client, ipp_printer
 ):
-    caps = printer_capabilities(ipp_printer.port)
     ports = [ipp_port(ipp_printer), {"name": "hall", "kind": "pull"}]
-    # The pull port presents what its release printer does (wt-caps will make it the union).
-    client = start_client(make_client, ports, {"ippdesk": caps, "hall": caps})
+    # The pull port presents what its release printer does.
+    client = start_client(make_client, ports, {"ippdesk": READ, "hall": DUPLEX})
     document = minimal_pdf("held, killed, released")
     print_pdf(client, "hall", job_group(**OPTIONS), document, **FIDELITY)
 

@@ -11,21 +11,13 @@ import pytest
 
 from support.client import Client, start_ipp_client
 from support.waiting import wait_for
-from tests.capable_printers import DuplexColourPrinter, duplex_colour_printer
+from tests.capable_printers import DuplexColourPrinter, duplex_colour_printer, port_uri, presented
 from tests.peers import printer_attributes
 
 
 @pytest.fixture
 def colour_printer(tmp_path: Path) -> Iterator[DuplexColourPrinter]:
     yield from duplex_colour_printer(tmp_path / "colour")
-
-
-def port_uri(client: Client, name: str) -> str:
-    return f"ipp://127.0.0.1:{client.spooler_port}/printers/{name}"
-
-
-def presented(client: Client, name: str) -> dict[str, list[object]]:
-    return printer_attributes(port_uri(client, name))
 
 
 def wait_presenting(client: Client, name: str, attribute: str, values: list[object]) -> None:

@@ -112,6 +112,7 @@ class FakeFacade:
             "size": 52_431,
             "created_at": time.time(),
             "completed_at": None,
+            "port_kind": "pull",
         } | fields
         self.jobs.append(job)
         return job

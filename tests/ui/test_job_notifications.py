@@ -166,6 +166,22 @@ def test_held_while_the_server_is_unreachable_says_so_with_the_reason(
     assert len(shown.texts) == 2
 
 
+def test_a_job_held_on_a_direct_port_is_released_by_its_owner_server_or_no_server(
+    watched: tuple[TrayApp, Shown], facade_server: FakeFacade
+) -> None:
+    """No printer releases it (job-hold-until=indefinite on a port that prints at once), and
+    no server is needed to: its owner does, with Release-Job or pullprint release."""
+    tray, shown = watched
+    facade_server.status["channel"] = dict(OFFLINE)
+    polled(tray)
+    facade_server.add_job(name="minutes.pdf", printer="office", port_kind="direct")
+    wait_until(lambda: shown.texts, "a notification")
+    assert shown.texts == [
+        "“minutes.pdf” is held on office until you release it "
+        "(Release-Job, or pullprint release 1 -P office)."
+    ]
+
+
 def test_what_was_there_at_login_is_not_announced_but_its_changes_are(
     qapp: Any, facade: Facade, facade_server: FakeFacade, preferences: Preferences
 ) -> None:

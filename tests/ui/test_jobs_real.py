@@ -19,10 +19,12 @@ pytest.importorskip("PySide6", reason="PySide6 is not installed (pip install PyS
 pytest.importorskip("pytestqt", reason="pytest-qt is not installed (pip install pytest-qt)")
 
 from protocol.states import JobState
-from services.core.ipp import Operation, Tag
+from services.core.ipp import Group, Operation, Tag
+from support.printers import direct_printer
+from support.waiting import wait_for
 from tests.os_users import can_switch_user, relay_as
 from tests.ui.conftest import dispose
-from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, installation
+from tests.ui.real_service import ALL_SERVICES, WAIT_MS, Installation, close_tray, installation
 from tests.ui.test_job_notifications import Shown
 from tests.ui.test_jobs import rows
 from ui.dialogs.jobs import JobsDialog
@@ -113,3 +115,44 @@ def test_own_held_job_is_announced_listed_and_canceled_and_another_users_is_not(
             tray.stop()
             dispose(tray.menu, tray)
             facade.close()
+
+
+def test_a_job_held_on_a_direct_port_says_how_its_owner_releases_it(
+    qtbot: Any, qapp: Any, raw_printer: Any, tmp_path: Path
+) -> None:
+    """job-hold-until=indefinite on a direct port: no printer releases it, its owner does
+    (Release-Job, or ``pullprint release``), so the tray says that, and it is true."""
+    office = direct_printer(raw_printer)
+    with installation(*ALL_SERVICES, printers=[office]) as inst:
+        inst.wait_services_up()
+        inst.client.wait_printer("office")
+        with relay_as(TRAY_USER, inst.client.api_port) as url:
+            facade = Facade(url)
+            tray = TrayApp(facade, poll_interval_ms=200, preferences=Preferences(tmp_path / "t"))
+            shown = Shown(tray)
+            tray.start()
+            try:
+                qtbot.waitUntil(lambda: tray.polls > 0, timeout=WAIT_MS)
+                hold = Group(Tag.JOB).add("job-hold-until", Tag.KEYWORD, "indefinite")
+                reply = inst.client.ipp(
+                    Operation.PRINT_JOB,
+                    user=TRAY_USER,
+                    printer="office",
+                    job=hold,
+                    document=b"held here",
+                    job_name=(Tag.NAME, "minutes.pdf"),
+                )
+                job_id = reply.group(Tag.JOB).get("job-id")
+
+                held = (
+                    f"“minutes.pdf” is held on office until you release it "
+                    f"(Release-Job, or pullprint release {job_id} -P office)."
+                )
+                qtbot.waitUntil(lambda: held in shown.texts, timeout=WAIT_MS)
+                assert shown.texts == [held]
+            finally:
+                close_tray(qtbot, tray, facade)
+        released = inst.client.run_cli("release", str(job_id), "-P", "office")
+        assert released.returncode == 0, released.stderr
+        wait_for(lambda: inst.client.job_state(job_id) == JobState.COMPLETED, 30, "printed")
+        assert [p.read_bytes() for p in raw_printer.jobs()] == [b"held here"]
