@@ -17,7 +17,8 @@ from services.core.store import Job
 from services.spooler import job as job_attrs
 from services.spooler.capture import create_job, job_template, print_job, send_document
 from services.spooler.context import Body, Context, own_job
-from services.spooler.printer import PrinterObject, select_attributes
+from services.spooler.groups import select_printer
+from services.spooler.printer import PrinterObject
 
 log = get_log("spooler")
 TERMINAL_VALUES = [int(s) for s in TERMINAL]
@@ -61,7 +62,7 @@ async def get_printer_attributes(
     queued = await asyncio.to_thread(_queued_jobs, ctx, printer.name)
     response = ipp.response(request, Status.OK)
     response.groups.append(
-        select_attributes(printer.attributes(queued), requested.values if requested else None)
+        select_printer(printer.attributes(queued), requested.values if requested else None)
     )
     return response
 

@@ -153,15 +153,3 @@ def _add_job_template_defaults(g: Group) -> None:
         "job-hold-until",
         "job-name",
     )
-
-
-def select_attributes(group: Group, requested: list[str] | None) -> Group:
-    """Apply ``requested-attributes``: 'all' and the group names mean everything."""
-    if not requested or {"all", "printer-description", "printer-status"} & set(requested):
-        return group
-    wanted = set(requested)
-    out = Group(group.tag)
-    for name, attr in group.attributes.items():
-        if name in wanted:
-            out.attributes[name] = attr
-    return out
