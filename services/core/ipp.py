@@ -87,6 +87,10 @@ class Operation(IntEnum):
     GET_PRINTER_ATTRIBUTES = 0x000B
     HOLD_JOB = 0x000C
     RELEASE_JOB = 0x000D
+    # PWG 5100.11 (Cancel-My-Jobs, Close-Job) and 5100.13 (Identify-Printer)
+    CANCEL_MY_JOBS = 0x0039
+    CLOSE_JOB = 0x003B
+    IDENTIFY_PRINTER = 0x003C
 
 
 class Status(IntEnum):

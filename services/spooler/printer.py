@@ -25,6 +25,10 @@ DOCUMENT_FORMATS = (
     "image/jpeg",
 )
 OPERATIONS = tuple(Operation)
+# The schemes of printers we can pass Identify-Printer on to (PWG 5100.13); a raw port cannot
+# be asked to identify itself, and a pull port has no one printer.
+IDENTIFIABLE = ("ipp://",)
+IDENTIFY_ATTRIBUTES = ("identify-actions-default", "identify-actions-supported")
 STARTED_AT = time.time()
 # How long a Create-Job waits for its Send-Document before the job is aborted.
 MULTIPLE_OPERATION_TIMEOUT = 120
@@ -47,6 +51,18 @@ class PrinterObject:
     capabilities: Capabilities = field(default_factory=capabilities.for_raw)
     # The printer a direct port delivers to (ipp://host:port/path or socket://host:port).
     device_uri: str = ""
+
+    @property
+    def identifiable(self) -> bool:
+        """An IPP printer is behind this port: Identify-Printer can be passed on to it."""
+        return self.kind == "direct" and self.device_uri.startswith(IDENTIFIABLE)
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        """The operations this port answers, as operations-supported lists them."""
+        if self.identifiable:
+            return OPERATIONS
+        return tuple(op for op in OPERATIONS if op != Operation.IDENTIFY_PRINTER)
 
     @property
     def uri(self) -> str:
@@ -72,7 +88,7 @@ class PrinterObject:
         g.add("queued-job-count", Tag.INTEGER, queued_jobs)
         g.add("printer-up-time", Tag.INTEGER, max(1, int(time.time() - STARTED_AT)))
         g.add("ipp-versions-supported", Tag.KEYWORD, "1.1", "2.0")
-        g.add("operations-supported", Tag.ENUM, *[int(op) for op in OPERATIONS])
+        g.add("operations-supported", Tag.ENUM, *[int(op) for op in self.operations])
         g.add("charset-configured", Tag.CHARSET, "utf-8")
         g.add("charset-supported", Tag.CHARSET, "utf-8")
         g.add("natural-language-configured", Tag.LANGUAGE, "en")
@@ -88,11 +104,14 @@ class PrinterObject:
         g.add("multiple-document-jobs-supported", Tag.BOOLEAN, False)
         g.add("multiple-operation-time-out", Tag.INTEGER, MULTIPLE_OPERATION_TIMEOUT)
         g.add("which-jobs-supported", Tag.KEYWORD, "completed", "not-completed", "all")
-        g.add("job-ids-supported", Tag.BOOLEAN, False)
+        g.add("job-ids-supported", Tag.BOOLEAN, True)  # Get-Jobs, Cancel-My-Jobs
         _add_job_template_defaults(g)
         g.attributes.update(self.capabilities.attributes)
         if not g.get("color-supported"):
             g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
+        if not self.identifiable:
+            for name in IDENTIFY_ATTRIBUTES:  # nothing here can flash or beep on request
+                g.attributes.pop(name, None)
         return g
 
     @property
