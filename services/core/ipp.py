@@ -11,6 +11,7 @@ serve a streamed request body.
 from __future__ import annotations
 
 import struct
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -270,6 +271,13 @@ def encode_value(tag: int, value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode()[:MAX_VALUE_LENGTH]
     return bytes(value)
+
+
+def date_time(at: float) -> bytes:
+    """A dateTime value (RFC 8010 3.9: RFC 2579 DateAndTime), in UTC."""
+    t = time.gmtime(at)
+    fields = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    return struct.pack(">HBBBBBBcBB", *fields, 0, b"+", 0, 0)
 
 
 def response(request: Message, status: Status, message: str = "") -> Message:

@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from services.core import capabilities
+from services.core import capabilities, ipp
 from services.core.capabilities import Capabilities
 from services.core.ipp import Group, Operation, Tag
 
@@ -105,6 +105,7 @@ class PrinterObject:
         g.add("multiple-operation-time-out", Tag.INTEGER, MULTIPLE_OPERATION_TIMEOUT)
         g.add("which-jobs-supported", Tag.KEYWORD, "completed", "not-completed", "all")
         g.add("job-ids-supported", Tag.BOOLEAN, True)  # Get-Jobs, Cancel-My-Jobs
+        _add_description(g)
         _add_job_template_defaults(g)
         g.attributes.update(self.capabilities.attributes)
         if not g.get("color-supported"):
@@ -120,6 +121,28 @@ class PrinterObject:
         a printer; in gateway and hybrid modes, and in local mode switched to the gateway, the
         server holds them, so they go out at once (DESIGN.md 7)."""
         return self.kind == "pull" and self.mode == "local" and self.switch == "local"
+
+
+def _add_description(g: Group) -> None:
+    """Printer description attributes PWG 5100.14 (IPP Everywhere) requires that a spooler can
+    say truthfully; what only the printer behind us knows (supplies, icons, media-col-*,
+    margins) comes with its capabilities."""
+    started = ipp.date_time(STARTED_AT)
+    # The port's configuration and state are as they were when the spooler started: it is
+    # always idle and accepting (delivery is separate), and up-time counts from 1.
+    g.add("printer-config-change-date-time", Tag.DATETIME, started)
+    g.add("printer-config-change-time", Tag.INTEGER, 1)
+    g.add("printer-state-change-date-time", Tag.DATETIME, started)
+    g.add("printer-state-change-time", Tag.INTEGER, 1)
+    g.add("printer-current-time", Tag.DATETIME, ipp.date_time(time.time()))
+    g.add("printer-device-id", Tag.TEXT, "MFG:pullprint;MDL:spooler;CMD:PDF,PS,PCL,PWG,URF,JPEG;")
+    g.add("printer-geo-location", Tag.UNKNOWN)
+    g.add("printer-organization", Tag.TEXT, "")
+    g.add("printer-organizational-unit", Tag.TEXT, "")
+    # document-format is accepted and changes nothing: every format gets the same answer.
+    g.add("printer-get-attributes-supported", Tag.KEYWORD, "document-format")
+    g.add("multiple-operation-time-out-action", Tag.KEYWORD, "abort-job")  # abort_abandoned
+    g.add("preferred-attributes-supported", Tag.BOOLEAN, False)
 
 
 def _add_job_template_defaults(g: Group) -> None:
