@@ -139,6 +139,7 @@ def _add_description(g: Group) -> None:
     g.add("printer-geo-location", Tag.UNKNOWN)
     g.add("printer-organization", Tag.TEXT, "")
     g.add("printer-organizational-unit", Tag.TEXT, "")
+    g.add("printer-message-from-operator", Tag.TEXT, "")  # a port has no operator
     # document-format is accepted and changes nothing: every format gets the same answer.
     g.add("printer-get-attributes-supported", Tag.KEYWORD, "document-format")
     g.add("multiple-operation-time-out-action", Tag.KEYWORD, "abort-job")  # abort_abandoned

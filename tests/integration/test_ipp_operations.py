@@ -24,13 +24,16 @@ def job_id(reply: ipp.Message) -> int:
     return reply.group(Tag.JOB).get("job-id")
 
 
-def cancel_my_jobs(client: Client, user: str, *job_ids: int) -> ipp.Message:
-    uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/office"
-    request = ipp.request(Operation.CANCEL_MY_JOBS)
+def send(
+    client: Client, printer: str, operation: Operation, *attributes: ipp.Attribute
+) -> ipp.Message:
+    """One request with operation attributes of several values, which ``client.ipp`` cannot
+    send."""
+    uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/{printer}"
+    request = ipp.request(operation)
     request.operation.add("printer-uri", Tag.URI, uri)
-    request.operation.add("requesting-user-name", Tag.NAME, user)
-    if job_ids:
-        request.operation.add("job-ids", Tag.INTEGER, *job_ids)
+    for attr in attributes:
+        request.operation.attributes[attr.name] = attr
     reply = httpx.post(
         ipp_client.http_url(uri),
         content=ipp.encode(request),
@@ -38,6 +41,13 @@ def cancel_my_jobs(client: Client, user: str, *job_ids: int) -> ipp.Message:
         timeout=30,
     )
     return ipp.parse(reply.content)[0]
+
+
+def cancel_my_jobs(client: Client, user: str, *job_ids: int) -> ipp.Message:
+    attrs = [ipp.Attribute("requesting-user-name", Tag.NAME, [user])]
+    if job_ids:
+        attrs.append(ipp.Attribute("job-ids", Tag.INTEGER, list(job_ids)))
+    return send(client, "office", Operation.CANCEL_MY_JOBS, *attrs)
 
 
 def sent_whole(client: Client, job: int) -> None:
@@ -158,19 +168,8 @@ def test_requested_attribute_groups_hold_what_rfc_8011_says(make_client, raw_pri
 
 
 def printer_attrs(client: Client, printer: str, *requested: str) -> dict[str, list[object]]:
-    reply = client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer=printer)
-    if requested:
-        uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/{printer}"
-        request = ipp.request(Operation.GET_PRINTER_ATTRIBUTES)
-        request.operation.add("printer-uri", Tag.URI, uri)
-        request.operation.add("requested-attributes", Tag.KEYWORD, *requested)
-        content = httpx.post(
-            ipp_client.http_url(uri),
-            content=ipp.encode(request),
-            headers={"Content-Type": "application/ipp"},
-            timeout=30,
-        ).content
-        reply = ipp.parse(content)[0]
+    wanted = ipp.Attribute("requested-attributes", Tag.KEYWORD, list(requested))
+    reply = send(client, printer, Operation.GET_PRINTER_ATTRIBUTES, wanted)
     group = reply.group(Tag.PRINTER)
     assert reply.code == Status.OK and group is not None
     return {name: attr.values for name, attr in group.attributes.items()}
