@@ -29,6 +29,15 @@ OPERATIONS = tuple(Operation)
 # be asked to identify itself, and a pull port has no one printer.
 IDENTIFIABLE = ("ipp://",)
 IDENTIFY_ATTRIBUTES = ("identify-actions-default", "identify-actions-supported")
+# What describes a raster format, said only while the port takes that format.
+RASTER_ATTRIBUTES = {
+    "image/pwg-raster": (
+        "pwg-raster-document-resolution-supported",
+        "pwg-raster-document-sheet-back",
+        "pwg-raster-document-type-supported",
+    ),
+    "image/urf": ("urf-supported",),
+}
 STARTED_AT = time.time()
 # How long a Create-Job waits for its Send-Document before the job is aborted.
 MULTIPLE_OPERATION_TIMEOUT = 120
@@ -108,11 +117,7 @@ class PrinterObject:
         _add_description(g)
         _add_job_template_defaults(g)
         g.attributes.update(self.capabilities.attributes)
-        if not g.get("color-supported"):
-            g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
-        if not self.identifiable:
-            for name in IDENTIFY_ATTRIBUTES:  # nothing here can flash or beep on request
-                g.attributes.pop(name, None)
+        _drop_untrue(g, self.identifiable)
         return g
 
     @property
@@ -121,6 +126,20 @@ class PrinterObject:
         a printer; in gateway and hybrid modes, and in local mode switched to the gateway, the
         server holds them, so they go out at once (DESIGN.md 7)."""
         return self.kind == "pull" and self.mode == "local" and self.switch == "local"
+
+
+def _drop_untrue(g: Group, identifiable: bool) -> None:
+    """What the printer's capabilities, laid over our defaults, make untrue."""
+    if not g.get("color-supported"):
+        g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
+    if not identifiable:
+        for name in IDENTIFY_ATTRIBUTES:  # nothing here can flash or beep on request
+            g.attributes.pop(name, None)
+    formats = set(g.attributes["document-format-supported"].values)
+    for raster, names in RASTER_ATTRIBUTES.items():
+        if raster not in formats:  # clients would render to a format the port does not take
+            for name in names:
+                g.attributes.pop(name, None)
 
 
 def _add_description(g: Group) -> None:

@@ -46,6 +46,9 @@ def test_names_and_groups_combine_and_unknown_names_are_ignored():
         "printer-is-accepting-jobs",
         "queued-job-count",
         "printer-up-time",
+        "printer-current-time",
+        "printer-state-change-time",
+        "printer-state-change-date-time",
     }
     assert names(["no-such-group"]) == set()
 
