@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from services.core import capabilities, ipp
 from services.core.capabilities import Capabilities
 from services.core.ipp import Group, Operation, Tag
+from services.spooler import compression
 
 DOCUMENT_FORMATS = (
     "application/octet-stream",
@@ -105,7 +106,7 @@ class PrinterObject:
         g.add("document-format-default", Tag.MIME_TYPE, "application/octet-stream")
         g.add("document-format-supported", Tag.MIME_TYPE, *DOCUMENT_FORMATS)
         g.add("pdl-override-supported", Tag.KEYWORD, "not-attempted")
-        g.add("compression-supported", Tag.KEYWORD, "none")
+        g.add("compression-supported", Tag.KEYWORD, *compression.SUPPORTED)
         g.add("job-hold-until-default", Tag.KEYWORD, "indefinite" if self.held else "no-hold")
         g.add("job-hold-until-supported", Tag.KEYWORD, "no-hold", "indefinite")
         g.add("printer-location", Tag.TEXT, "")
