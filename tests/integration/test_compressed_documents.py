@@ -58,3 +58,19 @@ def test_a_broken_or_cut_compressed_document_is_refused_and_leaves_nothing(
 
     assert client.jobs() == [] and client.spool_files() == []
     assert "Traceback" not in client.logs()
+
+
+def test_a_document_inflating_past_max_job_size_is_refused_and_leaves_nothing(
+    make_client, raw_printer
+):
+    """A few kilobytes of gzip can inflate to gigabytes: max_job_size counts inflated bytes."""
+    client = make_client([direct_printer(raw_printer)], max_job_size=1_000_000)
+    client.start("sync", "spooler")
+    client.wait_printer()
+    bomb = gzip.compress(b"\0" * 50_000_000)
+
+    reply = client.ipp(Operation.PRINT_JOB, compression=(Tag.KEYWORD, "gzip"), document=bomb)
+
+    assert len(bomb) < 100_000
+    assert reply.code == Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
+    assert client.jobs() == [] and client.spool_files() == []

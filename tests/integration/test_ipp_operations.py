@@ -15,6 +15,8 @@ from services.core.store import Job
 from support.client import Client, start_ipp_client
 from support.printers import direct_printer
 from support.waiting import wait_for
+from tests.integration.test_spooler_identity import ipp_as, jobs_listed
+from tests.os_users import relay_as
 
 PULL = {"name": "hall", "kind": "pull"}
 
@@ -94,6 +96,27 @@ def test_cancel_my_jobs_cancels_the_callers_jobs_only_and_never_one_already_sent
         bobs: JobState.PENDING,
     }
     assert len(client.spool_files()) == 2  # bob's and the one the printer has
+
+
+def test_another_os_user_naming_a_job_cancels_and_sees_nothing(make_client, two_users):
+    """Whose jobs are "my jobs" is the kernel's word, not requesting-user-name's."""
+    first, second = two_users
+    client = make_client([PULL])
+    client.start("sync", "spooler")
+    client.wait_printer("hall")
+    with relay_as(first, client.spooler_port) as as_first:
+        job = job_id(ipp_as(as_first, client, Operation.PRINT_JOB, first, document=b"%PDF"))
+
+    with relay_as(second, client.spooler_port) as as_second:
+        named = (Tag.INTEGER, job)
+        listed = ipp_as(as_second, client, Operation.GET_JOBS, first, job_ids=named)
+        refused = ipp_as(as_second, client, Operation.CANCEL_MY_JOBS, first, job_ids=named)
+        every = ipp_as(as_second, client, Operation.CANCEL_MY_JOBS, first)
+
+    assert jobs_listed(listed) == []
+    assert refused.code == Status.CLIENT_ERROR_NOT_AUTHORIZED
+    assert every.code == Status.OK
+    assert client.job_state(job) == JobState.PENDING_HELD
 
 
 def test_close_job_ends_a_job_without_document_and_keeps_a_whole_one(make_client, raw_printer):
