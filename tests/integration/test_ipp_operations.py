@@ -13,6 +13,7 @@ from services.core import ipp, jobs
 from services.core.ipp import Operation, Status, Tag
 from services.core.store import Job
 from support.client import Client, start_ipp_client
+from support.ports import free_port
 from support.printers import direct_printer
 from support.waiting import wait_for
 from tests.integration.test_spooler_identity import ipp_as, jobs_listed
@@ -196,3 +197,16 @@ def printer_attrs(client: Client, printer: str, *requested: str) -> dict[str, li
     group = reply.group(Tag.PRINTER)
     assert reply.code == Status.OK and group is not None
     return {name: attr.values for name, attr in group.attributes.items()}
+
+
+def test_identify_printer_says_when_the_printer_does_not_answer(make_client):
+    port = free_port()  # nothing listens there
+    client = start_ipp_client(make_client, "office", port)
+
+    reply = client.ipp(Operation.IDENTIFY_PRINTER)
+
+    assert reply.code == Status.SERVER_ERROR_TEMPORARY_ERROR
+    assert reply.operation.get("status-message").startswith(
+        f"the printer at ipp://127.0.0.1:{port}/ipp/print did not answer ("
+    )
+    assert "Traceback" not in client.logs()
