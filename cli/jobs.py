@@ -1,4 +1,5 @@
-"""Commands about jobs: print (like lp), jobs (with --trace), printer (reset), release."""
+"""Commands about jobs: print (like lp), jobs (with --trace), printer (reset,
+forget-certificate), release."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cli.certificates import forget_certificate
 from cli.ipp_client import IppRequestFailed, print_file
 from cli.status import wake
 from cli.waits import poll
@@ -128,7 +130,10 @@ def print_trace(store: Store, name: str) -> int:
 
 
 def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
-    """Operate one printer: ``reset NAME`` retries its stuck jobs now (no process restarts)."""
+    """Operate one printer: ``reset NAME`` retries its stuck jobs now (no process restarts);
+    ``forget-certificate NAME|HOST:PORT`` accepts an IPPS printer's new certificate (root)."""
+    if getattr(args, "action", "reset") == "forget-certificate":
+        return forget_certificate(args, settings)
     store = Store(settings.db_path)
     with store.session() as session:
         if session.get(Printer, args.name) is None and not jobs.stopped_at(session, args.name):
@@ -168,6 +173,8 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
             "port": printer.port,
             "protocol": printer.protocol,
             "path": printer.path,
+            # What it can do, so delivery tells it the job's options (or says it could not).
+            "capabilities": printer.capabilities,
         }
         jobs.transition(
             session,

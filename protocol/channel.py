@@ -7,7 +7,7 @@ client reports its jobs. Commands are acked by id.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,12 +104,36 @@ class Report(BaseModel):
     completed_at: float | None = None
 
 
-class PrinterInfo(BaseModel):
+# A paper size as PWG 5101.1 self-describing names spell it ("iso_a5_148x210mm").
+MEDIA_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+MAX_MEDIA = 64
+
+
+class RawPrinterFacts(BaseModel):
+    """What a raw printer can do, which it cannot be asked (an IPP printer is asked, and these
+    are unused): colour, a duplex unit, its paper (empty = A4 and Letter; ``media_default``
+    empty = the first), its resolution in dpi, and whether it reads a PJL job header, without
+    which no per-job option reaches it. Absent (an older server): a monochrome one-sided
+    printer. The server's printer records and a client's ``[[printers]]`` both say it."""
+
+    color: bool = False
+    duplex: bool = False
+    media: list[Annotated[str, Field(pattern=MEDIA_NAME_PATTERN)]] = Field(
+        default_factory=list, max_length=MAX_MEDIA
+    )
+    media_default: str = Field(default="", pattern=r"^$|" + MEDIA_NAME_PATTERN)
+    resolution: int = Field(default=600, ge=72, le=9600)
+    pjl: bool = False
+
+
+class PrinterInfo(RawPrinterFacts):
+    """A printer as the server's record has it."""
+
     id: int
     name: str
     host: str
     port: int
-    protocol: Literal["raw", "ipp"]
+    protocol: Literal["raw", "ipp", "ipps"]
     path: str = ""
 
 

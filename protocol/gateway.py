@@ -60,7 +60,7 @@ class Destination(BaseModel):
 
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(ge=1, le=65535)
-    protocol: Literal["raw", "ipp"]
+    protocol: Literal["raw", "ipp", "ipps"]
     path: str = Field(default="", max_length=255)
 
 

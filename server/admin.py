@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from protocol import rest
-from protocol.channel import UserDisabled
+from protocol.channel import PrinterInfo, UserDisabled
 from server import auth, commands, notify, tokens
 from server.models import Endpoint, InputPort, Printer, Setting, User, UserSession, now
 
@@ -72,25 +73,80 @@ def enable_user(session: Session, name: str) -> dict[str, Any]:
     return user_info(user)
 
 
+# What a raw printer's record says it can do (protocol.channel.PrinterInfo), and the same
+# with the record's defaults, for a printer added without them.
+RAW_FIELDS = ("color", "duplex", "media", "media_default", "resolution", "pjl")
+
+
 def add_printer(
-    session: Session, name: str, host: str, port: int, protocol_: str, path: str = ""
+    session: Session,
+    name: str,
+    host: str,
+    port: int,
+    protocol_: str,
+    path: str = "",
+    **facts: Any,
 ) -> dict[str, Any]:
-    if protocol_ not in ("raw", "ipp"):
-        raise AdminError("invalid", "protocol must be raw or ipp")
+    """``facts`` are any of ``RAW_FIELDS`` (colour, duplex ...); the rest keep their defaults."""
+    if protocol_ not in ("raw", "ipp", "ipps"):
+        raise AdminError("invalid", "protocol must be raw, ipp or ipps")
     if not name or not host or not 0 < port < 65536:
         raise AdminError("invalid", "printer needs a name, a host and a port in 1..65535")
     if session.scalar(select(Printer).where(Printer.name == name)):
         raise AdminError("conflict", f"printer {name!r} exists")
     printer = Printer(name=name, host=host, port=port, protocol=protocol_, path=path)
+    _set_facts(printer, facts)
     session.add(printer)
     session.flush()
     commands.broadcast(session, "printers.changed", {})
     return commands.printer_info(printer).model_dump()
 
 
+def set_printer(session: Session, name: str, **facts: Any) -> dict[str, Any]:
+    """Change what a printer's record says it can do (``RAW_FIELDS``; None = unchanged).
+    Endpoints present it on the printer's ports from their next sync."""
+    printer = session.scalar(select(Printer).where(Printer.name == name))
+    if printer is None:
+        raise AdminError("not-found", f"no printer {name!r}")
+    _set_facts(printer, {k: v for k, v in facts.items() if v is not None})
+    commands.broadcast(session, "printers.changed", {})
+    return commands.printer_info(printer).model_dump()
+
+
+def _set_facts(printer: Printer, facts: dict[str, Any]) -> None:
+    """Check ``facts`` together with what the record already says, as the wire will carry
+    them, and only then change the row: a bad value changes nothing."""
+    unknown = set(facts) - set(RAW_FIELDS)
+    if unknown:
+        raise AdminError("invalid", f"unknown printer field(s): {', '.join(sorted(unknown))}")
+    current = {f: getattr(printer, f) for f in RAW_FIELDS if getattr(printer, f) is not None}
+    merged = current | facts
+    try:
+        info = PrinterInfo(id=0, name="-", host="-", port=1, protocol="raw", **merged)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise AdminError("invalid", problems) from None
+    if info.media_default and info.media and info.media_default not in info.media:
+        raise AdminError("invalid", "media_default must be one of the printer's media")
+    for field in RAW_FIELDS:
+        setattr(printer, field, getattr(info, field))
+
+
 def list_printers(session: Session) -> list[dict[str, Any]]:
     printers = session.scalars(select(Printer).order_by(Printer.id))
     return [commands.printer_info(p).model_dump() for p in printers]
+
+
+def can_do(printer: dict[str, Any]) -> str:
+    """What a raw printer's record says it can do; an IPP printer is asked by each endpoint."""
+    if printer["protocol"] != "raw":
+        return "asked of the printer"
+    media = printer["media"] or ["A4", "Letter"]
+    words = ["colour" if printer["color"] else "monochrome"]
+    words += ["duplex"] if printer["duplex"] else []
+    words += [", ".join(media), f"{printer['resolution']} dpi"]
+    words += ["PJL"] if printer["pjl"] else []
+    return "; ".join(words)
 
 
 def _printers_named(session: Session, names: list[str]) -> list[Printer]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from server import access, admin, audit, profiles
 from server.access import error
@@ -22,11 +23,29 @@ class NewUser(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class NewPrinter(BaseModel):
+class PrinterFacts(BaseModel):
+    """What a raw printer can do (protocol.channel.PrinterInfo); None = keep the record's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    color: bool | None = None
+    duplex: bool | None = None
+    media: list[str] | None = Field(default=None, max_length=64)
+    media_default: str | None = Field(default=None, max_length=64)
+    resolution: int | None = None
+    pjl: bool | None = None
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class NewPrinter(PrinterFacts):
+    model_config = ConfigDict(extra="ignore")
+
     name: str = Field(min_length=1, max_length=255)
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(ge=1, le=65535)
-    protocol: Literal["raw", "ipp"]
+    protocol: Literal["raw", "ipp", "ipps"]
     path: str = Field(default="", max_length=255)
 
 
@@ -92,7 +111,18 @@ def printers(request: Request) -> list[dict]:
 def add_printer(body: NewPrinter, request: Request) -> dict:
     where = f"{body.protocol}://{body.host}:{body.port}{body.path}"
     args = (body.name, body.host, body.port, body.protocol, body.path)
-    return run(request, admin.add_printer, *args, audited=("printer.add", body.name, where))
+    facts = {k: v for k, v in body.given().items() if k in admin.RAW_FIELDS}
+    audited = ("printer.add", body.name, where)
+    return run(request, partial(admin.add_printer, **facts), *args, audited=audited)
+
+
+@router.patch("/printers/{name}")
+def set_printer(name: str, body: PrinterFacts, request: Request) -> dict:
+    """Change what a printer's record says it can do; only the fields given."""
+    facts = body.given()
+    detail = " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(facts.items()))
+    audited = ("printer.set", name, detail)
+    return run(request, partial(admin.set_printer, name=name, **facts), audited=audited)
 
 
 @router.get("/ports")

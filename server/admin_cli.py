@@ -76,15 +76,43 @@ def user_enable(session: Session, args: argparse.Namespace) -> Any:
     return admin.enable_user(session, args.name)
 
 
+# What a raw printer can do (it cannot be asked); unset options keep the record's values.
+PRINTER_FACTS = [
+    arg("--color", action=argparse.BooleanOptionalAction, help="prints colour"),
+    arg("--duplex", action=argparse.BooleanOptionalAction, help="prints both sides"),
+    arg("--media", action="append", help="paper, e.g. iso_a4_210x297mm; may repeat "
+        "(none = A4 and Letter)"),
+    arg("--media-default", help="the paper used when a job names none"),
+    arg("--resolution", type=int, help="dots per inch (default 600)"),
+    arg("--pjl", action=argparse.BooleanOptionalAction,
+        help="reads a PJL job header (copies, duplex, colour, paper per job)"),
+]  # fmt: skip
+
+
+def _facts(args: argparse.Namespace) -> dict[str, Any]:
+    return {f: getattr(args, f) for f in admin.RAW_FIELDS if getattr(args, f) is not None}
+
+
 @command(
     "printer", "add", arg("name"), arg("--host", required=True),
     arg("--port", type=int, required=True),
-    arg("--protocol", choices=["raw", "ipp"], required=True),
+    arg("--protocol", choices=["raw", "ipp", "ipps"], required=True),
     arg("--path", default="", help="IPP resource, e.g. /ipp/print"),
+    *PRINTER_FACTS,
 )  # fmt: skip
 def printer_add(session: Session, args: argparse.Namespace) -> Any:
-    """Add a printer that pull ports can release to and direct ports can target."""
-    return admin.add_printer(session, args.name, args.host, args.port, args.protocol, args.path)
+    """Add a printer that pull ports can release to and direct ports can target; for a raw
+    printer, say what it can do (an IPP printer is asked)."""
+    return admin.add_printer(
+        session, args.name, args.host, args.port, args.protocol, args.path, **_facts(args)
+    )
+
+
+@command("printer", "set", arg("name"), *PRINTER_FACTS)
+def printer_set(session: Session, args: argparse.Namespace) -> Any:
+    """Change what a printer's record says it can do (colour, duplex, paper, resolution,
+    PJL); endpoints present it from their next sync."""
+    return admin.set_printer(session, args.name, **_facts(args))
 
 
 @command("printer", "list")

@@ -28,6 +28,12 @@ def printer_info(printer: Printer) -> PrinterInfo:
         port=printer.port,
         protocol=printer.protocol,  # type: ignore[arg-type]
         path=printer.path,
+        color=bool(printer.color),
+        duplex=bool(printer.duplex),
+        media=list(printer.media or []),
+        media_default=printer.media_default or "",
+        resolution=printer.resolution or 600,
+        pjl=bool(printer.pjl),
     )
 
 

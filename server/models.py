@@ -91,8 +91,15 @@ class Printer(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer)
-    protocol: Mapped[str] = mapped_column(String(8))  # raw | ipp
+    protocol: Mapped[str] = mapped_column(String(8))  # raw | ipp | ipps
     path: Mapped[str] = mapped_column(String(255), default="")
+    # What a raw printer can do, which it cannot be asked (protocol.channel.PrinterInfo).
+    color: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    duplex: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    media: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    media_default: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    resolution: Mapped[int] = mapped_column(Integer, default=600, server_default="600")
+    pjl: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class InputPort(Base):

@@ -243,6 +243,13 @@ class DocumentOutput:
             raise DeliveryError("document missing from the spool", permanent=True)
         if dest.protocol == "raw":
             await send_raw(dest, path, self.policy)
+        elif dest.protocol == "ipps":
+            # The server keeps no pins of printers' certificates (the endpoints do): sending
+            # unverified, or in plain, to a printer that asked for TLS is what IPPS is against.
+            raise DeliveryError(
+                "the server does not print to IPPS printers; release the job at an endpoint",
+                permanent=True,
+            )
         else:
             await send_ipp(dest, path, job, self.policy)
 

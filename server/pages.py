@@ -255,13 +255,14 @@ def _endpoints_section(session: Session) -> str:
 
 def _printers_section(session: Session) -> str:
     printers = [
-        [escape(p["name"]), escape(p["host"]), str(p["port"]), p["protocol"], escape(p["path"])]
+        [escape(p["name"]), escape(p["host"]), str(p["port"]), p["protocol"], escape(p["path"]),
+         escape(admin.can_do(p))]
         for p in admin.list_printers(session)
-    ]
+    ]  # fmt: skip
     ports = [[escape(p.name), p.kind, escape(_port_printers(p))] for p in admin.list_ports(session)]
     return (
         "<h2>Printers</h2>"
-        + table(["Name", "Host", "Port", "Protocol", "Path"], printers)
+        + table(["Name", "Host", "Port", "Protocol", "Path", "Can do"], printers)
         + "<h2>Input ports</h2>"
         + table(["Name", "Kind", "Printers / target"], ports)
     )

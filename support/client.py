@@ -139,16 +139,20 @@ class Client:
         user: str = "alice",
         printer: str = "office",
         document: bytes | None = None,
+        job: ipp.Group | None = None,
         **attributes: tuple[int, object],
     ) -> ipp.Message:
         """One IPP request to our spooler; ``attributes`` are operation attributes given as
-        ``name=(tag, value)`` with ``_`` for ``-`` in the name."""
+        ``name=(tag, value)`` with ``_`` for ``-`` in the name; ``job``, a job group (the
+        job's options)."""
         uri = f"ipp://127.0.0.1:{self.spooler_port}/printers/{printer}"
         request = ipp.request(operation)
         request.operation.add("printer-uri", ipp.Tag.URI, uri)
         request.operation.add("requesting-user-name", ipp.Tag.NAME, user)
         for name, (tag, value) in attributes.items():
             request.operation.add(name.replace("_", "-"), tag, value)
+        if job is not None:
+            request.groups.append(job)
         reply = httpx.post(
             ipp_client.http_url(uri),
             content=ipp.encode(request) + (document or b""),
@@ -202,4 +206,6 @@ def _value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -35,8 +35,9 @@ def stoppable_printer() -> Iterator[StoppablePrinter]:
 
 
 @pytest.fixture
-def ipp_printer(tmp_path: Path) -> Iterator[IppEvePrinter]:
-    """Debian's ippeveprinter keeping every printed document; skipped with a reason when absent."""
+def ipp_printer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[IppEvePrinter]:
+    """Debian's ippeveprinter keeping every printed document; skipped with a reason when absent.
+    Parametrized indirectly, its param is IppEvePrinter's keywords (``{"duplex": True}``)."""
     missing = [b for b in ("ippeveprinter", "dbus-daemon", "avahi-daemon") if not shutil.which(b)]
     if missing:
         pytest.skip(
@@ -49,7 +50,7 @@ def ipp_printer(tmp_path: Path) -> Iterator[IppEvePrinter]:
     except Exception as exc:
         dns.stop()
         pytest.skip(f"cannot start dbus/avahi for ippeveprinter (needs root): {exc}")
-    printer = IppEvePrinter(tmp_path / "ipp")
+    printer = IppEvePrinter(tmp_path / "ipp", **getattr(request, "param", {}))
     printer.start()
     yield printer
     printer.stop()

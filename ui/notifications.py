@@ -92,6 +92,10 @@ def text_of(job: Job, kind: str, problem: str) -> str:
             text = _("“{name}” is waiting ({reason}).")
         return text.format(name=name, reason=message or ", ".join(reasons(job)) or "?")
     if kind == PRINTED:
+        if message and "job-completed-with-warnings" in reasons(job):
+            # An option the printer could not honour (RFC 8011 job-completed-with-warnings).
+            text = _("“{name}” was printed, with a warning: {reason}")
+            return text.format(name=name, reason=message)
         return _("“{name}” was printed.").format(name=name)
     if kind == FAILED:
         text = _("“{name}” could not be printed: {reason}")

@@ -103,7 +103,8 @@ SERVERLESS = {"sync": ("ok", "running"), "channel": ("idle",)}
 
 def problems(services: dict[str, dict[str, Any]], has_server: bool) -> list[str]:
     """What is wrong, part by part: a process that does not answer or is still starting, a
-    sync that failed (OS queues, the server), a channel that is not online."""
+    sync that failed (OS queues, the server), a channel that is not online, and the problems a
+    running part reports itself."""
     found = []
     for name, answer in services.items():
         state = str(answer.get("state", "unknown"))
@@ -112,6 +113,9 @@ def problems(services: dict[str, dict[str, Any]], has_server: bool) -> list[str]
             server, reason = answer.get("server"), str(answer.get("reason") or "")
             where = f" ({server})" if server else ""
             found.append(f"{name}: {state}{where}" + (f": {reason}" if reason else ""))
+        # A running part may still know of something only a person can fix (delivery: a
+        # printer's certificate that changed).
+        found += [f"{name}: {problem}" for problem in answer.get("problems") or ()]
     return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from sqlalchemy import select
 
@@ -38,6 +39,7 @@ def release(store: Store, command: Release) -> list[str]:
             "port": printer.port,
             "protocol": printer.protocol,
             "path": printer.path,
+            **printer_record(printer),
         }
     )
     released = []
@@ -62,6 +64,24 @@ def release(store: Store, command: Release) -> list[str]:
                 log.info("job.released", job=job.uuid, printer=printer.name, owner=job.owner)
         session.commit()
     return released
+
+
+# What the server's record of a raw printer says it can do (protocol.channel.PrinterInfo),
+# with the defaults of a server that does not send them yet.
+RECORD: dict[str, Any] = {
+    "color": False,
+    "duplex": False,
+    "media": [],
+    "media_default": "",
+    "resolution": 600,
+    "pjl": False,
+}
+
+
+def printer_record(printer: object) -> dict[str, Any]:
+    """What delivery needs to apply a job's options at a raw printer (``pjl``: it reads a PJL
+    job header); an IPP printer is asked itself at delivery."""
+    return {name: getattr(printer, name, default) for name, default in RECORD.items()}
 
 
 def cancel(

@@ -28,6 +28,8 @@ JOB_TEMPLATE = (
     "job-hold-until",
     "media",
     "media-col",
+    # CUPS sends copies only to a printer that lists separate-documents-collated-copies here.
+    "multiple-document-handling",
     "orientation-requested",
     "output-bin",
     "page-ranges",
@@ -136,9 +138,9 @@ def for_raw(
     g = Group(Tag.PRINTER)
     g.add("copies-default", Tag.INTEGER, 1)
     g.add("copies-supported", Tag.RANGE, (1, 999 if pjl else 1))
-    sides = ["one-sided", "two-sided-long-edge", "two-sided-short-edge"] if duplex else []
+    sides = ["one-sided", "two-sided-long-edge", "two-sided-short-edge"] if duplex and pjl else []
     g.add("sides-default", Tag.KEYWORD, "one-sided")
-    g.add("sides-supported", Tag.KEYWORD, *(sides if pjl else ["one-sided"]))
+    g.add("sides-supported", Tag.KEYWORD, *(sides or ["one-sided"]))
     modes = (["color", "monochrome"] if pjl else ["color"]) if color else ["monochrome"]
     g.add("print-color-mode-default", Tag.KEYWORD, modes[0])
     g.add("print-color-mode-supported", Tag.KEYWORD, *modes)
@@ -157,7 +159,95 @@ def for_raw(
     return Capabilities(g.attributes, pjl)
 
 
+# What one printer says of itself alone: a port that may release to several presents none of
+# it. Nor the formats one renders: the union would claim formats some of them cannot print,
+# so such a port lists the formats we accept, as before (spooler/printer.py).
+ONE_PRINTER = frozenset(
+    [n for n in DESCRIPTION if n.startswith(("marker-", "printer-supply", "pages-per-minute"))]
+    + ["printer-icons", "identify-actions-default", "identify-actions-supported"]
+    + ["document-format-supported", "urf-supported"]
+    + [n for n in DESCRIPTION if n.startswith("pwg-raster-")]
+)
+
+
+def union(members: Iterable[Capabilities], defaults: dict[str, str] | None = None) -> Capabilities:
+    """What a pull port presents: everything any of its printers offers (a job goes to the one
+    it is released at), with each ``*-default`` the first printer's unless ``defaults`` (the
+    admin's: ``{"sides-default": "two-sided-long-edge"}``) names one the union supports."""
+    members = list(members) or [for_raw()]
+    out: dict[str, Attribute] = {}
+    for caps in members:
+        for name, attr in caps.attributes.items():
+            if name in ONE_PRINTER:
+                continue
+            have = out.get(name)
+            if have is None:
+                out[name] = Attribute(name, attr.tag, list(attr.values))
+            elif have.tag == attr.tag and not name.endswith("-default"):
+                have.values = _merged(have.tag, have.values, attr.values)
+    result = Capabilities(out, any(c.pjl for c in members))
+    return with_defaults(result, defaults or {})
+
+
+def _merged(tag: int, ours: list[Any], theirs: list[Any]) -> list[Any]:
+    """One attribute's values from two printers: booleans (color-supported, page-ranges-
+    supported) are true if either is, a single range (copies-supported) covers both, and
+    sets (sides-supported, media-col-database) keep every value once, in order."""
+    if tag == Tag.BOOLEAN:
+        return [any(ours) or any(theirs)]
+    if tag == Tag.RANGE and len(ours) == len(theirs) == 1:
+        (low, high), (low2, high2) = ours[0], theirs[0]
+        return [(min(low, low2), max(high, high2))]
+    return ours + [v for v in theirs if v not in ours]
+
+
+def with_defaults(caps: Capabilities, defaults: dict[str, str]) -> Capabilities:
+    """``caps`` with each ``NAME-default`` of ``defaults`` put in where ``NAME-supported`` has
+    it; media may be named short ("a4" for "iso_a4_210x297mm"), as profiles do."""
+    attributes = dict(caps.attributes)
+    for name, value in defaults.items():
+        supported = caps.supported(name.removesuffix("-default"))
+        chosen = value if value in supported else _media_named(value, supported)
+        if chosen is not None and name in attributes:
+            attributes[name] = Attribute(name, attributes[name].tag, [chosen])
+    return Capabilities(attributes, caps.pjl)
+
+
+def _media_named(short: str, supported: list[Any]) -> str | None:
+    """The PWG self-describing name (class_name_size) whose name part is ``short``."""
+    for media in supported:
+        if isinstance(media, str) and media.count("_") >= 2 and media.split("_")[1] == short:
+            return media
+    return None
+
+
+def prefer_color(caps: Capabilities) -> Capabilities:
+    """A printer that prints colour by default says so: "auto" (the printer decides per page,
+    PWG 5100.13) becomes "color" where colour is supported, so the OS queue's default sync
+    sets from it (queue_defaults.py) and a dialog start at colour. (CUPS 2.4's everywhere PPD
+    already picks RGB for such a printer; a raw queue's ``print-color-mode-default=auto``
+    would leave the choice to each application.)"""
+    if caps.default("print-color-mode") != "auto" or "color" not in caps.supported(
+        "print-color-mode"
+    ):
+        return caps
+    return with_defaults(caps, {"print-color-mode-default": "color"})
+
+
 # --- JSON: every value keeps its tag ------------------------------------------------------
+
+
+def encode_attributes(attributes: dict[str, Attribute]) -> str:
+    """A job's options (``jobs.options``) as JSON, in the encoding capabilities use, so a
+    job read back after a restart carries each value with the tag it arrived with."""
+    return json.dumps({n: _encode_attr(a) for n, a in attributes.items()})
+
+
+def decode_attributes(text: str | None) -> dict[str, Attribute]:
+    """What ``encode_attributes`` wrote; {} for a job stored without options."""
+    if not text:
+        return {}
+    return {n: _decode_attr(n, raw) for n, raw in json.loads(text).items()}
 
 
 def _encode_attr(attr: Attribute) -> list[Any]:

@@ -20,9 +20,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from protocol.channel import RawPrinterFacts
 from protocol.http_limits import HttpLimits
 from services.core import config_secrets as secrets
 from services.core.proxy import PROXY_URL_PATTERN, check_proxy_url
@@ -44,7 +45,7 @@ class ConfigError(Exception):
     """A configuration problem, worded for the person who has to fix the file."""
 
 
-class PrinterConfig(BaseModel):
+class PrinterConfig(RawPrinterFacts):
     """A printer (input port) configured locally, for serverless sites and tests."""
 
     model_config = ConfigDict(extra="forbid")
@@ -53,8 +54,9 @@ class PrinterConfig(BaseModel):
     kind: Literal["direct", "pull"] = "direct"
     host: str = "127.0.0.1"
     port: int = Field(default=9100, ge=1, le=65535)
-    protocol: Literal["raw", "ipp"] = "raw"
+    protocol: Literal["raw", "ipp", "ipps"] = "raw"
     path: str = "/ipp/print"
+    # And, for a raw printer, what it can do (color, duplex, media ...: RawPrinterFacts).
 
 
 class Settings(BaseSettings):

@@ -31,6 +31,7 @@ from services.core.switches import route_switch
 from services.delivery import destination, document
 from services.delivery.destination import Destination
 from services.delivery.ipp import IppTransport
+from services.delivery.ipps import NeedsAdmin
 from services.delivery.printer_status import PrinterStopped
 from services.delivery.router import Route, choose, explain
 from services.delivery.transport import DeliveryError, Transport, unreachable
@@ -38,6 +39,7 @@ from services.delivery.transport import DeliveryError, Transport, unreachable
 # While a printer reports itself stopped, ask again this often (or at the backoff cap, if
 # lower): asking is one small request, and the user at the printer waits for it.
 STOPPED_POLL = 5.0
+UPLOADS = (Route.GATEWAY, Route.VIA_SERVER)
 
 
 class Attempt:
@@ -58,6 +60,9 @@ class Attempt:
         self.log = log
         self.tls: ssl.SSLContext = endpoint.tls_context(settings.ca_file)
         self.uploaded: asyncio.Event | None = None  # set on each upload (outcomes.py asks)
+        # Printers (by name) whose certificate changed, and what was said: delivery's status
+        # lists them as problems until a job goes out to that printer again.
+        self.refused: dict[str, str] = {}
 
     async def run(self, job: Job, printer: Printer) -> bool:
         """True when the printer (or the server) took the whole job."""
@@ -72,8 +77,7 @@ class Attempt:
         ):
             return False  # someone else moved it (canceled meanwhile): nothing to send
         where = destination.destination(job, printer)
-        route, why, failure = await self._route(printer.kind, where)
-        await asyncio.to_thread(record, self.store, job.id, "route", why)
+        route, failure = await self._route_traced(job, printer.kind, where)
         self.log.info(
             "delivery.started",
             job=job.uuid,
@@ -84,7 +88,7 @@ class Attempt:
         )
         try:
             transport = destination.transport(
-                self.settings, self.tls, route, job, printer, where, failure
+                self.settings, self.tls, route, job, printer, where, failure, pins=self.store
             )
             await document.send(
                 transport,
@@ -97,21 +101,17 @@ class Attempt:
             await self._printer_stopped(job, attempt, where, exc)
             return False
         except DeliveryError as exc:
+            if isinstance(exc, NeedsAdmin):
+                self._refused(job, where, exc)
             await self._failed(job, attempt, exc)
             return False
         except document.Canceled:
             self.log.info("delivery.stopped", job=job.uuid, reason="canceled while sending")
             return False
+        self.refused.pop(where.name, None)
         at_once = destination.printed_at_once(printer, where)
         if route == Route.DIRECT:
-            await self._move(
-                job,
-                JobState.PROCESSING,
-                JobState.COMPLETED,
-                reasons="job-completed-successfully",
-                detail=_delivered(transport, route, where, attempt, at_once),
-                route=route.value,
-            )
+            await self._printed(job, transport, where, attempt)
         else:
             await self._hand_over(job, route, where, attempt, at_once)
         # Either way the document is not ours to send again: the printer or the server has it.
@@ -124,6 +124,34 @@ class Attempt:
             route=route.value,
         )
         return True
+
+    async def _route_traced(
+        self, job: Job, kind: str, where: Destination
+    ) -> tuple[Route, str | None]:
+        """The route (and what the reachability check met), written into the trace with why,
+        and for an upload the options it leaves behind."""
+        route, why, failure = await self._route(kind, where)
+        await asyncio.to_thread(record, self.store, job.id, "route", why)
+        left = destination.options_left_behind(job) if route in UPLOADS else ""
+        if left:
+            await asyncio.to_thread(record, self.store, job.id, "options", left)
+        return route, failure
+
+    async def _printed(
+        self, job: Job, transport: Transport, where: Destination, attempt: int
+    ) -> None:
+        """The printer took the whole job: completed, with a warning when an option did not
+        reach it as asked (what the owner is told in My jobs and the notification)."""
+        lost = not_honoured(transport, where)
+        await self._move(
+            job,
+            JobState.PROCESSING,
+            JobState.COMPLETED,
+            reasons="job-completed-with-warnings" if lost else "job-completed-successfully",
+            message=lost,
+            detail=_delivered(transport, Route.DIRECT, where, attempt, False),
+            route=Route.DIRECT.value,
+        )
 
     async def _hand_over(
         self, job: Job, route: Route, where: Destination, attempt: int, at_once: bool
@@ -218,6 +246,11 @@ class Attempt:
             next_attempt_at=time.time() + delay,
         )
 
+    def _refused(self, job: Job, where: Destination, exc: NeedsAdmin) -> None:
+        """A changed certificate is not a printer being away: an administrator must decide."""
+        self.refused[where.name] = exc.message
+        self.log.warning("delivery.tls_refused", job=job.uuid, printer=where.name, **exc.log)
+
     async def _failed(self, job: Job, attempt: int, exc: DeliveryError) -> None:
         """A final error aborts the job; anything else waits for the next attempt."""
         if exc.final:
@@ -272,9 +305,20 @@ def _delivered(
     """The trace's last line, with what an IPP printer said of itself once it had the job
     (a jam right after shows there, though the job is the printer's now)."""
     detail = delivered(route, where, attempt, at_once)
+    if isinstance(transport, IppTransport) and transport.secured is not None:
+        detail += f"; over IPPS ({transport.uri}), {transport.secured.describe()}"
+    if isinstance(transport, IppTransport) and transport.plain_because:
+        detail += f"; in plain IPP: {transport.plain_because}"
     if isinstance(transport, IppTransport) and transport.after is not None:
         detail += f"; the printer is now {transport.after.describe()}"
-    return detail
+    lost = not_honoured(transport, where)
+    return f"{detail}; {lost}" if lost else detail
+
+
+def not_honoured(transport: Transport, where: Destination) -> str:
+    """The options the printer did not get as asked, in a sentence; "" when none."""
+    lost: list[str] = getattr(transport, "not_honoured", [])
+    return f"printed at {where.name} without: {'; '.join(lost)}" if lost else ""
 
 
 def backoff(store: Store, row_id: int, maximum: float) -> float:

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from protocol import PROTOCOL_VERSION
 from protocol.gateway import UploadHeader
-from services.core import endpoint
+from services.core import capabilities, endpoint
+from services.core.capabilities import Capabilities, decode_attributes
 from services.core.config import Settings
-from services.core.store import Job, Printer
-from services.delivery import gateway
+from services.core.options import describe_all
+from services.core.store import Job, Printer, Store
+from services.delivery import gateway, pjl
 from services.delivery.gateway import GatewayTransport
 from services.delivery.ipp import IppTransport
 from services.delivery.raw import RawTransport
@@ -33,6 +36,9 @@ class Destination:
     protocol: str
     path: str
     printer_id: int | None = None
+    # What the printer can do, where we know it: a direct port's row, or what a release said
+    # of its printer. An IPP printer is asked itself at delivery.
+    capabilities: Capabilities | None = None
 
     @property
     def address(self) -> str:
@@ -51,8 +57,30 @@ def destination(job: Job, printer: Printer) -> Destination:
             # None for a job released before targets kept the id: uploaded, the server holds
             # it for another release rather than being told an address.
             target.get("id"),
+            target_capabilities(target),
         )
-    return Destination(printer.name, printer.host, printer.port, printer.protocol, printer.path)
+    caps = Capabilities.from_json(printer.capabilities) if printer.capabilities else None
+    return Destination(
+        printer.name, printer.host, printer.port, printer.protocol, printer.path, None, caps
+    )
+
+
+def target_capabilities(target: dict[str, Any]) -> Capabilities | None:
+    """What the printer of a release can do: as the release recorded them (``capabilities``,
+    a printers row's JSON; or the server's raw printer record: colour, duplex, media,
+    resolution, pjl); None when it said nothing."""
+    if target.get("capabilities"):
+        return Capabilities.from_json(target["capabilities"])
+    if "pjl" not in target:
+        return None
+    return capabilities.for_raw(
+        color=bool(target.get("color")),
+        duplex=bool(target.get("duplex")),
+        media=target.get("media") or (capabilities.A4, capabilities.LETTER),
+        media_default=target.get("media_default") or None,
+        resolution=int(target.get("resolution") or 600),
+        pjl=bool(target["pjl"]),
+    )
 
 
 def transport(
@@ -63,15 +91,18 @@ def transport(
     printer: Printer,
     where: Destination,
     failure: str | None = None,
+    *,
+    pins: Store | None = None,
 ) -> Transport:
     """How to send this job by this route; on WAIT, the error the reachability check met
-    (``failure``), as the attempt's failure."""
+    (``failure``), as the attempt's failure. ``pins``: the store holding IPPS printers'
+    pinned certificates (the settings' database when not given)."""
     if route == Route.WAIT:
         what = failure or "does not answer"
         raise DeliveryError("printer-stopped", f"{where.address} {what}; will retry")
     if route in (Route.GATEWAY, Route.VIA_SERVER):
         return _upload(settings, tls, job, printer, where)
-    if where.protocol == "ipp":
+    if where.protocol in ("ipp", "ipps"):
         return IppTransport(
             where.host,
             where.port,
@@ -81,8 +112,12 @@ def transport(
             name=job.name,
             document_format=job.format,
             size=job.size,
+            job_options=decode_attributes(job.options),
+            pins=pins or Store(settings.db_path),
+            protocol=where.protocol,
         )
-    return RawTransport(where.host, where.port, settings.reach_timeout)
+    around = pjl.plan(decode_attributes(job.options), where.capabilities, job.name, job.format)
+    return RawTransport(where.host, where.port, settings.reach_timeout, around)
 
 
 def _upload(
@@ -113,6 +148,16 @@ def _upload(
         deliver_to=where.printer_id,
     )
     return GatewayTransport(gateways(settings), tls, header, settings.reach_timeout, settings.proxy)
+
+
+def options_left_behind(job: Job) -> str:
+    """What an upload does not carry: the gateway's header has no job options yet (issue 21
+    left gateway mode out), so the server prints the document without them. "" when the job
+    has none (job-hold-until was honoured here)."""
+    lost = [a for n, a in decode_attributes(job.options).items() if n != "job-hold-until"]
+    if not lost:
+        return ""
+    return f"the upload carries no options; the server prints without: {describe_all(lost)}"
 
 
 def printed_at_once(printer: Printer, where: Destination) -> bool:

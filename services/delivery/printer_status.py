@@ -9,17 +9,21 @@ longer than ``stopped_timeout``.
 
 A printer that does not answer this request (or answers without ``printer-state``) is not
 treated as stopped: its status is unknown, and the Print-Job itself will tell.
+
+The same answer says whether the printer offers IPPS (an ``ipps://`` URI in
+``printer-uri-supported``, RFC 8011 5.4.1 and RFC 7472): delivery then sends over TLS.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import httpx
 
 from services.core import ipp
-from services.core.ipp import NeedMore, Operation, Tag
+from services.core.ipp import Attribute, NeedMore, Operation, Tag
 from services.delivery.transport import DeliveryError
 
 REQUESTED = (
@@ -27,6 +31,8 @@ REQUESTED = (
     "printer-state-reasons",
     "printer-state-message",
     "printer-is-accepting-jobs",
+    # Whether it offers IPPS: delivery then sends over TLS (pinning.py), never in plain.
+    "printer-uri-supported",
 )
 
 
@@ -44,6 +50,9 @@ class PrinterStatus:
     reasons: tuple[str, ...]
     message: str
     accepting: bool
+    # The other attributes the printer answered (what delivery asked of its options).
+    offered: dict[str, Attribute] = field(default_factory=dict, compare=False)
+    ipps: tuple[str, ...] = ()  # the ipps:// URIs of its printer-uri-supported
 
     @property
     def stopped(self) -> bool:
@@ -75,13 +84,19 @@ class StatusUnavailable(Exception):
 
 
 async def query(
-    client: httpx.AsyncClient, url: str, printer_uri: str, *, timeout: httpx.Timeout
+    client: httpx.AsyncClient,
+    url: str,
+    printer_uri: str,
+    *,
+    timeout: httpx.Timeout,
+    also: Iterable[str] = (),
 ) -> PrinterStatus | None:
     """The printer's state, or None when it answers but does not say (not an IPP printer
-    that supports the request). Raises ``StatusUnavailable`` when it cannot be reached."""
+    that supports the request). Raises ``StatusUnavailable`` when it cannot be reached.
+    ``also``: more attributes to ask for in the same request (``offered`` has them)."""
     request = ipp.request(Operation.GET_PRINTER_ATTRIBUTES)
     request.operation.add("printer-uri", Tag.URI, printer_uri)
-    request.operation.add("requested-attributes", Tag.KEYWORD, *REQUESTED)
+    request.operation.add("requested-attributes", Tag.KEYWORD, *REQUESTED, *also)
     try:
         reply = await client.post(
             url,
@@ -110,9 +125,12 @@ def parse(content: bytes) -> PrinterStatus | None:
     except ValueError:
         return None
     reasons = attributes.attributes.get("printer-state-reasons")
+    uris = attributes.attributes.get("printer-uri-supported")
     return PrinterStatus(
         state=state,
         reasons=tuple(str(r) for r in reasons.values) if reasons else (),
         message=str(attributes.get("printer-state-message", "") or ""),
         accepting=attributes.get("printer-is-accepting-jobs", True) is not False,
+        offered=dict(attributes.attributes),
+        ipps=tuple(str(u) for u in uris.values if str(u).startswith("ipps://")) if uris else (),
     )

@@ -3,6 +3,9 @@
 Like every transport it has four steps, ``open``, ``send``, ``finish``, ``abort`` (PAPPL's
 device interface). Raw has no acknowledgement, so ``finish`` half-closes and waits for the
 printer to close its side: that is the closest thing to "the printer took it" the protocol has.
+
+A printer that reads PJL gets the job's options in a header before the document and the
+closing commands after it (``pjl.py``); the document itself passes unchanged.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from services.core.options import describe
+from services.delivery.pjl import Plan
 from services.delivery.transport import DeliveryError
 
 # After our half-close, how long the printer may take to close its side. Printers that never
@@ -18,10 +23,14 @@ FINISH_TIMEOUT = 30.0
 
 
 class RawTransport:
-    def __init__(self, host: str, port: int, connect_timeout: float) -> None:
+    def __init__(
+        self, host: str, port: int, connect_timeout: float, around: Plan | None = None
+    ) -> None:
         self._host = host
         self._port = port
         self._connect_timeout = connect_timeout
+        self._around = around or Plan()
+        self.not_honoured = [f"{describe(a)} (not offered)" for a in self._around.not_honoured]
         self._writer: asyncio.StreamWriter | None = None
         self._reader: asyncio.StreamReader | None = None
 
@@ -38,6 +47,8 @@ class RawTransport:
             raise DeliveryError(
                 "printer-stopped", f"{self._host}:{self._port}: {exc.strerror or exc}"
             ) from None
+        if self._around.header:
+            await self.send(self._around.header)
 
     async def send(self, chunk: bytes) -> None:
         assert self._writer is not None
@@ -52,6 +63,8 @@ class RawTransport:
     async def finish(self) -> None:
         assert self._writer is not None and self._reader is not None
         try:
+            if self._around.trailer:
+                self._writer.write(self._around.trailer)
             self._writer.write_eof()
             await self._writer.drain()
             with contextlib.suppress(TimeoutError):

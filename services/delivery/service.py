@@ -96,6 +96,8 @@ class DeliveryService(Service):
             "state": "running",
             "busy_printers": sorted(self._workers),
             "delivered": self.delivered,
+            # What an administrator must act on (services/api/status.py lists it).
+            "problems": sorted(self.attempt.refused.values()),
         }
 
     def _requeue_interrupted(self) -> int:

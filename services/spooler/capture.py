@@ -13,15 +13,18 @@ import time
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from protocol.states import TERMINAL, JobState
 from services.core import ipp, jobs, outbox
+from services.core.capabilities import decode_attributes
 from services.core.ipp import Group, IppError, Message, Status, Tag
 from services.core.logs import get_log
 from services.core.messages import JobStored
 from services.core.spool import DocumentTooLarge
 from services.core.store import Job, Store
 from services.spooler import job as job_attrs
+from services.spooler import template as job_options
 from services.spooler.context import Body, Context, own_job
 from services.spooler.printer import DOCUMENT_FORMATS, PrinterObject
 
@@ -52,14 +55,24 @@ def job_template(request: Message, owner: str) -> dict[str, object]:
 
 async def print_job(ctx: Context, request: Message, printer: PrinterObject, body: Body) -> Message:
     template = job_template(request, ctx.owner(request))
-    job = await capture_job(ctx, printer, template, body)
-    return job_response(ctx, request, job)
+    checked = job_options.check(request, printer)
+    if checked.refused:  # before a document byte is read: nothing is stored
+        return job_options.answer(request, checked)
+    template["options"] = checked.encoded()
+    job = await capture_job(ctx, printer, template, body, hold=checked.hold)
+    return job_response(ctx, request, job, checked)
 
 
 async def capture_job(
-    ctx: Context, printer: PrinterObject, template: dict[str, object], body: Body
+    ctx: Context,
+    printer: PrinterObject,
+    template: dict[str, object],
+    body: Body,
+    *,
+    hold: bool = False,
 ) -> Job:
-    """Store a whole job (document, then row) and announce it; shared with raw capture."""
+    """Store a whole job (document, then row) and announce it; shared with raw capture.
+    ``hold``: job-hold-until indefinite on a port that otherwise prints at once."""
     ctx.check_free_disk()
     job_uuid = str(uuid.uuid4())
     size, sha256 = await store_document(ctx, job_uuid, body)
@@ -77,7 +90,7 @@ async def capture_job(
         **template,
     )
     try:
-        await asyncio.to_thread(_insert, ctx, job)
+        await asyncio.to_thread(_insert, ctx, job, hold)
     except BaseException:
         ctx.spool.delete(job_uuid)
         raise
@@ -91,6 +104,10 @@ async def create_job(
     """A job without its document yet: held as ``job-incoming`` so nothing delivers it, and
     aborted if Send-Document does not follow within multiple-operation-time-out."""
     template = job_template(request, ctx.owner(request))
+    checked = job_options.check(request, printer)
+    if checked.refused:
+        return job_options.answer(request, checked)
+    template["options"] = checked.encoded()
     ctx.check_free_disk()
     now = time.time()
     job = Job(
@@ -104,9 +121,9 @@ async def create_job(
         updated_at=now,
         **template,
     )
-    await asyncio.to_thread(_insert, ctx, job)
+    await asyncio.to_thread(_insert, ctx, job, False)
     log.info("job.created", job=job.uuid, ipp_job_id=job.id, printer=printer.name, owner=job.owner)
-    return job_response(ctx, request, job)
+    return job_response(ctx, request, job, checked)
 
 
 async def send_document(
@@ -132,8 +149,11 @@ async def send_document(
     ctx.check_free_disk()
     size, sha256 = await store_document(ctx, job.uuid, body)
     state = JobState.PENDING_HELD if printer.held else JobState.PENDING
+    hold = job_options.holds(printer, decode_attributes(job.options))
     try:
-        attached = await asyncio.to_thread(_attach, ctx, job, state, printer, size, sha256, fmt)
+        attached = await asyncio.to_thread(
+            _attach, ctx, job, state, printer, (size, sha256, fmt), hold
+        )
     except BaseException:
         ctx.spool.delete(job.uuid)
         raise
@@ -181,8 +201,11 @@ async def store_document(ctx: Context, job_uuid: str, body: Body) -> tuple[int, 
     return writer.size, writer.sha256
 
 
-def job_response(ctx: Context, request: Message, job: Job) -> Message:
-    response = ipp.response(request, Status.OK)
+def job_response(
+    ctx: Context, request: Message, job: Job, checked: job_options.Checked | None = None
+) -> Message:
+    """The new job's description, after the unsupported-attributes group if there is one."""
+    response = job_options.answer(request, checked) if checked else ipp.response(request, Status.OK)
     response.groups.append(
         job_attrs.select(
             job_attrs.attributes(job, ctx.port),
@@ -203,18 +226,43 @@ def _waiting_reason(printer: PrinterObject) -> str:
     return "job-hold-until-specified" if printer.held else "none"
 
 
-def _insert(ctx: Context, job: Job) -> None:
+def _insert(ctx: Context, job: Job, hold: bool) -> None:
     with ctx.store.session() as session:
         session.add(job)
         if job.state == JobState.PENDING_HELD and job.state_reasons != INCOMING:
             session.flush()
             outbox.job_stored(session, job)  # same transaction: the server learns of it
+        elif hold:
+            session.flush()
+            _hold(session, job.id)
+            session.refresh(job)
         session.commit()
 
 
+def _hold(session: Session, job_id: int) -> None:
+    """job-hold-until indefinite on a port that prints at once: the job waits for its
+    owner's Release-Job, in the transaction that stores it (never printed meanwhile). Not
+    reported to the server: it is not a pull job, no printer releases it."""
+    jobs.transition(
+        session,
+        job_id,
+        JobState.PENDING,
+        JobState.PENDING_HELD,
+        reasons="job-hold-until-specified",
+        message="held (job-hold-until indefinite) until its owner releases it",
+        detail="job-hold-until indefinite: waits for Release-Job",
+    )
+
+
 def _attach(
-    ctx: Context, job: Job, state: JobState, printer: PrinterObject, size: int, sha: str, fmt: str
+    ctx: Context,
+    job: Job,
+    state: JobState,
+    printer: PrinterObject,
+    document: tuple[int, str, str],
+    hold: bool,
 ) -> bool:
+    size, sha, fmt = document
     with ctx.store.session() as session:
         attached = jobs.attach_document(
             session,
@@ -225,6 +273,8 @@ def _attach(
             sha256=sha,
             format=fmt,
         )
+        if attached and hold:
+            _hold(session, job.id)
         if attached and state == JobState.PENDING_HELD:
             stored = session.get(Job, job.id, populate_existing=True)
             assert stored is not None

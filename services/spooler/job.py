@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from protocol.states import JobState
+from services.core.capabilities import decode_attributes
 from services.core.ipp import Group, Tag
 from services.core.store import Job
 from services.spooler import groups
@@ -41,6 +42,9 @@ def attributes(job: Job, port: int) -> Group:
     g.add("time-at-creation", Tag.INTEGER, up_time(job.created_at) or 0)
     _time(g, "time-at-processing", job.attempts and job.updated_at)
     _time(g, "time-at-completed", job.completed_at)
+    # The options it was accepted with, as they arrived (RFC 8011 5.2: a job's template
+    # attributes are job attributes); job-hold-until says what the job does now.
+    g.attributes.update(decode_attributes(job.options))
     hold = "indefinite" if job.state == JobState.PENDING_HELD else "no-hold"
     g.add("job-hold-until", Tag.KEYWORD, hold)
     if job.route:

@@ -15,6 +15,7 @@ from services.core.logs import get_log
 from services.core.messages import JobStateChanged
 from services.core.store import Job
 from services.spooler import job as job_attrs
+from services.spooler import template as job_options
 from services.spooler.capture import create_job, job_template, print_job, send_document
 from services.spooler.context import Body, Context, own_job
 from services.spooler.groups import select_printer
@@ -75,10 +76,11 @@ async def get_printer_attributes(
 
 
 async def validate_job(
-    ctx: Context, request: Message, _printer: PrinterObject, _body: Body
+    ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
+    """What Print-Job would answer, storing nothing (RFC 8011 4.2.3)."""
     job_template(request, ctx.owner(request))
-    return ipp.response(request, Status.OK)
+    return job_options.answer(request, job_options.check(request, printer))
 
 
 async def get_jobs(ctx: Context, request: Message, printer: PrinterObject, _body: Body) -> Message:

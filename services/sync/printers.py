@@ -64,6 +64,9 @@ def apply(store: Store, source: str, wanted: dict[str, dict[str, Any]]) -> int:
             elif any(getattr(row, f) != values[f] for f in FIELDS):
                 for field in FIELDS:
                     setattr(row, field, values[field])
+                # Another printer (or kind): what the old one could do is no longer true. Sync
+                # reads the new one next (capabilities.py); an unchanged row keeps its cache.
+                row.capabilities = row.capabilities_at = None
                 changed += 1
         gone = [n for n, row in rows.items() if row.source == source and n not in wanted]
         if gone:

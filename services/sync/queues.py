@@ -30,7 +30,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from services.core.config import PRINTER_NAME_PATTERN, Settings
@@ -92,10 +92,13 @@ def apply(
     descriptions: Mapping[str, str] | None = None,
     options: Options | None = None,
     every_queue: bool = False,
+    per_queue: Mapping[str, Options] | None = None,
+    refresh: Collection[str] = (),
 ) -> tuple[int, int, int]:
     """Make our queues match ``wanted`` (name -> device URI); returns (created, updated,
-    removed). Queues created or updated get ``options`` (default job options); with
-    ``every_queue`` all wanted queues are updated, for when those options changed.
+    removed). Queues created or updated get ``options`` (default job options), or their own
+    in ``per_queue`` where it has them; with ``every_queue`` all wanted queues are updated,
+    for when those options changed, and those named in ``refresh`` for when theirs did.
 
     Incremental: a queue whose URI is already right is not touched at all, so jobs waiting in
     it and its users' settings survive every sync. One failing queue does not stop the others;
@@ -106,10 +109,11 @@ def apply(
     created = updated = removed = 0
     failures: list[str] = []
     for name, uri in sorted(wanted.items()):
-        if ours.get(name) == uri and not every_queue:
+        if ours.get(name) == uri and not every_queue and name not in refresh:
             continue
         try:
-            backend.ensure(name, uri, descriptions.get(name, name), options)
+            chosen = (per_queue or {}).get(name, options)
+            backend.ensure(name, uri, descriptions.get(name, name), chosen)
         except QueueError as exc:
             failures.append(str(exc))
             continue
@@ -287,6 +291,11 @@ def parse_locations(lpstat_long: str) -> dict[str, str]:
 def _no_queues(result: subprocess.CompletedProcess[str]) -> bool:
     # lpstat's answer (exit 1) when cupsd has no queues at all: an empty list, not a failure.
     return "No destinations added" in result.stderr
+
+
+def valid_option_value(value: str) -> bool:
+    """Whether ``value`` may go on lpadmin's command line as an option's value."""
+    return bool(_OPTION_VALUE.match(value))
 
 
 def _check_name(name: str) -> None:

@@ -26,7 +26,7 @@ from services.core.messages import (
 )
 from services.core.runner import Service, wait_for_wake
 from services.core.store import Store
-from services.sync import printers, queues
+from services.sync import capabilities, printers, queue_defaults, queues
 from services.sync.server import NotAuthorized, fetch_config, fetch_ports
 
 
@@ -42,6 +42,10 @@ class SyncService(Service):
         self.printer_count = 0
         self.queues = queues.backend_for(settings)
         self.profile = profile.load(self.store)
+        self.capabilities = capabilities.CapabilityCache(self.log)
+        # The server's ports as last fetched: their printers are read again while the
+        # server is unreachable, and keep what they had when one of them is.
+        self.server_plans: dict[str, capabilities.Plan] = {}
 
     def handlers(self) -> dict[type[Message], Any]:
         return super().handlers() | {WakeRequest: self._sync_now}
@@ -72,9 +76,8 @@ class SyncService(Service):
 
     async def sync(self) -> None:
         await self._set_state("running", "")
-        changed = await asyncio.to_thread(
-            printers.apply, self.store, "config", printers.from_config(self.settings.printers)
-        )
+        config_rows = printers.from_config(self.settings.printers)
+        changed = await asyncio.to_thread(printers.apply, self.store, "config", config_rows)
         state, reason = "ok", ""
         if self.settings.server_url:
             try:
@@ -85,6 +88,11 @@ class SyncService(Service):
                 state, reason = "failed", reach.failure_at(url, exc, self.settings.ca_file)[:300]
             except (NotAuthorized, ValueError) as exc:
                 state, reason = "failed", str(exc)[:300]
+        # After the rows: a port the server just added is read in the same sync. A name both
+        # sources use is the config's (printers.apply), so its plan wins.
+        plans = self.server_plans | capabilities.plans_from_config(self.settings.printers)
+        defaults = profile.queue_options(self.profile)  # a pull port presents the admin's
+        changed += await self.capabilities.refresh(self.store, plans, defaults)
         names = await asyncio.to_thread(printers.names, self.store)
         self.printer_count, self.last_sync = len(names), time.time()
         try:
@@ -103,18 +111,33 @@ class SyncService(Service):
         await self._set_state(state, reason)
 
     def _apply_queues(self, names: list[str]) -> tuple[int, int, int]:
-        """OS queues for ``names``, with the profile's default color, duplex and paper. When
-        those defaults changed, every queue is updated once (removed defaults with ``-R``);
+        """OS queues for ``names``, with their printers' default color, duplex and paper and
+        the profile's over them (queue_defaults.py). When the profile's changed, every queue
+        is updated once (removed defaults with ``-R``), when a printer's did, its queue;
         otherwise only new and changed queues are touched, and they get the current ones."""
         wanted = queues.wanted_queues(self.settings.spooler_port, names)
         options = profile.queue_options(self.profile)
         applied = profile.applied_queue_options(self.store)
-        if options == applied:
-            return queues.apply(self.queues, wanted, options=options)
-        change: dict[str, str | None] = {key: None for key in applied} | options
-        counts = queues.apply(self.queues, wanted, options=change, every_queue=True)
-        profile.save_applied_queue_options(self.store, options)  # only after every queue took it
-        self.log.info("queues.defaults", **{k.replace("-", "_"): v for k, v in change.items()})
+        change: dict[str, str | None] = dict(options)
+        if options != applied:
+            change = {key: None for key in applied} | options
+        ports = queue_defaults.port_defaults(self.store, names)
+        before = queue_defaults.applied(self.store)
+        own = queue_defaults.plan(names, change, ports, before)
+        counts = queues.apply(
+            self.queues,
+            wanted,
+            options=change,
+            every_queue=options != applied,
+            per_queue=own.per_queue,
+            refresh=own.refresh,
+        )
+        # Only after every queue took them: a failure raised above retries at the next sync.
+        if ports != before:
+            queue_defaults.save_applied(self.store, ports)
+        if options != applied:
+            profile.save_applied_queue_options(self.store, options)
+            self.log.info("queues.defaults", **{k.replace("-", "_"): v for k, v in change.items()})
         return counts
 
     async def _sync_server(self) -> int:
@@ -126,8 +149,10 @@ class SyncService(Service):
             await self._sync_profile(http, url, token)
             if await asyncio.to_thread(users.signed_out, self.store):
                 # Logged out: the server's printers (and so their queues) leave this machine.
+                self.server_plans = {}
                 return await asyncio.to_thread(printers.apply, self.store, "server", {})
             ports = await fetch_ports(http, url, token)
+        self.server_plans = capabilities.plans_from_server(ports)
         return await asyncio.to_thread(
             printers.apply, self.store, "server", printers.from_server(ports)
         )

@@ -175,16 +175,27 @@ class DnsSd:
 
 
 class IppEvePrinter:
-    """ippeveprinter keeping each printed document in `printed/` via a tiny command."""
+    """ippeveprinter keeping each printed document in `printed/` via a tiny command, and next
+    to it (``NAME.env``) the job's attributes as the printer got them: ippeveprinter hands
+    them to the command as IPP_* variables (IPP_COPIES, IPP_SIDES, IPP_MEDIA...).
 
-    def __init__(self, root: Path) -> None:
+    ``duplex`` (``-2``) offers two-sided printing, ``color`` (``-s 10,10``: pages per minute,
+    monochrome and colour) colour; without them it is a simplex monochrome printer."""
+
+    def __init__(self, root: Path, *, duplex: bool = False, color: bool = False) -> None:
         self.port = free_port()
         self.spool = root / "ipp-spool"
         self.printed = root / "printed"
         self.spool.mkdir(parents=True)
         self.printed.mkdir()
+        self.flags = (["-2"] if duplex else []) + (["-s", "10,10"] if color else [])
         self.script = root / "keep.sh"
-        self.script.write_text(f'#!/bin/sh\ncp "$1" "{self.printed}/"\n')
+        # The attributes first, then the document: whoever sees a document finds its job's.
+        self.script.write_text(
+            "#!/bin/sh\n"
+            f'env | grep "^IPP_" > "{self.printed}/$(basename "$1").env"\n'
+            f'cp "$1" "{self.printed}/"\n'
+        )
         self.script.chmod(0o755)
         self.log = root / "ippeveprinter.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -192,7 +203,7 @@ class IppEvePrinter:
     def start(self) -> None:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                ["ippeveprinter", "-p", str(self.port), "-d", str(self.spool), "-k",
+                ["ippeveprinter", *self.flags, "-p", str(self.port), "-d", str(self.spool), "-k",
                  "-c", str(self.script), "-f", "application/pdf,application/octet-stream",
                  "-n", "localhost", f"pullprint-test-{self.port}"],
                 stdout=log, stderr=subprocess.STDOUT,
@@ -207,8 +218,20 @@ class IppEvePrinter:
             return True
         return False
 
+    def _printed(self) -> list[Path]:
+        return [p for p in sorted(self.printed.iterdir()) if p.suffix != ".env"]
+
     def documents(self) -> list[bytes]:
-        return [p.read_bytes() for p in sorted(self.printed.iterdir())]
+        return [p.read_bytes() for p in self._printed()]
+
+    def job_attributes(self) -> list[dict[str, str]]:
+        """Each printed job's IPP_* variables (``{"IPP_COPIES": "2", ...}``), in the order
+        of ``documents()``."""
+        kept = []
+        for document in self._printed():
+            lines = (document.parent / f"{document.name}.env").read_text().splitlines()
+            kept.append(dict(line.split("=", 1) for line in lines if "=" in line))
+        return kept
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

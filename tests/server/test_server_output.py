@@ -257,3 +257,22 @@ def test_a_released_job_uploaded_by_its_endpoint_ignores_the_endpoints_late_stat
         ws.send(json.dumps({"type": "job.state", "id": "m2", "body": late}))
         next_message(ws, "ack")
     assert state_of(server, job_id) == "processing-stopped"  # not the endpoint's "completed"
+
+
+def test_a_job_for_an_ipps_printer_is_not_sent_in_plain_by_the_server(
+    server: ServerProcess, token: str, raw_sink: RawSink
+) -> None:
+    """The server keeps no pins of printers' certificates (endpoints do, issue 21): it refuses
+    to print at an IPPS printer rather than send there unverified or in plain."""
+    port_id = add_printer_and_port(
+        server, unique("ipps"), raw_sink.port, protocol="ipps", path="/ipp/print", kind="direct"
+    )
+    job_id = store(server, token, port_id, unique("ines"), b"%PDF- for the secure printer")
+    wait_for(lambda: state_of(server, job_id) == "aborted", 30, "job aborted")
+    job = server.job(job_id)
+    assert job is not None and job["attempts"] == 1 and job["reasons"] == "aborted-by-system"
+    said = [
+        line for line in server.logs().splitlines() if "output.aborted" in line and job_id in line
+    ]
+    assert said and "does not print to IPPS printers" in said[0]
+    assert raw_sink.count == 0  # not even a connection

@@ -55,3 +55,23 @@ def test_a_printer_that_does_not_say_is_not_taken_for_stopped():
     assert parse(answer()) is None  # no printer group
     assert parse(answer(printer_state=(Tag.ENUM, [9]))) is None  # not an RFC 8011 state
     assert parse(b"<html>not IPP</html>") is None
+
+
+def test_a_printer_that_lists_an_ipps_uri_offers_ipps():
+    status = parse(
+        answer(
+            printer_state=(Tag.ENUM, [3]),
+            printer_uri_supported=(
+                Tag.URI,
+                ["ipp://printer.local:631/ipp/print", "ipps://printer.local:443/ipp/print"],
+            ),
+        )
+    )
+    assert status is not None and status.ipps == ("ipps://printer.local:443/ipp/print",)
+    plain = parse(
+        answer(
+            printer_state=(Tag.ENUM, [3]),
+            printer_uri_supported=(Tag.URI, ["ipp://printer.local:631/ipp/print"]),
+        )
+    )
+    assert plain is not None and plain.ipps == ()

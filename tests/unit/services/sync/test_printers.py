@@ -57,3 +57,25 @@ def test_each_source_changes_only_its_own_rows(tmp_path):
     table = rows(store)
     assert set(table) == {"office"} and table["office"].source == "config"
     store.dispose()
+
+
+def test_a_ports_cached_capabilities_stay_until_its_printer_changes(tmp_path):
+    store = Store(tmp_path / "pullprint.db")
+    printers.apply(store, "server", printers.from_server(ports(2)))
+    with store.session() as session:
+        for row in session.scalars(select(Printer)):
+            row.capabilities, row.capabilities_at = '{"attributes": {}}', 1.0
+        session.commit()
+
+    assert printers.apply(store, "server", printers.from_server(ports(2))) == 0
+    moved = ports(2)
+    moved[1] = InputPort(
+        id=1, name="port-0001", kind="direct", target=ports(1, "10.0.0.2")[0].target
+    )
+    assert printers.apply(store, "server", printers.from_server(moved)) == 1
+
+    table = rows(store)
+    assert table["port-0000"].capabilities == '{"attributes": {}}'  # same printer: kept
+    assert table["port-0001"].capabilities is None  # another printer: read it anew
+    assert table["port-0001"].capabilities_at is None
+    store.dispose()

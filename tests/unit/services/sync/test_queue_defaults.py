@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from protocol.rest import EffectiveProfile, ProfileSettings
-from services.core import profile
+from services.core import capabilities, profile
 from services.core.config import Settings
+from services.core.store import Printer
 from services.sync.queues import CupsBackend, QueueError, device_uri
 from services.sync.service import SyncService
 from tests.unit.services.sync.test_queues import FakeCups
@@ -81,3 +82,56 @@ def test_changed_defaults_update_every_queue_once_then_only_new_ones(sync: SyncS
     assert [call[-2:] for call in cups.admin] == [["-R", "sides-default"]] * 3
     cups.admin.clear()
     assert sync._apply_queues(["a", "b", "c"]) == (0, 0, 0) and cups.admin == []
+
+
+def test_each_queue_gets_its_printers_defaults_under_the_profiles(sync: SyncService) -> None:
+    cups: FakeCups = sync.queues.runner  # type: ignore[attr-defined]
+
+    def printer_can(name: str, caps: capabilities.Capabilities | None) -> None:
+        with sync.store.session() as session:
+            row = session.get(Printer, name) or Printer(name=name, kind="direct")
+            row.capabilities = caps.to_json() if caps else None
+            session.merge(row)
+            session.commit()
+
+    def options_of(call: list[str]) -> list[str]:
+        return [a for a in call if "-default" in a]
+
+    colour = capabilities.for_raw(color=True, media=["iso_a5_148x210mm"])
+    printer_can("a", colour)
+    assert sync._apply_queues(["a", "b"]) == (2, 0, 0)
+    by_queue = {call[1]: options_of(call) for call in cups.admin}
+    assert by_queue == {
+        "a": [
+            "media-default=iso_a5_148x210mm",
+            "print-color-mode-default=color",
+            "sides-default=one-sided",
+        ],
+        "b": [],  # not read yet: nothing claimed
+    }
+
+    cups.admin.clear()
+    assert sync._apply_queues(["a", "b"]) == (0, 0, 0) and cups.admin == []
+
+    printer_can("a", capabilities.for_raw())  # another printer now: monochrome, A4
+    sync.profile = assigned(default_paper="letter")
+    assert sync._apply_queues(["a", "b"]) == (0, 2, 0)
+    by_queue = {call[1]: call[call.index("-L") + 2 :] for call in cups.admin}
+    assert by_queue["a"] == [
+        "-o", "media-default=letter",
+        "-o", "print-color-mode-default=monochrome",
+        "-o", "sides-default=one-sided",
+    ]  # fmt: skip
+    assert by_queue["b"] == ["-o", "media-default=letter"]
+
+
+def test_a_printers_default_lpadmin_would_misread_is_left_out(sync: SyncService) -> None:
+    cups: FakeCups = sync.queues.runner  # type: ignore[attr-defined]
+    hostile = capabilities.for_raw(media=["-x office"])  # as a printer's answer could say
+    with sync.store.session() as session:
+        session.add(Printer(name="a", kind="direct", capabilities=hostile.to_json()))
+        session.commit()
+
+    assert sync._apply_queues(["a"]) == (1, 0, 0)
+    [call] = cups.admin
+    assert "-x office" not in " ".join(call) and "print-color-mode-default=monochrome" in call
