@@ -28,7 +28,7 @@ DOCUMENT_FORMATS = (
 OPERATIONS = tuple(Operation)
 # The schemes of printers we can pass Identify-Printer on to (PWG 5100.13); a raw port cannot
 # be asked to identify itself, and a pull port has no one printer.
-IDENTIFIABLE = ("ipp://",)
+IDENTIFIABLE = ("ipp://", "ipps://")
 IDENTIFY_ATTRIBUTES = ("identify-actions-default", "identify-actions-supported")
 # What describes a raster format, said only while the port takes that format.
 RASTER_ATTRIBUTES = {

@@ -4,19 +4,25 @@ requested-attributes groups that hold what RFC 8011 says, against a real spooler
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
+import pytest
 from sqlalchemy import update
 
 from cli import ipp_client
 from protocol.states import JobState
 from services.core import ipp, jobs
 from services.core.ipp import Operation, Status, Tag
-from services.core.store import Job
+from services.core.store import Job, Pin
 from support.client import Client, start_ipp_client
 from support.ports import free_port
 from support.printers import direct_printer
 from support.waiting import wait_for
 from tests.integration.test_spooler_identity import ipp_as, jobs_listed
+from tests.ipps_printer import IppsPrinter
 from tests.os_users import relay_as
 
 PULL = {"name": "hall", "kind": "pull"}
@@ -210,3 +216,44 @@ def test_identify_printer_says_when_the_printer_does_not_answer(make_client):
         f"the printer at ipp://127.0.0.1:{port}/ipp/print did not answer ("
     )
     assert "Traceback" not in client.logs()
+
+
+@pytest.fixture
+def ipps_printer(tmp_path: Path) -> Iterator[IppsPrinter]:
+    if not shutil.which("ippeveprinter"):
+        pytest.skip("ippeveprinter absent (Debian cups-ipp-utils)")
+    printer = IppsPrinter(tmp_path / "ipps")
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+def test_identify_printer_goes_to_an_ipps_printer_over_tls_trusting_its_pinned_certificate(
+    make_client, ipps_printer
+):
+    """An IPPS printer is never asked in plain, and an impostor's certificate is refused."""
+    printer = {"name": "office", "kind": "direct", "host": "127.0.0.1",
+               "port": ipps_printer.port, "protocol": "ipps", "path": "/ipp/print"}  # fmt: skip
+    client = make_client([printer])
+    client.start("sync", "spooler")
+    client.wait_printer()
+    encrypted = ipps_printer.encrypted_connections()
+
+    reply = client.ipp(Operation.IDENTIFY_PRINTER, identify_actions=(Tag.KEYWORD, "sound"))
+
+    assert reply.code == Status.OK, reply.operation.get("status-message")
+    assert ipps_printer.encrypted_connections() > encrypted
+    assert "Identify-Printer successful-ok" in ipps_printer.log.read_text(errors="replace")
+    wait_for(lambda: pins(client), what="the certificate pinned")
+    ipps_printer.new_certificate()
+    impostor = client.ipp(Operation.IDENTIFY_PRINTER)
+    assert impostor.code == Status.CLIENT_ERROR_NOT_POSSIBLE
+    assert impostor.operation.get("status-message").startswith(
+        f"the certificate of 127.0.0.1:{ipps_printer.port} changed"
+    )
+    assert ipps_printer.log.read_text(errors="replace").count("Identify-Printer") == 1
+
+
+def pins(client: Client) -> list[str]:
+    with client.store.session() as session:
+        return [pin.address for pin in session.query(Pin)]
