@@ -124,3 +124,54 @@ def minimal_jpeg(*components: int) -> bytes:
             b"\xff\xd9",
         ]
     )
+
+
+# PWG raster (PWG 5102.4) colour spaces and bits per colour, by the names ipptool's samples
+# use: (cupsColorSpace, colours, bits per colour, the byte of a blank pixel).
+PWG_RASTER_TYPES = {
+    "black-1": (3, 1, 1, 0x00),  # K: 0 is no ink
+    "sgray-8": (18, 1, 8, 0xFF),
+    "srgb-8": (19, 3, 8, 0xFF),
+    "srgb-16": (19, 3, 16, 0xFF),
+    "cmyk-8": (6, 4, 8, 0x00),
+}
+FOUR_BY_SIX = (288, 432)
+
+
+def pwg_raster(size: tuple[int, int], dpi: int, kind: str) -> bytes:
+    """A valid one-page PWG raster file of a blank page (PWG 5102.4): the sync word, the
+    1796-byte page header, then each line run-length encoded, which a blank page makes tiny
+    (the samples ipp-everywhere.test prints are not shipped; printers behind a port must get
+    something they can parse)."""
+    space, colours, bits, blank = PWG_RASTER_TYPES[kind]
+    width, height = (points * dpi // 72 for points in size)
+    bits_per_pixel = colours * bits
+    bytes_per_line = (width * bits_per_pixel + 7) // 8
+    header = bytearray(1796)
+    header[0:9] = b"PwgRaster"
+    fields = {
+        276: dpi, 280: dpi, 340: 1, 352: size[0], 356: size[1], 372: width, 376: height,
+        384: bits, 388: bits_per_pixel, 392: bytes_per_line, 400: space, 420: colours,
+        452: 1,  # cupsInteger[0]: TotalPageCount
+    }  # fmt: skip
+    for offset, value in fields.items():
+        header[offset : offset + 4] = value.to_bytes(4, "big")
+    return b"RaS2" + bytes(header) + _blank_lines(width, height, bits_per_pixel, blank)
+
+
+def _blank_lines(width: int, height: int, bits_per_pixel: int, blank: int) -> bytes:
+    """Lines of one blank value: a line-repeat byte (up to 256 lines), then runs of up to 128
+    units (a pixel, or a byte when pixels are smaller) as count-1 and the unit's bytes."""
+    unit = max(1, bits_per_pixel // 8)
+    units = width if bits_per_pixel >= 8 else (width * bits_per_pixel + 7) // 8
+    line = bytearray()
+    while units:
+        run = min(units, 128)
+        line += bytes([run - 1]) + bytes([blank]) * unit
+        units -= run
+    out = bytearray()
+    while height:
+        repeat = min(height, 256)
+        out += bytes([repeat - 1]) + line
+        height -= repeat
+    return bytes(out)

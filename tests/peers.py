@@ -23,7 +23,15 @@ import pytest
 from cli import ipp_client
 from services.core import ipp
 from support.cups import CUPSD_MISSING, PrivateCups, cupsd_available
-from tests.documents import A4, LETTER, minimal_jpeg, minimal_pdf, minimal_postscript
+from tests.documents import (
+    A4,
+    FOUR_BY_SIX,
+    LETTER,
+    minimal_jpeg,
+    minimal_pdf,
+    minimal_postscript,
+    pwg_raster,
+)
 
 IPPTOOL_SUITES = Path("/usr/share/cups/ipptool")
 IPPTOOL_MISSING = (
@@ -64,7 +72,38 @@ def ipptool_suites(directory: Path) -> Path:
         shutil.copyfile(suite, directory / suite.name)
     for name, make in SUITE_DOCUMENTS.items():
         (directory / name).write_bytes(make())
+    _write_raster_samples(directory)
     return directory
+
+
+def _write_raster_samples(directory: Path) -> None:
+    """Every PWG raster sample a suite in ``directory`` names, as a blank page of its size,
+    resolution and colour space."""
+    named = {
+        m[0] for suite in directory.glob("*.test") for m in _RASTER.finditer(suite.read_text())
+    }
+    for path in sorted(named):
+        match = _RASTER.fullmatch(path)
+        assert match is not None
+        sample = directory / path
+        sample.parent.mkdir(parents=True, exist_ok=True)
+        sample.write_bytes(pwg_raster(_PAGE[match["page"]], int(match["dpi"]), match["kind"]))
+
+
+# ipp-everywhere.test prints a PWG raster sample per resolution, colour space and page; ipptool
+# stops reading a file at the first FILE it cannot read, even one under SKIP-IF-MISSING.
+_RASTER = re.compile(
+    r"pwg-raster-samples-\d+dpi/[a-z0-9-]+/(?P<page>[a-z]+(?:\.jpg)?-[a-z0-9]+)"
+    r"-(?P<kind>[a-z]+-\d+)-(?P<dpi>\d+)dpi\.pwg"
+)
+_PAGE = {
+    "color.jpg-4x6": FOUR_BY_SIX,
+    "gray.jpg-4x6": FOUR_BY_SIX,
+    "document-a4": A4,
+    "document-letter": LETTER,
+    "onepage-a4": A4,
+    "onepage-letter": LETTER,
+}
 
 
 def printer_attributes(uri: str) -> dict[str, list[object]]:
@@ -129,14 +168,16 @@ def ipptool_failures(output: str) -> list[str]:
     return ["\n".join(block) for block in blocks]
 
 
-def ipptool_summary(output: str) -> str:
-    """How many tests passed, failed and were skipped, counted from the ``-t`` report (ipptool
+def ipptool_counts(output: str) -> dict[str, int]:
+    """How many tests were PASS, FAIL and SKIP, counted from the ``-t`` report (ipptool
     prints no summary line in that mode)."""
     results = [m["result"] for line in output.splitlines() if (m := _RESULT.match(line))]
-    return (
-        f"{results.count('PASS')} passed, {results.count('FAIL')} failed, "
-        f"{results.count('SKIP')} skipped"
-    )
+    return {result: results.count(result) for result in ("PASS", "FAIL", "SKIP")}
+
+
+def ipptool_summary(output: str) -> str:
+    counts = ipptool_counts(output)
+    return f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
 
 
 # --- a private cupsd ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ serve a streamed request body.
 from __future__ import annotations
 
 import struct
+import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -87,6 +88,10 @@ class Operation(IntEnum):
     GET_PRINTER_ATTRIBUTES = 0x000B
     HOLD_JOB = 0x000C
     RELEASE_JOB = 0x000D
+    # PWG 5100.11 (Cancel-My-Jobs, Close-Job) and 5100.13 (Identify-Printer)
+    CANCEL_MY_JOBS = 0x0039
+    CLOSE_JOB = 0x003B
+    IDENTIFY_PRINTER = 0x003C
 
 
 class Status(IntEnum):
@@ -106,6 +111,7 @@ class Status(IntEnum):
     CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED = 0x040B
     CLIENT_ERROR_CHARSET_NOT_SUPPORTED = 0x040D
     CLIENT_ERROR_COMPRESSION_NOT_SUPPORTED = 0x040F
+    CLIENT_ERROR_COMPRESSION_ERROR = 0x0410
     SERVER_ERROR_INTERNAL_ERROR = 0x0500
     SERVER_ERROR_OPERATION_NOT_SUPPORTED = 0x0501
     SERVER_ERROR_VERSION_NOT_SUPPORTED = 0x0503
@@ -266,6 +272,13 @@ def encode_value(tag: int, value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode()[:MAX_VALUE_LENGTH]
     return bytes(value)
+
+
+def date_time(at: float) -> bytes:
+    """A dateTime value (RFC 8010 3.9: RFC 2579 DateAndTime), in UTC."""
+    t = time.gmtime(at)
+    fields = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    return struct.pack(">HBBBBBBcBB", *fields, 0, b"+", 0, 0)
 
 
 def response(request: Message, status: Status, message: str = "") -> Message:

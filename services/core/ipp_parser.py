@@ -133,6 +133,8 @@ class Parser:
             return
         if tag == EXTENSION_TAG:
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "extension tags are not supported")
+        if tag > EXTENSION_TAG:  # RFC 8010 3.5: tags are 0x00-0x7f; nothing could echo it
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, f"{tag:#x} is not a value tag")
         self.values += 1
         if self.max_values is not None and self.values > self.max_values:
             raise IppError(

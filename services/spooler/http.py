@@ -18,7 +18,7 @@ from services.core.hosts import host_allowed
 from services.core.ipp import IppError, Status
 from services.core.ipp_parser import Parser
 from services.core.logs import get_log
-from services.spooler import caller
+from services.spooler import caller, compression
 from services.spooler.context import Context, requested_job_id
 from services.spooler.operations import dispatch
 from services.spooler.printer import PrinterObject
@@ -113,7 +113,11 @@ class IppApp:
                 raise caller.not_known()
             caller.act_as(request, user)
             printer = await self._target(request, path)
-            return await dispatch(self._ctx, request, printer, _document(body, parser.rest))
+            coding = compression.take(request)
+            document = _document(body, parser.rest)
+            if coding is not None:
+                document = compression.inflate(document, coding)
+            return await dispatch(self._ctx, request, printer, document)
         except IppError as exc:
             log.info("request.refused", path=path, status=exc.status.keyword, reason=exc.message)
             return ipp.response(request or _placeholder(parser), exc.status, exc.message)

@@ -6,11 +6,10 @@ from protocol.states import JobState
 from services.core.capabilities import decode_attributes
 from services.core.ipp import Group, Tag
 from services.core.store import Job
+from services.spooler import groups
 from services.spooler.printer import STARTED_AT, printer_uri
 
-# Get-Jobs without requested-attributes returns only these (RFC 8011 4.2.6.1).
-DEFAULT_GET_JOBS = ("job-id", "job-uri")
-JOB_GROUP_NAMES = {"all", "job-description", "job-template"}
+DEFAULT_GET_JOBS = groups.DEFAULT_GET_JOBS
 
 
 def job_uri(port: int, job_id: int) -> str:
@@ -66,14 +65,5 @@ def _incoming(job: Job) -> bool:
 
 
 def select(group: Group, requested: list[str] | None, default: tuple[str, ...] = ()) -> Group:
-    """``requested-attributes`` for jobs: 'all' and the group names mean every attribute."""
-    if not requested:
-        if not default:
-            return group
-        requested = list(default)
-    if JOB_GROUP_NAMES & set(requested):
-        return group
-    wanted = set(requested)
-    out = Group(group.tag)
-    out.attributes = {n: a for n, a in group.attributes.items() if n in wanted}
-    return out
+    """``requested-attributes`` for jobs (groups.py says what each group holds)."""
+    return groups.select_job(group, requested, default)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from protocol.states import TERMINAL, TRANSITIONS, JobState
 from services.core import ipp, jobs
@@ -18,7 +18,9 @@ from services.spooler import job as job_attrs
 from services.spooler import template as job_options
 from services.spooler.capture import create_job, job_template, print_job, send_document
 from services.spooler.context import Body, Context, own_job
-from services.spooler.printer import PrinterObject, select_attributes
+from services.spooler.groups import select_printer
+from services.spooler.identify import identify_printer
+from services.spooler.printer import PrinterObject
 
 log = get_log("spooler")
 TERMINAL_VALUES = [int(s) for s in TERMINAL]
@@ -30,6 +32,12 @@ async def dispatch(ctx: Context, request: Message, printer: PrinterObject, body:
     if handler is None:
         raise IppError(
             Status.SERVER_ERROR_OPERATION_NOT_SUPPORTED, f"operation {request.code:#06x}"
+        )
+    if request.code not in printer.operations:  # what operations-supported leaves out
+        raise IppError(
+            Status.SERVER_ERROR_OPERATION_NOT_SUPPORTED,
+            f"{Operation(request.code).name.title().replace('_', '-')}: "
+            f"{printer.name} has no IPP printer behind it to pass this on to",
         )
     return await handler(ctx, request, printer, body)
 
@@ -62,7 +70,7 @@ async def get_printer_attributes(
     queued = await asyncio.to_thread(_queued_jobs, ctx, printer.name)
     response = ipp.response(request, Status.OK)
     response.groups.append(
-        select_attributes(printer.attributes(queued), requested.values if requested else None)
+        select_printer(printer.attributes(queued), requested.values if requested else None)
     )
     return response
 
@@ -90,6 +98,7 @@ async def get_jobs(ctx: Context, request: Message, printer: PrinterObject, _body
         ctx.owner(request),
         which,
         limit if isinstance(limit, int) and limit > 0 else None,
+        _job_ids(request),
     )
     requested = op.attributes.get("requested-attributes")
     response = ipp.response(request, Status.OK)
@@ -118,8 +127,68 @@ async def cancel_job(
     ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
     job = await own_job(ctx, request, printer)
+    await _cancel(ctx, job)
+    return ipp.response(request, Status.OK)
+
+
+async def _cancel(ctx: Context, job: Job) -> None:
     await _move(ctx, job, JobState.CANCELED, "job-canceled-by-user", "canceled by its owner")
     ctx.spool.delete(job.uuid)
+
+
+async def cancel_my_jobs(
+    ctx: Context, request: Message, printer: PrinterObject, _body: Body
+) -> Message:
+    """PWG 5100.11 4.2: the requesting user's jobs on this printer, or those of them
+    ``job-ids`` names. Named jobs are checked first, so a request naming one that cannot be
+    canceled cancels none; without ``job-ids`` the jobs a printer already has whole are left,
+    and the answer says so."""
+    owner = ctx.owner(request)
+    job_ids = _job_ids(request)
+    if job_ids is None:
+        rows = await asyncio.to_thread(_list_jobs, ctx, printer.name, owner, "not-completed", None)
+        targets = [job for job in rows if not jobs.too_late_to_cancel(job)]
+        late = [job.id for job in rows if jobs.too_late_to_cancel(job)]
+    else:
+        targets = [await _cancelable(ctx, printer, owner, job_id) for job_id in job_ids]
+        late = []
+    for job in targets:
+        try:
+            await _cancel(ctx, job)
+        except IppError:  # it moved meanwhile (printed whole, or finished)
+            late.append(job.id)
+    if not late:
+        return ipp.response(request, Status.OK)
+    return ipp.response(
+        request, Status.OK, f"not canceled, {jobs.TOO_LATE}: {', '.join(map(str, late))}"
+    )
+
+
+async def _cancelable(ctx: Context, printer: PrinterObject, owner: str, job_id: int) -> Job:
+    job = await asyncio.to_thread(ctx.get_job, job_id)
+    if job is None or job.printer != printer.name:
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id} on {printer.name}")
+    if job.owner != owner:
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"job {job_id} is not yours")
+    if JobState(job.state) in TERMINAL:
+        raise IppError(
+            Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} is {JobState(job.state).keyword}"
+        )
+    if jobs.too_late_to_cancel(job):
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id}: {jobs.TOO_LATE}")
+    return job
+
+
+async def close_job(ctx: Context, request: Message, printer: PrinterObject, _body: Body) -> Message:
+    """PWG 5100.11 4.3: no more documents for this job. A job has one document, and is closed
+    once it has it; one closed before any document came has nothing to print."""
+    job = await own_job(ctx, request, printer)
+    state = JobState(job.state)
+    if state in TERMINAL:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job is {state.keyword}")
+    if jobs.INCOMING in job.state_reasons:
+        await _move(ctx, job, JobState.ABORTED, "aborted-by-system", "closed without a document")
+        return ipp.response(request, Status.OK, "closed without a document: nothing to print")
     return ipp.response(request, Status.OK)
 
 
@@ -181,14 +250,40 @@ def _queued_jobs(ctx: Context, printer: str) -> int:
         return int(session.execute(query).scalar_one())
 
 
-def _list_jobs(ctx: Context, printer: str, owner: str, which: str, limit: int | None) -> list[Job]:
+def _list_jobs(
+    ctx: Context,
+    printer: str,
+    owner: str,
+    which: str,
+    limit: int | None,
+    job_ids: list[int] | None = None,
+) -> list[Job]:
     query = select(Job).where(Job.printer == printer, Job.owner == owner).order_by(Job.id)
+    if job_ids is not None:  # PWG 5100.11: these jobs, whatever which-jobs says
+        return _rows(ctx, query.where(Job.id.in_(job_ids)))
     if which == "not-completed":
         query = query.where(Job.state.not_in(TERMINAL_VALUES))
     elif which == "completed":
         query = query.where(Job.state.in_(TERMINAL_VALUES))
+    return _rows(ctx, query.limit(limit))
+
+
+def _rows(ctx: Context, query: Select[tuple[Job]]) -> list[Job]:
     with ctx.store.session() as session:
-        return list(session.scalars(query.limit(limit)))
+        return list(session.scalars(query))
+
+
+def _job_ids(request: Message) -> list[int] | None:
+    """The ``job-ids`` operation attribute (PWG 5100.11), or None when absent."""
+    attr = request.operation.attributes.get("job-ids")
+    if attr is None:
+        return None
+    if attr.tag != Tag.INTEGER or not all(isinstance(v, int) and v > 0 for v in attr.values):
+        raise IppError(
+            Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+            "job-ids must be positive integers",
+        )
+    return list(attr.values)
 
 
 Handler = Callable[[Context, Message, PrinterObject, Body], Awaitable[Message]]
@@ -203,4 +298,7 @@ HANDLERS: dict[int, Handler] = {
     Operation.GET_PRINTER_ATTRIBUTES: get_printer_attributes,
     Operation.HOLD_JOB: hold_job,
     Operation.RELEASE_JOB: release_job,
+    Operation.CANCEL_MY_JOBS: cancel_my_jobs,
+    Operation.CLOSE_JOB: close_job,
+    Operation.IDENTIFY_PRINTER: identify_printer,
 }

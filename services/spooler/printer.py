@@ -11,9 +11,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from services.core import capabilities, options
+from services.core import capabilities, ipp, options
 from services.core.capabilities import Capabilities
 from services.core.ipp import Group, Operation, Tag
+from services.spooler import compression
 
 DOCUMENT_FORMATS = (
     "application/octet-stream",
@@ -25,6 +26,19 @@ DOCUMENT_FORMATS = (
     "image/jpeg",
 )
 OPERATIONS = tuple(Operation)
+# The schemes of printers we can pass Identify-Printer on to (PWG 5100.13); a raw port cannot
+# be asked to identify itself, and a pull port has no one printer.
+IDENTIFIABLE = ("ipp://", "ipps://")
+IDENTIFY_ATTRIBUTES = ("identify-actions-default", "identify-actions-supported")
+# What describes a raster format, said only while the port takes that format.
+RASTER_ATTRIBUTES = {
+    "image/pwg-raster": (
+        "pwg-raster-document-resolution-supported",
+        "pwg-raster-document-sheet-back",
+        "pwg-raster-document-type-supported",
+    ),
+    "image/urf": ("urf-supported",),
+}
 STARTED_AT = time.time()
 # How long a Create-Job waits for its Send-Document before the job is aborted.
 MULTIPLE_OPERATION_TIMEOUT = 120
@@ -47,6 +61,18 @@ class PrinterObject:
     capabilities: Capabilities = field(default_factory=capabilities.for_raw)
     # The printer a direct port delivers to (ipp://host:port/path or socket://host:port).
     device_uri: str = ""
+
+    @property
+    def identifiable(self) -> bool:
+        """An IPP printer is behind this port: Identify-Printer can be passed on to it."""
+        return self.kind == "direct" and self.device_uri.startswith(IDENTIFIABLE)
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        """The operations this port answers, as operations-supported lists them."""
+        if self.identifiable:
+            return OPERATIONS
+        return tuple(op for op in OPERATIONS if op != Operation.IDENTIFY_PRINTER)
 
     @property
     def uri(self) -> str:
@@ -72,7 +98,7 @@ class PrinterObject:
         g.add("queued-job-count", Tag.INTEGER, queued_jobs)
         g.add("printer-up-time", Tag.INTEGER, max(1, int(time.time() - STARTED_AT)))
         g.add("ipp-versions-supported", Tag.KEYWORD, "1.1", "2.0")
-        g.add("operations-supported", Tag.ENUM, *[int(op) for op in OPERATIONS])
+        g.add("operations-supported", Tag.ENUM, *[int(op) for op in self.operations])
         g.add("charset-configured", Tag.CHARSET, "utf-8")
         g.add("charset-supported", Tag.CHARSET, "utf-8")
         g.add("natural-language-configured", Tag.LANGUAGE, "en")
@@ -80,7 +106,7 @@ class PrinterObject:
         g.add("document-format-default", Tag.MIME_TYPE, "application/octet-stream")
         g.add("document-format-supported", Tag.MIME_TYPE, *DOCUMENT_FORMATS)
         g.add("pdl-override-supported", Tag.KEYWORD, "not-attempted")
-        g.add("compression-supported", Tag.KEYWORD, "none")
+        g.add("compression-supported", Tag.KEYWORD, *compression.SUPPORTED)
         g.add("job-hold-until-default", Tag.KEYWORD, "indefinite" if self.held else "no-hold")
         g.add("job-hold-until-supported", Tag.KEYWORD, "no-hold", "indefinite")
         g.add("printer-location", Tag.TEXT, "")
@@ -88,13 +114,13 @@ class PrinterObject:
         g.add("multiple-document-jobs-supported", Tag.BOOLEAN, False)
         g.add("multiple-operation-time-out", Tag.INTEGER, MULTIPLE_OPERATION_TIMEOUT)
         g.add("which-jobs-supported", Tag.KEYWORD, "completed", "not-completed", "all")
-        g.add("job-ids-supported", Tag.BOOLEAN, False)
+        g.add("job-ids-supported", Tag.BOOLEAN, True)  # Get-Jobs, Cancel-My-Jobs
+        _add_description(g)
         _add_job_template_defaults(g)
         g.attributes.update(self.capabilities.attributes)
         # Ours, not the printer's: the spooler drops what it does not check (template.py).
         g.add("job-creation-attributes-supported", Tag.KEYWORD, *creation_attributes(g))
-        if not g.get("color-supported"):
-            g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
+        _drop_untrue(g, self.identifiable)
         return g
 
     @property
@@ -103,6 +129,43 @@ class PrinterObject:
         a printer; in gateway and hybrid modes, and in local mode switched to the gateway, the
         server holds them, so they go out at once (DESIGN.md 7)."""
         return self.kind == "pull" and self.mode == "local" and self.switch == "local"
+
+
+def _drop_untrue(g: Group, identifiable: bool) -> None:
+    """What the printer's capabilities, laid over our defaults, make untrue."""
+    if not g.get("color-supported"):
+        g.attributes.pop("pages-per-minute-color", None)  # PWG 5100.12: colour only
+    if not identifiable:
+        for name in IDENTIFY_ATTRIBUTES:  # nothing here can flash or beep on request
+            g.attributes.pop(name, None)
+    formats = set(g.attributes["document-format-supported"].values)
+    for raster, names in RASTER_ATTRIBUTES.items():
+        if raster not in formats:  # clients would render to a format the port does not take
+            for name in names:
+                g.attributes.pop(name, None)
+
+
+def _add_description(g: Group) -> None:
+    """Printer description attributes PWG 5100.14 (IPP Everywhere) requires that a spooler can
+    say truthfully; what only the printer behind us knows (supplies, icons, media-col-*,
+    margins) comes with its capabilities."""
+    started = ipp.date_time(STARTED_AT)
+    # The port's configuration and state are as they were when the spooler started: it is
+    # always idle and accepting (delivery is separate), and up-time counts from 1.
+    g.add("printer-config-change-date-time", Tag.DATETIME, started)
+    g.add("printer-config-change-time", Tag.INTEGER, 1)
+    g.add("printer-state-change-date-time", Tag.DATETIME, started)
+    g.add("printer-state-change-time", Tag.INTEGER, 1)
+    g.add("printer-current-time", Tag.DATETIME, ipp.date_time(time.time()))
+    g.add("printer-device-id", Tag.TEXT, "MFG:pullprint;MDL:spooler;CMD:PDF,PS,PCL,PWG,URF,JPEG;")
+    g.add("printer-geo-location", Tag.UNKNOWN)
+    g.add("printer-organization", Tag.TEXT, "")
+    g.add("printer-organizational-unit", Tag.TEXT, "")
+    g.add("printer-message-from-operator", Tag.TEXT, "")  # a port has no operator
+    # document-format is accepted and changes nothing: every format gets the same answer.
+    g.add("printer-get-attributes-supported", Tag.KEYWORD, "document-format")
+    g.add("multiple-operation-time-out-action", Tag.KEYWORD, "abort-job")  # abort_abandoned
+    g.add("preferred-attributes-supported", Tag.BOOLEAN, False)
 
 
 def _add_job_template_defaults(g: Group) -> None:
@@ -156,15 +219,3 @@ def creation_attributes(g: Group) -> list[str]:
     options it takes."""
     taken = [name for name in options.SYNTAX if f"{name}-supported" in g.attributes]
     return sorted([*taken, "ipp-attribute-fidelity", "job-name"])
-
-
-def select_attributes(group: Group, requested: list[str] | None) -> Group:
-    """Apply ``requested-attributes``: 'all' and the group names mean everything."""
-    if not requested or {"all", "printer-description", "printer-status"} & set(requested):
-        return group
-    wanted = set(requested)
-    out = Group(group.tag)
-    for name, attr in group.attributes.items():
-        if name in wanted:
-            out.attributes[name] = attr
-    return out

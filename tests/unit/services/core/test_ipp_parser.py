@@ -115,3 +115,20 @@ def test_feeding_after_the_end_is_a_programming_error():
     parser.feed(sample())
     with pytest.raises(ValueError):
         parser.feed(b"more")
+
+
+@pytest.mark.parametrize("member", [False, True])
+def test_a_tag_above_0x7f_is_refused_since_no_answer_could_carry_it(member: bool):
+    """The fuzz test found one in a media-col member: echoed in an answer, it could not be
+    encoded, and the client got a dropped connection instead of an IPP error."""
+    data = bytearray(sample())
+    # A member value: tag, empty name (2), value length (2); an attribute: tag, name length.
+    tag_at = data.index(b"stationery") - 5 if member else data.index(b"copies") - 3
+    assert data[tag_at] == (Tag.KEYWORD if member else Tag.INTEGER)
+    data[tag_at] = 0x84
+
+    with pytest.raises(IppError) as refused:
+        ipp.parse(bytes(data))
+
+    assert refused.value.status == Status.CLIENT_ERROR_BAD_REQUEST
+    assert refused.value.message == "0x84 is not a value tag"
