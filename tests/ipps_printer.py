@@ -46,6 +46,11 @@ class IppsPrinter(IppEvePrinter):
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_for(self._listening, 30, "ippeveprinter port")
+        # ippeveprinter makes its certificate at the first TLS connection, and two first
+        # connections at once (sync's read and delivery's preflight) can each get another one
+        # made on the spot: a real printer has its certificate before anyone asks. Two equal
+        # answers in a row mean it is made and kept.
+        wait_for(lambda: self.certificate_der() == self.certificate_der(), 30, "its certificate")
 
     def new_certificate(self) -> None:
         """The same printer, same port, another certificate."""
