@@ -42,6 +42,39 @@ SYNTAX: dict[str, tuple[int, ...]] = {
 MULTI = frozenset({"finishings", "page-ranges"})
 
 
+# Paper names older clients send (RFC 2911 keywords, PPD and lp names: CUPS's ipp backend
+# passes ``lp -o media=A5`` on as "A5" to a printer without media-col), and the PWG 5101.1 name
+# of the same paper, which is what printers list.
+LEGACY_MEDIA = {
+    "a3": "iso_a3_297x420mm",
+    "a4": "iso_a4_210x297mm",
+    "a5": "iso_a5_148x210mm",
+    "a6": "iso_a6_105x148mm",
+    "dl": "iso_dl_110x220mm",
+    "env10": "na_number-10_4.125x9.5in",
+    "executive": "na_executive_7.25x10.5in",
+    "ledger": "na_ledger_11x17in",
+    "legal": "na_legal_8.5x14in",
+    "letter": "na_letter_8.5x11in",
+    "tabloid": "na_ledger_11x17in",
+}
+LEGACY_MEDIA |= {f"iso-{k}": v for k, v in LEGACY_MEDIA.items() if k.startswith("a")}
+LEGACY_MEDIA |= {"na-letter": LEGACY_MEDIA["letter"], "na-legal": LEGACY_MEDIA["legal"]}
+
+
+def pwg_media(attr: Attribute, offered: Mapping[str, Attribute]) -> Attribute:
+    """``media`` named the old way, as the PWG name of the same paper when the printer lists
+    that one: the same sheet, so nothing is substituted. Anything else stays as it came."""
+    supported = offered.get("media-supported")
+    if attr.name != "media" or supported is None or len(attr.values) != 1:
+        return attr
+    value = str(attr.value)
+    pwg = LEGACY_MEDIA.get(value.lower())
+    if value in supported.values or pwg not in supported.values:
+        return attr
+    return Attribute(attr.name, Tag.KEYWORD, [pwg])
+
+
 def fits(attr: Attribute, offered: Mapping[str, Attribute]) -> bool:
     """Whether a job attribute has its syntax and a value ``offered`` (a printer's
     attributes: its ``NAME-supported``) allows."""

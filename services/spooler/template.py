@@ -65,7 +65,7 @@ def check(request: Message, printer: PrinterObject) -> Checked:
             # 5.1.4): what ipptool's suites send for a media the printer lacks ("Print-Job
             # with A4 PostScript" names $OPTIONAL_LETTER_MEDIA), expecting successful-ok.
             continue
-        attr = _plain(attr)
+        attr = options.pwg_media(_plain(attr), offered)
         if options.fits(attr, offered):
             checked.options[name] = attr
         else:
@@ -77,6 +77,7 @@ def check(request: Message, printer: PrinterObject) -> Checked:
             "job.options-unsupported",
             printer=printer.name,
             attributes=",".join(checked.unsupported.attributes),
+            values="; ".join(options.describe(a) for a in checked.unsupported.attributes.values()),
             refused=checked.refused,
         )
     return checked

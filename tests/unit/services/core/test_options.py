@@ -64,3 +64,18 @@ def test_options_keep_their_tags_through_the_store_encoding():
 
     assert decode_attributes(encode_attributes(kept.attributes)) == kept.attributes
     assert decode_attributes(None) == {}
+
+
+def test_paper_named_the_old_way_is_the_pwg_paper_the_printer_lists():
+    """CUPS's ipp backend passes ``lp -o media=A5`` on as "A5" to a port without media-col:
+    the same sheet as iso_a5_148x210mm, so it is taken as that, not dropped."""
+    for old in ("A5", "a5", "iso-a5"):
+        named = options.pwg_media(attr("media", Tag.KEYWORD, old), OFFERED)
+        assert (named.tag, named.values) == (Tag.KEYWORD, [A5])
+        assert options.fits(named, OFFERED)
+    # A paper the printer does not list stays as it came, and so still does not fit.
+    a3 = options.pwg_media(attr("media", Tag.KEYWORD, "A3"), OFFERED)
+    assert a3.values == ["A3"] and not options.fits(a3, OFFERED)
+    # Other attributes are left alone.
+    sides = attr("sides", Tag.KEYWORD, "a5")
+    assert options.pwg_media(sides, OFFERED) is sides
