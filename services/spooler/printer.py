@@ -84,8 +84,10 @@ class PrinterObject:
     def document_formats(self) -> tuple[str, ...]:
         """The formats this port takes, as document-format-supported says: its IPP printer's
         where sync has read them (a printer that takes only PDF is sent no JPEG to refuse at
-        delivery), else every format we pass through (a raw printer, a pull port)."""
-        return tuple(self.capabilities.supported("document-format")) or DOCUMENT_FORMATS
+        delivery), else every format we pass through (a raw printer, a pull port). A value
+        that is not text (a printer's encoding error) names no format."""
+        printers = self.capabilities.supported("document-format")
+        return tuple(f for f in printers if isinstance(f, str)) or DOCUMENT_FORMATS
 
     @property
     def document_format_default(self) -> str:

@@ -59,9 +59,11 @@ def test_a_port_takes_the_formats_its_printer_takes_and_presents_a_default_among
     assert any_too.document_format_default == ANY_FORMAT
     assert raw.document_formats == DOCUMENT_FORMATS and raw.takes("image/jpeg")
     assert raw.document_format_default == ANY_FORMAT
+    garbled = PrinterObject("office", "direct", 8631, capabilities=formats(7, "application/pdf"))
+    assert garbled.document_formats == ("application/pdf",) and not garbled.takes("7")
 
 
-def formats(*names: str) -> Capabilities:
+def formats(*names: object) -> Capabilities:
     return Capabilities(
         {"document-format-supported": Attribute("document-format-supported", Tag.MIME_TYPE,
                                                 list(names))}
