@@ -15,7 +15,7 @@ from services.spooler.printer import DOCUMENT_FORMATS
 from support.client import Client, start_ipp_client
 from support.printers import direct_printer
 from support.waiting import wait_for
-from tests.capable_printers import presented
+from tests.capable_printers import presented, wait_printers_formats
 from tests.documents import minimal_jpeg, minimal_pdf, pwg_raster
 
 PDF = (Tag.MIME_TYPE, "application/pdf")
@@ -23,13 +23,11 @@ JPEG = (Tag.MIME_TYPE, "image/jpeg")
 RASTER = (Tag.MIME_TYPE, "image/pwg-raster")
 
 
-def wait_pdf_only(client: Client, name: str) -> None:
-    """Until sync has read the printer: the port then presents the printer's formats."""
-    wait_for(
-        lambda: "image/jpeg" not in presented(client, name)["document-format-supported"],
-        30,
-        f"{name} to present its printer's document formats",
-    )
+def start(make_client, ipp_printer) -> Client:
+    """A client whose port "office" delivers to ``ipp_printer``, once sync has read it."""
+    client = start_ipp_client(make_client, "office", ipp_printer.port)
+    wait_printers_formats(client, "office", f"ipp://127.0.0.1:{ipp_printer.port}/ipp/print")
+    return client
 
 
 def refused(reply: Message) -> bool:
@@ -39,8 +37,7 @@ def refused(reply: Message) -> bool:
 def test_a_port_refuses_what_its_pdf_only_printer_cannot_print_and_stores_nothing(
     make_client, ipp_printer
 ):
-    client = start_ipp_client(make_client, "office", ipp_printer.port)
-    wait_pdf_only(client, "office")
+    client = start(make_client, ipp_printer)
     assert set(presented(client, "office")["document-format-supported"]) == {
         "application/pdf",
         "application/octet-stream",
@@ -64,8 +61,7 @@ def test_a_port_refuses_what_its_pdf_only_printer_cannot_print_and_stores_nothin
 def test_send_document_is_refused_a_format_the_printer_cannot_print_and_the_job_waits(
     make_client, ipp_printer
 ):
-    client = start_ipp_client(make_client, "office", ipp_printer.port)
-    wait_pdf_only(client, "office")
+    client = start(make_client, ipp_printer)
     created = client.ipp(Operation.CREATE_JOB, document_format=PDF)
     job_id = created.group(Tag.JOB).get("job-id")
     document = minimal_pdf("sent after a refused JPEG")
@@ -82,8 +78,7 @@ def test_send_document_is_refused_a_format_the_printer_cannot_print_and_the_job_
 
 def test_application_octet_stream_is_taken_where_the_printer_presents_it(make_client, ipp_printer):
     """The sender does not say; ippeveprinter types the document itself and prints it."""
-    client = start_ipp_client(make_client, "office", ipp_printer.port)
-    wait_pdf_only(client, "office")
+    client = start(make_client, ipp_printer)
     document = minimal_pdf("of no stated format")
 
     reply = client.ipp(Operation.PRINT_JOB, document=document)
