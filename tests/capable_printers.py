@@ -63,3 +63,16 @@ def wait_offering(client: Client, name: str, attribute: str, value: object) -> N
         30,
         f"{name} to present {value} in {attribute}",
     )
+
+
+def wait_printers_formats(client: Client, name: str, printer_uri: str) -> None:
+    """Wait until port ``name`` presents the document formats of its IPP printer at
+    ``printer_uri``: sync has read it. Until then the port lists every format we pass through,
+    and a client that reads them first (an ipptool suite) sends formats the port then
+    refuses."""
+    theirs = printer_attributes(printer_uri)["document-format-supported"]
+    wait_for(
+        lambda: presented(client, name).get("document-format-supported") == theirs,
+        30,
+        f"{name} to present its printer's document formats {theirs}",
+    )

@@ -14,7 +14,8 @@ swaps certificates between the two handshakes fails the second one, in the hands
 An administrator who knows the new certificate is the printer's own forgets the pin
 (``pullprint printer forget-certificate``); the next connection pins the new one.
 
-Shared by delivery (Print-Job, the printer's status) and sync (Get-Printer-Attributes).
+Shared by delivery (Print-Job, the printer's status), sync (Get-Printer-Attributes) and the
+spooler (Identify-Printer), which choose TLS by one rule (``tls_port``).
 """
 
 from __future__ import annotations
@@ -130,6 +131,28 @@ def pinned_at(session: Session, host: str) -> list[str]:
     never sent a job in plain again."""
     addresses = session.scalars(select(Pin.address).where(Pin.address.startswith(f"{host}:")))
     return [a for a in addresses if a.rpartition(":")[0] == host]
+
+
+async def pinned_addresses(store: Store, host: str) -> list[str]:
+    """``pinned_at`` from async code: the addresses of ``host`` with a pinned certificate."""
+
+    def read() -> list[str]:
+        with store.session() as session:
+            return pinned_at(session, host)
+
+    return await asyncio.to_thread(read)
+
+
+def tls_port(scheme: str, host: str, port: int, pinned: list[str]) -> int | None:
+    """The port to speak to the printer at ``host:port`` over TLS, or None for plain IPP;
+    ``pinned`` is ``pinned_at(host)``. A record that says ``ipps``, or a certificate pinned at
+    that address: its own port. A certificate pinned at another port of the host (where
+    delivery found its IPPS): that port. A printer once pinned is never asked in plain, since
+    a plain answer may be anyone's (an impostor's would change what a port presents, or hear
+    what is sent). The one rule of sync's read, Identify-Printer and delivery's first step."""
+    if scheme == "ipps" or f"{host}:{port}" in pinned:
+        return port
+    return int(pinned[0].rpartition(":")[2]) if pinned else None
 
 
 def forget(session: Session, address: str) -> Pin | None:

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
-from services.core import ipp, options
+from services.core import ipp, options, pinning
 from services.core.ipp import Attribute, Group, NeedMore, Operation, Status, Tag
 from services.core.pinning import Pinned
 from services.core.store import Store
@@ -68,7 +68,7 @@ class IppTransport:
         self.uri = f"ipp://{host}:{port}{path or '/ipp/print'}"
         self._url = f"http://{host}:{port}{path or '/ipp/print'}"
         self._where = (host, port, path or "/ipp/print")
-        self._pins, self._tls_only = pins, protocol == "ipps"
+        self._pins, self._protocol = pins, protocol
         self._connect_timeout = connect_timeout
         self.secured: Pinned | None = None  # the pinned trust, when the job went over IPPS
         self.plain_because = ""  # why a printer that offers IPPS got the job in plain
@@ -133,8 +133,8 @@ class IppTransport:
         so or a certificate is pinned (asked over TLS only); else the status in plain says
         whether the printer offers IPPS, and the job goes there if it does (ipps.py)."""
         host, port, path = self._where
-        pinned = await ipps.pinned_addresses(self._pins, host)
-        if self._tls_only or f"{host}:{port}" in pinned:
+        pinned = await pinning.pinned_addresses(self._pins, host)
+        if pinning.tls_port(self._protocol, host, port, pinned) == port:  # ipps, or pinned here
             await self._secure(host, port, path)
             return await self._status()
         # Printers are on the local network: never through HTTP(S)_PROXY.

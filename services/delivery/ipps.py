@@ -12,7 +12,6 @@ pin (``services/core/pinning.py``).
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlsplit
 
 from services.core import pinning
@@ -48,16 +47,6 @@ class NoTls(DeliveryError):
     def __init__(self, why: str) -> None:
         super().__init__("printer-stopped", f"{why}; not sent without TLS; will retry")
         self.why = why
-
-
-async def pinned_addresses(store: Store, host: str) -> list[str]:
-    """The addresses of ``host`` whose certificate is pinned."""
-
-    def read() -> list[str]:
-        with store.session() as session:
-            return pinning.pinned_at(session, host)
-
-    return await asyncio.to_thread(read)
 
 
 def offered(ipps_uris: tuple[str, ...], port: int, path: str) -> tuple[int, str]:

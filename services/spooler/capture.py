@@ -26,7 +26,7 @@ from services.core.store import Job, Store
 from services.spooler import job as job_attrs
 from services.spooler import template as job_options
 from services.spooler.context import Body, Context, own_job
-from services.spooler.printer import DOCUMENT_FORMATS, PrinterObject
+from services.spooler.printer import PrinterObject
 
 log = get_log("spooler")
 INCOMING = jobs.INCOMING
@@ -34,12 +34,10 @@ INCOMING = jobs.INCOMING
 DISK_CHECK_EVERY = 8 * 1024 * 1024
 
 
-def job_template(request: Message, owner: str) -> dict[str, object]:
+def job_template(request: Message, owner: str, printer: PrinterObject) -> dict[str, object]:
     """The job attributes we keep, checked before a single document byte is read."""
     op = request.operation
-    fmt = op.get("document-format", "application/octet-stream")
-    if fmt not in DOCUMENT_FORMATS:
-        raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, f"format {fmt!r}")
+    fmt = document_format(op.get("document-format", printer.document_format_default), printer)
     compression = op.get("compression", "none")
     if compression != "none":
         raise IppError(Status.CLIENT_ERROR_COMPRESSION_NOT_SUPPORTED, f"{compression!r}")
@@ -53,8 +51,20 @@ def job_template(request: Message, owner: str) -> dict[str, object]:
     }
 
 
+def document_format(fmt: object, printer: PrinterObject) -> str:
+    """``fmt`` if the port presents it in document-format-supported; else refused as RFC 8011
+    says, before a byte is stored: a printer that takes only PDF would abort the job at
+    delivery, long after the sender could have chosen another format."""
+    if not isinstance(fmt, str) or not printer.takes(fmt):
+        raise IppError(
+            Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
+            f"format {fmt!r}; {printer.name} takes {', '.join(printer.document_formats)}",
+        )
+    return fmt
+
+
 async def print_job(ctx: Context, request: Message, printer: PrinterObject, body: Body) -> Message:
-    template = job_template(request, ctx.owner(request))
+    template = job_template(request, ctx.owner(request), printer)
     checked = job_options.check(request, printer)
     if checked.refused:  # before a document byte is read: nothing is stored
         return job_options.answer(request, checked)
@@ -103,7 +113,7 @@ async def create_job(
 ) -> Message:
     """A job without its document yet: held as ``job-incoming`` so nothing delivers it, and
     aborted if Send-Document does not follow within multiple-operation-time-out."""
-    template = job_template(request, ctx.owner(request))
+    template = job_template(request, ctx.owner(request), printer)
     checked = job_options.check(request, printer)
     if checked.refused:
         return job_options.answer(request, checked)
@@ -143,9 +153,7 @@ async def send_document(
         raise IppError(
             Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED, "one document per job"
         )
-    fmt = op.get("document-format", job.format)
-    if fmt not in DOCUMENT_FORMATS:
-        raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, f"format {fmt!r}")
+    fmt = document_format(op.get("document-format", job.format), printer)
     ctx.check_free_disk()
     size, sha256 = await store_document(ctx, job.uuid, body)
     state = JobState.PENDING_HELD if printer.held else JobState.PENDING

@@ -8,7 +8,6 @@ operation (``PrinterObject.operations``), so a client never asks them.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from urllib.parse import urlsplit
 
@@ -33,7 +32,10 @@ async def identify_printer(
 ) -> Message:
     target = urlsplit(printer.device_uri)
     host, port, path = target.hostname or "", target.port or 631, target.path
-    tls = await _tls_port(ctx.store, target.scheme, host, port)
+    # Never in plain to a printer that has TLS as far as we know: nobody on the network hears
+    # the message or the user (services/core/pinning.py).
+    pinned = await pinning.pinned_addresses(ctx.store, host)
+    tls = pinning.tls_port(target.scheme, host, port, pinned)
     uri = f"ipps://{host}:{tls}{path}" if tls else printer.device_uri
     forwarded = ipp.request(Operation.IDENTIFY_PRINTER)
     forwarded.operation.add("printer-uri", Tag.URI, uri)
@@ -46,21 +48,6 @@ async def identify_printer(
     if status >= 0x0400:
         raise IppError(status, f"the printer at {uri} refused: {message}")
     return ipp.response(request, Status.OK)
-
-
-async def _tls_port(store: Store, scheme: str, host: str, port: int) -> int | None:
-    """Where to ask over TLS, or None for plain IPP: as sync asks (services/sync/
-    capabilities.py), a printer said to speak IPPS, or one whose certificate delivery has
-    pinned, is never asked in plain, so nobody on the network hears the message or the user."""
-
-    def pinned() -> list[str]:
-        with store.session() as session:
-            return pinning.pinned_at(session, host)
-
-    addresses = await asyncio.to_thread(pinned)
-    if scheme == "ipps" or f"{host}:{port}" in addresses:
-        return port
-    return int(addresses[0].rsplit(":", 1)[1]) if addresses else None
 
 
 async def _ask(store: Store, uri: str, request: Message) -> tuple[Status, str]:

@@ -79,7 +79,7 @@ async def validate_job(
     ctx: Context, request: Message, printer: PrinterObject, _body: Body
 ) -> Message:
     """What Print-Job would answer, storing nothing (RFC 8011 4.2.3)."""
-    job_template(request, ctx.owner(request))
+    job_template(request, ctx.owner(request), printer)
     return job_options.answer(request, job_options.check(request, printer))
 
 

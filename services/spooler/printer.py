@@ -1,8 +1,9 @@
 """Printer objects: one per input port, named as in the store, with the attributes IPP clients
 ask for in Get-Printer-Attributes.
 
-Attributes are truthful: we pass documents through unchanged, so we list the formats we accept
-rather than what some printer behind us may render.
+Attributes are truthful: we pass documents through unchanged, so a direct port to an IPP
+printer lists the formats that printer takes (any other would be refused at delivery), and
+other ports the formats we accept, rather than what some printer behind us may render.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from services.core.capabilities import Capabilities
 from services.core.ipp import Group, Operation, Tag
 from services.spooler import compression
 
+ANY_FORMAT = "application/octet-stream"  # the sender does not say; the printer tells
 DOCUMENT_FORMATS = (
-    "application/octet-stream",
+    ANY_FORMAT,
     "application/pdf",
     "application/postscript",
     "application/vnd.hp-PCL",
@@ -79,6 +81,26 @@ class PrinterObject:
         return printer_uri(self.port, self.name)
 
     @property
+    def document_formats(self) -> tuple[str, ...]:
+        """The formats this port takes, as document-format-supported says: its IPP printer's
+        where sync has read them (a printer that takes only PDF is sent no JPEG to refuse at
+        delivery), else every format we pass through (a raw printer, a pull port). A value
+        that is not text (a printer's encoding error) names no format."""
+        printers = self.capabilities.supported("document-format")
+        return tuple(f for f in printers if isinstance(f, str)) or DOCUMENT_FORMATS
+
+    @property
+    def document_format_default(self) -> str:
+        """What a job without document-format is taken to be (RFC 8011 5.4.21): "any
+        format" where the port takes it, else the first format it does take."""
+        formats = self.document_formats
+        return ANY_FORMAT if ANY_FORMAT in formats else formats[0]
+
+    def takes(self, document_format: str) -> bool:
+        """A document of this format may be printed here (MIME types ignore case)."""
+        return document_format.lower() in (f.lower() for f in self.document_formats)
+
+    @property
     def uuid(self) -> str:
         # Stable across restarts: derived from the name, never stored.
         return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, self.uri))
@@ -103,8 +125,8 @@ class PrinterObject:
         g.add("charset-supported", Tag.CHARSET, "utf-8")
         g.add("natural-language-configured", Tag.LANGUAGE, "en")
         g.add("generated-natural-language-supported", Tag.LANGUAGE, "en")
-        g.add("document-format-default", Tag.MIME_TYPE, "application/octet-stream")
-        g.add("document-format-supported", Tag.MIME_TYPE, *DOCUMENT_FORMATS)
+        g.add("document-format-default", Tag.MIME_TYPE, self.document_format_default)
+        g.add("document-format-supported", Tag.MIME_TYPE, *self.document_formats)
         g.add("pdl-override-supported", Tag.KEYWORD, "not-attempted")
         g.add("compression-supported", Tag.KEYWORD, *compression.SUPPORTED)
         g.add("job-hold-until-default", Tag.KEYWORD, "indefinite" if self.held else "no-hold")

@@ -143,7 +143,8 @@ class CapabilityCache:
     async def _read_one(self, store: Store, client: httpx.AsyncClient, source: Source) -> None:
         address = source.address
         try:
-            tls_port = await _tls_port(store, source)
+            pinned = await pinning.pinned_addresses(store, source.host)
+            tls_port = pinning.tls_port(source.protocol, source.host, source.port, pinned)
             if tls_port is None:
                 group = await printer_attributes.read(client, source.host, source.port, source.path)
             else:
@@ -174,21 +175,6 @@ class CapabilityCache:
         if source.protocol == "raw":
             return source.raw_capabilities()
         return self.read.get(source.address)
-
-
-async def _tls_port(store: Store, source: Source) -> int | None:
-    """Where to ask over TLS, or None for plain IPP: a printer said to speak IPPS, or one
-    whose certificate delivery has pinned, is never asked in plain (services/core/pinning.py:
-    a plain answer from an impostor must not change what a port presents)."""
-
-    def pinned() -> list[str]:
-        with store.session() as session:
-            return pinning.pinned_at(session, source.host)
-
-    addresses = await asyncio.to_thread(pinned)
-    if source.protocol == "ipps" or f"{source.host}:{source.port}" in addresses:
-        return source.port
-    return int(addresses[0].rsplit(":", 1)[1]) if addresses else None
 
 
 async def _read_over_tls(store: Store, source: Source, port: int) -> Group:

@@ -19,6 +19,7 @@ from protocol.states import JobState
 from support.client import Client, start_ipp_client
 from support.printers import VirtualPrinter, direct_printer
 from support.waiting import wait_for
+from tests.capable_printers import wait_printers_formats
 from tests.documents import minimal_pdf, sha256_file
 from tests.peers import (
     SUITE_DOCUMENTS,
@@ -231,6 +232,7 @@ def test_ipp_printer_port_fails_only_the_deviations_the_readme_lists(
     require_ipptool()
     suites = ipptool_suites(tmp_path / "suites")
     client = start_ipp_client(make_client, "office", ipp_printer.port)
+    wait_printers_formats(client, "office", f"ipp://127.0.0.1:{ipp_printer.port}/ipp/print")
     uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/office"
 
     result = run_ipptool(uri, str(suites / suite), suites / "document-a4.pdf")
@@ -257,6 +259,7 @@ def test_ipp_everywhere_passes_as_many_tests_on_our_port_as_on_the_printer_itsel
     require_ipptool()
     suites = ipptool_suites(tmp_path / "suites")
     client = start_ipp_client(make_client, "office", ipp_printer.port)
+    wait_printers_formats(client, "office", f"ipp://127.0.0.1:{ipp_printer.port}/ipp/print")
     everywhere, pdf = str(suites / "ipp-everywhere.test"), suites / "document-a4.pdf"
 
     theirs = run_ipptool(f"ipp://127.0.0.1:{ipp_printer.port}/ipp/print", everywhere, pdf)

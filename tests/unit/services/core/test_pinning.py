@@ -183,3 +183,19 @@ def test_pins_are_found_by_exact_host_and_forgotten_one_by_one(store):
         assert pinning.forget(session, "10.0.0.1:631") is None
         session.commit()
     assert set(pins(store)) == {"10.0.0.1:443", "10.0.0.10:631"}
+
+
+def test_tls_is_chosen_for_an_ipps_record_or_a_pinned_host_and_plain_only_otherwise(store):
+    """The one rule sync's read, Identify-Printer and delivery's first step follow: a printer
+    whose record says ipps, or whose host has a pinned certificate, is never asked in plain."""
+    with store.session() as session:
+        for address in ("10.0.0.1:443", "10.0.0.10:631"):
+            session.add(Pin(address=address, sha256="ab" * 32, first_seen=0.0))
+        session.commit()
+    pinned = asyncio.run(pinning.pinned_addresses(store, "10.0.0.1"))
+
+    assert pinned == ["10.0.0.1:443"]  # not 10.0.0.10's
+    assert pinning.tls_port("ipps", "10.0.0.2", 631, []) == 631  # the record says so
+    assert pinning.tls_port("ipp", "10.0.0.1", 443, pinned) == 443  # pinned at that address
+    assert pinning.tls_port("ipp", "10.0.0.1", 631, pinned) == 443  # pinned at its IPPS port
+    assert pinning.tls_port("ipp", "10.0.0.2", 631, []) is None  # no TLS known: plain

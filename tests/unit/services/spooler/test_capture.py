@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from protocol.states import JobState
+from services.core import ipp
+from services.core.capabilities import Capabilities
+from services.core.ipp import Attribute, IppError, Message, Operation, Status, Tag
 from services.core.store import Job, Store
-from services.spooler.capture import abort_abandoned
+from services.spooler.capture import abort_abandoned, job_template
+from services.spooler.printer import PrinterObject
 from services.spooler.raw import pjl_template
 
 
@@ -46,3 +52,31 @@ def test_pjl_header_names_owner_and_job():
     template = pjl_template(head)
     assert (template["owner"], template["name"]) == ("dave", "Budget 2027")
     assert pjl_template(b"%PDF-1.7")["owner"] == "anonymous"
+
+
+def test_a_job_without_document_format_is_the_ports_default_and_others_are_refused():
+    """Checked against what the port presents, before a document byte is read: a printer
+    that takes only PDF gets no JPEG (it would abort the job at delivery)."""
+    pdf_only = PrinterObject(
+        "office",
+        "direct",
+        8631,
+        capabilities=Capabilities(
+            {"document-format-supported": Attribute(
+                "document-format-supported", Tag.MIME_TYPE, ["application/pdf"])}
+        ),
+    )  # fmt: skip
+
+    assert job_template(print_job_request(), "alice", pdf_only)["format"] == "application/pdf"
+    for refused in ("image/jpeg", "image/pwg-raster", "application/octet-stream"):
+        with pytest.raises(IppError) as caught:
+            job_template(print_job_request(refused), "alice", pdf_only)
+        assert caught.value.status == Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED
+        assert str(caught.value).endswith("office takes application/pdf")
+
+
+def print_job_request(document_format: str | None = None) -> Message:
+    request = ipp.request(Operation.PRINT_JOB)
+    if document_format is not None:
+        request.operation.add("document-format", Tag.MIME_TYPE, document_format)
+    return request
