@@ -137,7 +137,7 @@ class PrinterObject:
         g.add("multiple-operation-time-out", Tag.INTEGER, MULTIPLE_OPERATION_TIMEOUT)
         g.add("which-jobs-supported", Tag.KEYWORD, "completed", "not-completed", "all")
         g.add("job-ids-supported", Tag.BOOLEAN, True)  # Get-Jobs, Cancel-My-Jobs
-        _add_description(g)
+        _add_description(g, self.document_formats)
         _add_job_template_defaults(g)
         g.attributes.update(self.capabilities.attributes)
         # Ours, not the printer's: the spooler drops what it does not check (template.py).
@@ -167,7 +167,25 @@ def _drop_untrue(g: Group, identifiable: bool) -> None:
                 g.attributes.pop(name, None)
 
 
-def _add_description(g: Group) -> None:
+# IEEE 1284 device ID command set names (what CUPS and desktops read) of the formats we take.
+COMMAND_SET = {
+    "application/pdf": "PDF",
+    "application/postscript": "PS",
+    "application/vnd.hp-pcl": "PCL",
+    "image/pwg-raster": "PWG",
+    "image/urf": "URF",
+    "image/jpeg": "JPEG",
+}
+
+
+def device_id(formats: tuple[str, ...]) -> str:
+    """printer-device-id: its CMD names only the formats the port takes (a port whose printer
+    takes PDF only must not tell a desktop it speaks PCL)."""
+    names = [COMMAND_SET[f.lower()] for f in formats if f.lower() in COMMAND_SET]
+    return f"MFG:pullprint;MDL:spooler;CMD:{','.join(dict.fromkeys(names))};"
+
+
+def _add_description(g: Group, formats: tuple[str, ...]) -> None:
     """Printer description attributes PWG 5100.14 (IPP Everywhere) requires that a spooler can
     say truthfully; what only the printer behind us knows (supplies, icons, media-col-*,
     margins) comes with its capabilities."""
@@ -179,7 +197,7 @@ def _add_description(g: Group) -> None:
     g.add("printer-state-change-date-time", Tag.DATETIME, started)
     g.add("printer-state-change-time", Tag.INTEGER, 1)
     g.add("printer-current-time", Tag.DATETIME, ipp.date_time(time.time()))
-    g.add("printer-device-id", Tag.TEXT, "MFG:pullprint;MDL:spooler;CMD:PDF,PS,PCL,PWG,URF,JPEG;")
+    g.add("printer-device-id", Tag.TEXT, device_id(formats))
     g.add("printer-geo-location", Tag.UNKNOWN)
     g.add("printer-organization", Tag.TEXT, "")
     g.add("printer-organizational-unit", Tag.TEXT, "")

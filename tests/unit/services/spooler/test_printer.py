@@ -63,6 +63,16 @@ def test_a_port_takes_the_formats_its_printer_takes_and_presents_a_default_among
     assert garbled.document_formats == ("application/pdf",) and not garbled.takes("7")
 
 
+def test_the_device_id_names_only_the_formats_the_port_takes():
+    pdf_only = PrinterObject("office", "direct", 8631, capabilities=formats("application/pdf"))
+    raw = PrinterObject("office", "direct", 8631, device_uri="socket://10.0.0.5:9100")
+
+    assert pdf_only.attributes(0).get("printer-device-id") == "MFG:pullprint;MDL:spooler;CMD:PDF;"
+    assert raw.attributes(0).get("printer-device-id") == (
+        "MFG:pullprint;MDL:spooler;CMD:PDF,PS,PCL,PWG,URF,JPEG;"
+    )
+
+
 def formats(*names: object) -> Capabilities:
     return Capabilities(
         {"document-format-supported": Attribute("document-format-supported", Tag.MIME_TYPE,
