@@ -19,6 +19,10 @@ TAG_MIME = 0x49
 SUCCESSFUL_MAX = 0x00FF  # successful-ok .. successful-ok-* are 0x0000-0x00FF
 CLIENT_ERROR_MIN = 0x0400
 CLIENT_ERROR_MAX = 0x04FF
+# The printer took the job but not every attribute as asked (RFC 8011 13.1.2.2).
+SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED = 0x0001
+# It refused the job for an attribute or value it does not support (RFC 8011 13.1.4.14).
+CLIENT_ERROR_ATTRIBUTES_OR_VALUES = 0x040B
 
 
 def _attribute(tag: int, name: str, value: str) -> bytes:
@@ -32,9 +36,15 @@ def _attribute(tag: int, name: str, value: str) -> bytes:
 
 
 def print_job(
-    printer_uri: str, user: str, job_name: str, document_format: str, request_id: int = 1
+    printer_uri: str,
+    user: str,
+    job_name: str,
+    document_format: str,
+    request_id: int = 1,
+    job_group: bytes = b"",
 ) -> bytes:
-    """The request header of a Print-Job; the document bytes follow it in the HTTP body."""
+    """The request header of a Print-Job; the document bytes follow it in the HTTP body.
+    ``job_group``: the job's options, encoded (protocol/job_options.py ``job_group``)."""
     attributes = [
         (TAG_CHARSET, "attributes-charset", "utf-8"),
         (TAG_LANGUAGE, "attributes-natural-language", "en"),
@@ -45,7 +55,7 @@ def print_job(
     ]
     body = struct.pack(">BBHI", 1, 1, PRINT_JOB, request_id) + bytes([TAG_OPERATION])
     body += b"".join(_attribute(*a) for a in attributes)
-    return body + bytes([TAG_END])
+    return body + job_group + bytes([TAG_END])
 
 
 def response_status(data: bytes) -> int:
