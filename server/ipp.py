@@ -11,6 +11,7 @@ import struct
 PRINT_JOB = 0x0002
 TAG_OPERATION = 0x01
 TAG_END = 0x03
+TAG_UNSUPPORTED = 0x05
 TAG_URI = 0x45
 TAG_CHARSET = 0x47
 TAG_LANGUAGE = 0x48
@@ -63,6 +64,34 @@ def response_status(data: bytes) -> int:
     if len(data) < 8:
         raise ValueError("IPP response shorter than its fixed header")
     return struct.unpack(">H", data[2:4])[0]
+
+
+def unsupported(data: bytes) -> set[str]:
+    """The names in a response's unsupported-attributes group: what the printer refused,
+    ignored or substituted of a request's attributes. A truncated response names what it
+    got to."""
+    names: set[str] = set()
+    group, at = 0, 8
+    while at < len(data):
+        tag = data[at]
+        at += 1
+        if tag == TAG_END:
+            break
+        if tag < 0x10:  # a group delimiter
+            group = tag
+            continue
+        if at + 2 > len(data):
+            break
+        (length,) = struct.unpack(">H", data[at : at + 2])
+        name = data[at + 2 : at + 2 + length]
+        at += 2 + length
+        if at + 2 > len(data):
+            break
+        (length,) = struct.unpack(">H", data[at : at + 2])
+        at += 2 + length
+        if group == TAG_UNSUPPORTED and name:
+            names.add(name.decode(errors="replace"))
+    return names
 
 
 def is_success(status: int) -> bool:

@@ -102,26 +102,36 @@ async def send_raw(
 
 async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> list[str]:
     """IPP Print-Job with the job's options as job attributes, the document streamed after
-    the request; returns what the printer did not take as asked. A printer that refuses an
-    option gets the job again without them: printed as it can, and said so, rather than not
-    at all (the endpoint's delivery leaves out what a printer does not offer likewise)."""
+    the request; returns what the printer did not take as asked. A printer that refuses
+    options gets the job again without those it named (then without any): printed as it
+    can, and said so, rather than not at all, as an endpoint's delivery leaves out what a
+    printer does not offer."""
     options = output_options.parse(job.options)
-    status = await _print_job(dest, path, job, policy, job_options.job_group(options))
     lost: list[str] = []
-    if status == ipp.CLIENT_ERROR_ATTRIBUTES_OR_VALUES and options:
-        status = await _print_job(dest, path, job, policy, b"")
-        lost = [f"{job_options.describe_all(options)} (the printer refused them)"]
-    elif status == ipp.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED and options:
-        lost = [f"{job_options.describe_all(options)} as asked (the printer substituted some)"]
+    for tries in range(3):
+        status, named = await _print_job(dest, path, job, policy, job_options.job_group(options))
+        theirs = {n: options[n] for n in named if n in options}
+        if status == ipp.CLIENT_ERROR_ATTRIBUTES_OR_VALUES and options:
+            dropped = theirs if theirs and tries == 0 else dict(options)
+            lost += [f"{_described(n, o)} (refused by the printer)" for n, o in dropped.items()]
+            options = {n: o for n, o in options.items() if n not in dropped}
+            continue
+        if ipp.is_success(status):
+            lost += [f"{_described(n, o)} (ignored or substituted)" for n, o in theirs.items()]
+        break
     if not ipp.is_success(status):
         raise DeliveryError(f"IPP status 0x{status:04x}", ipp.is_permanent_failure(status))
     return lost
 
 
+def _described(name: str, option: tuple[int, list[object]]) -> str:
+    return job_options.describe(name, *option)
+
+
 async def _print_job(
     dest: Destination, path: Path, job: Job, policy: RetryPolicy, job_group: bytes
-) -> int:
-    """One Print-Job; its IPP status."""
+) -> tuple[int, set[str]]:
+    """One Print-Job; its IPP status and the attributes the printer named unsupported."""
     resource = dest.path or "/ipp/print"
     printer_uri = f"ipp://{dest.host}:{dest.port}{resource}"
     request = ipp.print_job(
@@ -141,7 +151,7 @@ async def _print_job(
             )
         if response.status_code != 200:
             raise DeliveryError(f"IPP HTTP status {response.status_code}")
-        return ipp.response_status(response.content)
+        return ipp.response_status(response.content), ipp.unsupported(response.content)
     except (httpx.HTTPError, ValueError) as exc:
         raise DeliveryError(f"IPP to {printer_uri}: {exc!r}") from exc
 

@@ -4,8 +4,11 @@ anyway, is named for the owner and never told."""
 
 from __future__ import annotations
 
+import struct
+
 from protocol.gateway import Destination
 from protocol.job_options import INTEGER, KEYWORD
+from server import ipp
 from server.output_options import for_raw, parse
 
 A4, A5 = "iso_a4_210x297mm", "iso_a5_148x210mm"
@@ -42,3 +45,25 @@ def test_a_job_without_options_goes_unchanged_and_a_bad_row_prints_without() -> 
     plan = for_raw({}, printer(pjl=True), "report", "application/pdf")
     assert (plan.header, plan.trailer, plan.not_honoured) == (b"", b"", [])
     assert parse(None) == {} and parse('{"copies": "two"}') == {}
+
+
+def test_what_a_printer_names_unsupported_is_read_and_a_cut_answer_is_no_crash() -> None:
+    def attribute(tag: int, name: str, value: bytes) -> bytes:
+        encoded = name.encode()
+        return (
+            struct.pack(">BH", tag, len(encoded)) + encoded + struct.pack(">H", len(value)) + value
+        )
+
+    answer = (
+        b"\x02\x00\x04\x0b\x00\x00\x00\x01\x01"
+        + attribute(0x47, "attributes-charset", b"utf-8")
+        + b"\x05"
+        + attribute(0x44, "sides", b"two-sided-long-edge")
+        + attribute(0x44, "", b"two-sided-short-edge")  # a second value names nothing new
+        + attribute(0x21, "copies", b"\x00\x00\x00\x63")
+        + b"\x03"
+    )
+
+    assert ipp.unsupported(answer) == {"sides", "copies"}
+    for cut in range(len(answer)):
+        assert ipp.unsupported(answer[:cut]) <= {"sides", "copies"}
