@@ -21,7 +21,7 @@ from tests.capable_printers import wait_offering
 from tests.documents import minimal_pdf
 from tests.e2e.test_routes import add_user, gateway_of, release, served, waiting_at_server
 from tests.integration.test_options_delivery import OPTIONS, print_pdf, trace
-from tests.job_options import A5, TWO_SIDED, job_group
+from tests.job_options import A5, ARRIVED, TWO_SIDED, arrived, job_group
 
 UEL = b"\x1b%-12345X"
 # A raw printer record that reads PJL and does what OPTIONS ask.
@@ -58,11 +58,7 @@ def test_a_gateway_jobs_options_reach_the_servers_ipp_printer(online_client, clo
 
     assert reply.code == Status.OK
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 60, "the server's outcome")
-    got = ipp_printer.job_attributes()[0]
-    assert got["IPP_COPIES"] == "2"
-    assert got["IPP_SIDES"] == TWO_SIDED
-    assert got["IPP_MEDIA"] == A5
-    assert got["IPP_PRINT_COLOR_MODE"] == "color"
+    assert arrived(ipp_printer.job_attributes()[0]) == ARRIVED
     assert ipp_printer.documents() == [document]
     job = client.jobs()[0]
     assert job.route == "gateway" and job.state_reasons == "job-completed-successfully"
@@ -162,3 +158,46 @@ def test_a_job_released_at_a_raw_printer_without_pjl_says_what_it_did_not_get(
     )  # colour it does anyway
     assert job.state_message in trace(client)
     uploaded_with_nothing_left_behind(client)
+
+
+def test_a_job_released_at_an_ipp_printer_that_refuses_an_option_prints_and_says_so(
+    online_client, cloud, ipp_printer, annex
+):
+    """The pull port offers both sides (its PJL printer has them); released at the simplex
+    ippeveprinter, which refuses them, the server prints the job without what the printer
+    named rather than not at all, and the owner reads what that was."""
+    add_user(cloud, "alice")
+    with cloud.admin() as admin:
+        admin.post(
+            "/api/v1/admin/printers",
+            json={"name": "simplex", "host": "127.0.0.1", "port": ipp_printer.port,
+                  "protocol": "ipp", "path": "/ipp/print"},
+        ).raise_for_status()  # fmt: skip
+        admin.post(
+            "/api/v1/admin/printers",
+            json={"name": "annex", "host": "127.0.0.1", "port": annex.port, "protocol": "raw",
+                  **PJL_RECORD},
+        ).raise_for_status()  # fmt: skip
+        admin.post(
+            "/api/v1/admin/ports",
+            json={"name": "secure", "kind": "pull", "printers": ["simplex", "annex"]},
+        ).raise_for_status()
+    client = online_client([], mode="gateway", gateway=gateway_of(cloud))
+    wait_offering(client, "secure", "sides-supported", TWO_SIDED)
+    document = minimal_pdf("asked for both sides")
+    job = job_group(sides=(Tag.KEYWORD, TWO_SIDED), copies=(Tag.INTEGER, 2))
+    print_pdf(client, "secure", job, document)
+    wait_for(lambda: waiting_at_server(client, 1), 30, "uploaded and held at the server")
+
+    assert release(cloud, "alice", "simplex") == [client.jobs()[0].uuid]
+
+    wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 60, "the server's outcome")
+    assert ipp_printer.documents() == [document]
+    got = ipp_printer.job_attributes()[0]
+    assert got["IPP_COPIES"] == "2" and "IPP_SIDES" not in got  # only what it refused is left
+    finished = client.jobs()[0]
+    assert finished.state_reasons == "job-completed-with-warnings"
+    assert finished.state_message == (
+        "printed at simplex by the server (attempt 1); without: sides two-sided-long-edge "
+        "(refused by the printer)"
+    )
