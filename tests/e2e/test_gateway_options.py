@@ -113,6 +113,22 @@ def test_a_held_jobs_options_outlive_a_server_restart_and_reach_the_printer_at_r
     uploaded_with_nothing_left_behind(client)
 
 
+# The second printer of a pull port, which offers what the tests ask for.
+ANNEX = {"protocol": "raw", **PJL_RECORD}
+
+
+def pull_port(cloud, **printers: dict) -> None:
+    """Pull port ``secure``, released at any of ``printers`` (name -> their records)."""
+    with cloud.admin() as admin:
+        for name, record in printers.items():
+            record = {"host": "127.0.0.1", "protocol": "raw", **record}
+            admin.post("/api/v1/admin/printers", json={"name": name, **record}).raise_for_status()
+        admin.post(
+            "/api/v1/admin/ports",
+            json={"name": "secure", "kind": "pull", "printers": list(printers)},
+        ).raise_for_status()
+
+
 @pytest.fixture
 def annex(tmp_path: Path) -> Iterator[VirtualPrinter]:
     """A second raw printer, for a pull port released at either of two."""
@@ -129,17 +145,7 @@ def test_a_job_released_at_a_raw_printer_without_pjl_says_what_it_did_not_get(
     goes unchanged and the owner reads which options the printer did not get."""
     add_user(cloud, "alice")
     plain = {"color": True, "media": [A4, A5]}  # no PJL: it cannot be told
-    with cloud.admin() as admin:
-        for name, printer, record in (("plain", raw_printer, plain), ("annex", annex, PJL_RECORD)):
-            admin.post(
-                "/api/v1/admin/printers",
-                json={"name": name, "host": "127.0.0.1", "port": printer.port, "protocol": "raw",
-                      **record},
-            ).raise_for_status()  # fmt: skip
-        admin.post(
-            "/api/v1/admin/ports",
-            json={"name": "secure", "kind": "pull", "printers": ["plain", "annex"]},
-        ).raise_for_status()
+    pull_port(cloud, plain={"port": raw_printer.port, **plain}, annex=ANNEX | {"port": annex.port})
     client = online_client([], mode="gateway", gateway=gateway_of(cloud))
     wait_offering(client, "secure", "sides-supported", TWO_SIDED)
     client.ipp(Operation.PRINT_JOB, printer="secure", job=job_group(**OPTIONS), document=b"d")
@@ -167,21 +173,8 @@ def test_a_job_released_at_an_ipp_printer_that_refuses_an_option_prints_and_says
     ippeveprinter, which refuses them, the server prints the job without what the printer
     named rather than not at all, and the owner reads what that was."""
     add_user(cloud, "alice")
-    with cloud.admin() as admin:
-        admin.post(
-            "/api/v1/admin/printers",
-            json={"name": "simplex", "host": "127.0.0.1", "port": ipp_printer.port,
-                  "protocol": "ipp", "path": "/ipp/print"},
-        ).raise_for_status()  # fmt: skip
-        admin.post(
-            "/api/v1/admin/printers",
-            json={"name": "annex", "host": "127.0.0.1", "port": annex.port, "protocol": "raw",
-                  **PJL_RECORD},
-        ).raise_for_status()  # fmt: skip
-        admin.post(
-            "/api/v1/admin/ports",
-            json={"name": "secure", "kind": "pull", "printers": ["simplex", "annex"]},
-        ).raise_for_status()
+    simplex = {"port": ipp_printer.port, "protocol": "ipp", "path": "/ipp/print"}
+    pull_port(cloud, simplex=simplex, annex=ANNEX | {"port": annex.port})
     client = online_client([], mode="gateway", gateway=gateway_of(cloud))
     wait_offering(client, "secure", "sides-supported", TWO_SIDED)
     document = minimal_pdf("asked for both sides")
