@@ -20,6 +20,9 @@ from protocol.job_options import Options
 # What the document (or the copies) decides, whatever a raw printer is told.
 DOCUMENT_DECIDES = frozenset({"orientation-requested", "multiple-document-handling"})
 PAPERS = ("media", "media-col")
+# What a raw printer's record offers (the endpoints present copies-supported 1-999 for it):
+# an endpoint sending more is not believed, and the paper is not wasted.
+COPIES = range(1, 1000)
 
 
 @dataclass
@@ -77,6 +80,8 @@ def _told(dest: Destination, option: str, value: Any, collated: bool) -> list[st
     if option == "sides" and value != "one-sided" and not dest.duplex:
         return None
     if option == "print-color-mode" and value == "color" and not dest.color:
+        return None
+    if option == "copies" and value not in COPIES:
         return None
     commands = pjl.commands(option, value, collated)
     if option in PAPERS and commands and dest.media:

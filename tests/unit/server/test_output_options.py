@@ -34,6 +34,13 @@ def test_a_pjl_printer_is_told_only_what_its_record_says_it_can_do() -> None:
     assert plan.not_honoured == ["sides two-sided-long-edge", f"media {A5}"]
 
 
+def test_copies_beyond_what_the_record_offers_are_not_told() -> None:
+    """The endpoint's spooler checks them; an endpoint that sends more is not believed."""
+    for copies in (0, -1, 1000, 2**31 - 1):
+        plan = for_raw({"copies": (INTEGER, [copies])}, printer(pjl=True), "r", "text/plain")
+        assert b"COPIES" not in plan.header and plan.not_honoured == [f"copies {copies}"]
+
+
 def test_a_printer_without_pjl_gets_nothing_and_what_it_does_anyway_is_honoured() -> None:
     plan = for_raw(OPTIONS, printer(media=[A5]), "report", "application/pdf")
 
