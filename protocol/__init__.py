@@ -11,7 +11,9 @@ docs/protocol.md describes the same thing in prose.
 # 2: a gateway upload's `deliver_to` names a server printer by id; version 1's named any
 # address, which made the server a relay (issue 19, finding 2). The gateway still takes a
 # version 1 header without `deliver_to`, so older clients keep uploading jobs to be held.
-PROTOCOL_VERSION = 2
+# 3: a gateway upload may carry the job's `options` (issue 21); a client sends 3 only when it
+# does, so a job without options still reaches a server of version 2.
+PROTOCOL_VERSION = 3
 
 # Jobs are named on the wire by the uuid the client gave them, never by a client's local row
 # id. The uuid becomes a file name on the server, so it is restricted to characters that are

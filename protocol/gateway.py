@@ -11,9 +11,12 @@ import struct
 from typing import Any, Literal
 
 import msgpack
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from protocol import JOB_ID_PATTERN, PROTOCOL_VERSION
+from protocol import JOB_ID_PATTERN, PROTOCOL_VERSION, job_options
+
+# The first version whose header may carry `options`.
+OPTIONS_VERSION = 3
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
@@ -62,6 +65,14 @@ class Destination(BaseModel):
     port: int = Field(ge=1, le=65535)
     protocol: Literal["raw", "ipp", "ipps"]
     path: str = Field(default="", max_length=255)
+    # What a raw printer can do, from its record at the time the job was given it (it cannot
+    # be asked): which of a job's options a PJL header may tell it. Absent in older rows: a
+    # monochrome, one-sided printer without PJL, as every port assumed.
+    color: bool = False
+    duplex: bool = False
+    media: list[str] = Field(default_factory=list, max_length=64)
+    media_default: str = Field(default="", max_length=64)
+    pjl: bool = False
 
 
 class UploadHeader(BaseModel):
@@ -82,6 +93,21 @@ class UploadHeader(BaseModel):
     # the server; the job's input port must allow it. Never an address: the server sends
     # only to printers its admin configured.
     deliver_to: int | None = Field(default=None, ge=1)
+    # The job's options (protocol/job_options.py's JSON), for the server to print with.
+    options: str | None = Field(default=None, max_length=job_options.MAX_JSON)
+
+    @field_validator("options")
+    @classmethod
+    def _options_in_wire_form(cls, text: str | None) -> str | None:
+        if text is not None:
+            job_options.parse(text)  # BadOptions is a ValueError: pydantic names the field
+        return text
+
+
+def version_for(options: str | None) -> int:
+    """The version a header is sent with: the oldest that carries it, so a server that
+    predates options still takes a job without any."""
+    return PROTOCOL_VERSION if options else OPTIONS_VERSION - 1
 
 
 class UploadReply(BaseModel):
@@ -119,8 +145,12 @@ def decode_map(payload: bytes) -> dict[str, Any]:
 
 def decode_header(payload: bytes) -> UploadHeader:
     obj = decode_map(payload)
-    if obj.get("v") not in (1, PROTOCOL_VERSION):
+    if obj.get("v") not in range(1, PROTOCOL_VERSION + 1):
         raise ProtocolError("unsupported-version", f"expected v={PROTOCOL_VERSION}")
+    if obj["v"] < OPTIONS_VERSION and "options" in obj:
+        raise ProtocolError(
+            "unsupported-version", f"options need v={OPTIONS_VERSION}, the header says v={obj['v']}"
+        )
     if obj["v"] == 1 and "deliver_to" in obj:
         raise ProtocolError(
             "unsupported-version",

@@ -44,6 +44,11 @@ def destination(printer: Printer) -> dict[str, Any]:
         port=printer.port,
         protocol=printer.protocol,  # type: ignore[arg-type]
         path=printer.path,
+        color=bool(printer.color),
+        duplex=bool(printer.duplex),
+        media=list(printer.media or []),
+        media_default=printer.media_default or "",
+        pjl=bool(printer.pjl),
     ).model_dump()
 
 

@@ -289,6 +289,7 @@ class Gateway:
             job.state = accepted.state
             job.reasons = "job-hold-until-specified" if accepted.state == "pending-held" else "none"
             job.target = accepted.target
+            job.options = header.options
             job.printer_name = accepted.printer_name
             job.updated_at = now()
 

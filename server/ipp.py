@@ -11,6 +11,7 @@ import struct
 PRINT_JOB = 0x0002
 TAG_OPERATION = 0x01
 TAG_END = 0x03
+TAG_UNSUPPORTED = 0x05
 TAG_URI = 0x45
 TAG_CHARSET = 0x47
 TAG_LANGUAGE = 0x48
@@ -19,6 +20,10 @@ TAG_MIME = 0x49
 SUCCESSFUL_MAX = 0x00FF  # successful-ok .. successful-ok-* are 0x0000-0x00FF
 CLIENT_ERROR_MIN = 0x0400
 CLIENT_ERROR_MAX = 0x04FF
+# The printer took the job but not every attribute as asked (RFC 8011 13.1.2.2).
+SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED = 0x0001
+# It refused the job for an attribute or value it does not support (RFC 8011 13.1.4.14).
+CLIENT_ERROR_ATTRIBUTES_OR_VALUES = 0x040B
 
 
 def _attribute(tag: int, name: str, value: str) -> bytes:
@@ -32,9 +37,15 @@ def _attribute(tag: int, name: str, value: str) -> bytes:
 
 
 def print_job(
-    printer_uri: str, user: str, job_name: str, document_format: str, request_id: int = 1
+    printer_uri: str,
+    user: str,
+    job_name: str,
+    document_format: str,
+    request_id: int = 1,
+    job_group: bytes = b"",
 ) -> bytes:
-    """The request header of a Print-Job; the document bytes follow it in the HTTP body."""
+    """The request header of a Print-Job; the document bytes follow it in the HTTP body.
+    ``job_group``: the job's options, encoded (protocol/job_options.py ``job_group``)."""
     attributes = [
         (TAG_CHARSET, "attributes-charset", "utf-8"),
         (TAG_LANGUAGE, "attributes-natural-language", "en"),
@@ -45,7 +56,7 @@ def print_job(
     ]
     body = struct.pack(">BBHI", 1, 1, PRINT_JOB, request_id) + bytes([TAG_OPERATION])
     body += b"".join(_attribute(*a) for a in attributes)
-    return body + bytes([TAG_END])
+    return body + job_group + bytes([TAG_END])
 
 
 def response_status(data: bytes) -> int:
@@ -53,6 +64,34 @@ def response_status(data: bytes) -> int:
     if len(data) < 8:
         raise ValueError("IPP response shorter than its fixed header")
     return struct.unpack(">H", data[2:4])[0]
+
+
+def unsupported(data: bytes) -> set[str]:
+    """The names in a response's unsupported-attributes group: what the printer refused,
+    ignored or substituted of a request's attributes. A truncated response names what it
+    got to."""
+    names: set[str] = set()
+    group, at = 0, 8
+    while at < len(data):
+        tag = data[at]
+        at += 1
+        if tag == TAG_END:
+            break
+        if tag < 0x10:  # a group delimiter
+            group = tag
+            continue
+        if at + 2 > len(data):
+            break
+        (length,) = struct.unpack(">H", data[at : at + 2])
+        name = data[at + 2 : at + 2 + length]
+        at += 2 + length
+        if at + 2 > len(data):
+            break
+        (length,) = struct.unpack(">H", data[at : at + 2])
+        at += 2 + length
+        if group == TAG_UNSUPPORTED and name:
+            names.add(name.decode(errors="replace"))
+    return names
 
 
 def is_success(status: int) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     false,
     select,
     text,
@@ -192,6 +193,9 @@ class Job(Base):
     printer_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # none_as_null: "no target" must be SQL NULL, not the JSON value null, for IS NULL tests.
     target: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    # The job's options as its upload carried them (protocol/job_options.py's JSON); None
+    # for a job without any, or from an endpoint that predates them.
+    options: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)

@@ -23,8 +23,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from protocol import job_options
 from protocol.gateway import Destination
-from server import ipp, jobs
+from server import ipp, jobs, output_options
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
@@ -58,9 +59,26 @@ async def _chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-async def send_raw(dest: Destination, path: Path, policy: RetryPolicy) -> None:
-    """Stream the file, half-close, then wait for the printer to close: raw printers close
-    once they have taken the whole job, which is the only acknowledgement raw TCP gives."""
+async def _framed(path: Path, header: bytes, trailer: bytes) -> AsyncIterator[bytes]:
+    """The document between what a request or a PJL job puts before and after it."""
+    if header:
+        yield header
+    async for chunk in _chunks(path):
+        yield chunk
+    if trailer:
+        yield trailer
+
+
+async def send_raw(
+    dest: Destination,
+    path: Path,
+    policy: RetryPolicy,
+    around: output_options.RawPlan | None = None,
+) -> None:
+    """Stream the file (inside ``around``'s PJL header and trailer, if any), half-close, then
+    wait for the printer to close: raw printers close once they have taken the whole job,
+    which is the only acknowledgement raw TCP gives."""
+    around = around or output_options.RawPlan()
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(dest.host, dest.port), policy.connect_timeout
@@ -68,7 +86,7 @@ async def send_raw(dest: Destination, path: Path, policy: RetryPolicy) -> None:
     except (OSError, TimeoutError) as exc:
         raise DeliveryError(f"connect {dest.host}:{dest.port}: {exc!r}") from exc
     try:
-        async for chunk in _chunks(path):
+        async for chunk in _framed(path, around.header, around.trailer):
             writer.write(chunk)
             await asyncio.wait_for(writer.drain(), policy.io_timeout)
         writer.write_eof()
@@ -82,23 +100,49 @@ async def send_raw(dest: Destination, path: Path, policy: RetryPolicy) -> None:
             await writer.wait_closed()
 
 
-async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> None:
-    """IPP Print-Job over HTTP with the document streamed after the IPP header."""
+async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> list[str]:
+    """IPP Print-Job with the job's options as job attributes, the document streamed after
+    the request; returns what the printer did not take as asked. A printer that refuses
+    options gets the job again without those it named (then without any): printed as it
+    can, and said so, rather than not at all, as an endpoint's delivery leaves out what a
+    printer does not offer."""
+    options = output_options.parse(job.options)
+    lost: list[str] = []
+    for tries in range(3):
+        status, named = await _print_job(dest, path, job, policy, job_options.job_group(options))
+        theirs = {n: options[n] for n in named if n in options}
+        if status == ipp.CLIENT_ERROR_ATTRIBUTES_OR_VALUES and options:
+            dropped = theirs if theirs and tries == 0 else dict(options)
+            lost += [f"{_described(n, o)} (refused by the printer)" for n, o in dropped.items()]
+            options = {n: o for n, o in options.items() if n not in dropped}
+            continue
+        if ipp.is_success(status):
+            lost += [f"{_described(n, o)} (ignored or substituted)" for n, o in theirs.items()]
+        break
+    if not ipp.is_success(status):
+        raise DeliveryError(f"IPP status 0x{status:04x}", ipp.is_permanent_failure(status))
+    return lost
+
+
+def _described(name: str, option: tuple[int, list[object]]) -> str:
+    return job_options.describe(name, *option)
+
+
+async def _print_job(
+    dest: Destination, path: Path, job: Job, policy: RetryPolicy, job_group: bytes
+) -> tuple[int, set[str]]:
+    """One Print-Job; its IPP status and the attributes the printer named unsupported."""
     resource = dest.path or "/ipp/print"
     printer_uri = f"ipp://{dest.host}:{dest.port}{resource}"
-    request = ipp.print_job(printer_uri, job.owner, job.name or job.id, job.format)
-
-    async def body() -> AsyncIterator[bytes]:
-        yield request
-        async for chunk in _chunks(path):
-            yield chunk
-
+    request = ipp.print_job(
+        printer_uri, job.owner, job.name or job.id, job.format, job_group=job_group
+    )
     timeout = httpx.Timeout(policy.io_timeout, connect=policy.connect_timeout)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(
                 f"http://{dest.host}:{dest.port}{resource}",
-                content=body(),
+                content=_framed(path, request, b""),
                 # A known length instead of chunked encoding: some printers refuse chunks.
                 headers={
                     "Content-Type": "application/ipp",
@@ -107,11 +151,9 @@ async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy)
             )
         if response.status_code != 200:
             raise DeliveryError(f"IPP HTTP status {response.status_code}")
-        status = ipp.response_status(response.content)
+        return ipp.response_status(response.content), ipp.unsupported(response.content)
     except (httpx.HTTPError, ValueError) as exc:
         raise DeliveryError(f"IPP to {printer_uri}: {exc!r}") from exc
-    if not ipp.is_success(status):
-        raise DeliveryError(f"IPP status 0x{status:04x}", ipp.is_permanent_failure(status))
 
 
 class DocumentOutput:
@@ -211,7 +253,7 @@ class DocumentOutput:
             if job is None:
                 return
             try:
-                await self._send(job)
+                lost = await self._send(job)
             except DeliveryError as exc:
                 await asyncio.to_thread(self._failed, job, exc)
                 return
@@ -220,19 +262,21 @@ class DocumentOutput:
                 await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
                 return
             where = job.printer_name or "the printer"
+            message = f"printed at {where} by the server (attempt {job.attempts})"
             await asyncio.to_thread(
                 self._finish,
                 job_id,
                 "completed",
-                "job-completed-successfully",
-                f"printed at {where} by the server (attempt {job.attempts})",
+                "job-completed-with-warnings" if lost else "job-completed-successfully",
+                f"{message}; without: {'; '.join(lost)}" if lost else message,
             )
             event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
         finally:
             self._running.discard(lane)
             self._wake.set()  # the next job of this printer is due now
 
-    async def _send(self, job: Job) -> None:
+    async def _send(self, job: Job) -> list[str]:
+        """Print the job; what of its options the printer did not get as asked."""
         dest = Destination.model_validate(job.target)
         event(
             "output.sending", job=job.id, attempt=job.attempts, host=dest.host, port=dest.port,
@@ -242,16 +286,19 @@ class DocumentOutput:
         if not path.exists():
             raise DeliveryError("document missing from the spool", permanent=True)
         if dest.protocol == "raw":
-            await send_raw(dest, path, self.policy)
-        elif dest.protocol == "ipps":
+            around = output_options.for_raw(
+                output_options.parse(job.options), dest, job.name or job.id, job.format
+            )
+            await send_raw(dest, path, self.policy, around)
+            return around.not_honoured
+        if dest.protocol == "ipps":
             # The server keeps no pins of printers' certificates (the endpoints do): sending
             # unverified, or in plain, to a printer that asked for TLS is what IPPS is against.
             raise DeliveryError(
                 "the server does not print to IPPS printers; release the job at an endpoint",
                 permanent=True,
             )
-        else:
-            await send_ipp(dest, path, job, self.policy)
+        return await send_ipp(dest, path, job, self.policy)
 
     def _failed(self, job: Job, exc: DeliveryError) -> None:
         if exc.permanent or job.attempts >= self.policy.max_attempts:

@@ -182,13 +182,15 @@ def add_printer_and_port(
     kind: str = "pull",
     path: str = "",
     port_name: str | None = None,
+    **record: object,
 ) -> int:
-    """A printer plus an input port for it (via the admin REST API); returns the port id."""
+    """A printer plus an input port for it (via the admin REST API); returns the port id.
+    ``record``: what a raw printer can do (``color=True, duplex=True, media=[...], pjl=True``)."""
     with server.admin() as admin:
         admin.post(
             "/api/v1/admin/printers",
             json={"name": printer, "host": "127.0.0.1", "port": port, "protocol": protocol,
-                  "path": path},
+                  "path": path, **record},
         ).raise_for_status()  # fmt: skip
         created = admin.post(
             "/api/v1/admin/ports",

@@ -16,6 +16,21 @@ from tests.capable_printers import wait_offering
 # What tests of options ask for, in the words CUPS sends them.
 A5 = "iso_a5_148x210mm"
 TWO_SIDED = "two-sided-long-edge"
+# What a printer asked for copies 2, both sides, A5 and colour hands its command, as
+# ippeveprinter does (IppEvePrinter.job_attributes).
+ARRIVED = {
+    "IPP_COPIES": "2",
+    "IPP_SIDES": TWO_SIDED,
+    "IPP_MEDIA": A5,
+    "IPP_PRINT_COLOR_MODE": "color",
+}
+
+
+def arrived(got: dict[str, str]) -> dict[str, str | None]:
+    """Of one job's IPP_* variables, those ARRIVED names, to compare with it."""
+    return {name: got.get(name) for name in ARRIVED}
+
+
 # A raw printer entry's fields for one that reads PJL: copies, duplex, colour and A5 reach it.
 PJL_FIELDS: dict[str, Any] = {
     "color": True,

@@ -18,26 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from protocol import job_options
 from services.core.ipp import Attribute, Group, Tag
 
 # Job template attributes (RFC 8011 5.2, PWG 5100.14 5.3) a job may carry, with the tag each
 # value has on the wire. ``*-default`` and ``*-supported`` of these are what a port presents.
-JOB_TEMPLATE = (
-    "copies",
-    "finishings",
-    "job-hold-until",
-    "media",
-    "media-col",
-    # CUPS sends copies only to a printer that lists separate-documents-collated-copies here.
-    "multiple-document-handling",
-    "orientation-requested",
-    "output-bin",
-    "page-ranges",
-    "print-color-mode",
-    "print-quality",
-    "printer-resolution",
-    "sides",
-)
+# Those an upload carries (protocol/job_options.py) and job-hold-until, which the client
+# honours itself. (multiple-document-handling is among them: CUPS sends copies only to a
+# printer that lists separate-documents-collated-copies here.)
+JOB_TEMPLATE = tuple(sorted(job_options.NAMES | {"job-hold-until"}))
 # Printer description attributes taken from the printer as it answers them.
 DESCRIPTION = (
     "color-supported",

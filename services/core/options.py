@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# How an option reads and a media-col's size are the wire's too: the server says them alike.
+from protocol.job_options import first_member, media_size, show
 from services.core.ipp import Attribute, Tag
 
 _NAMES = (Tag.KEYWORD, Tag.NAME, Tag.NAME_LANG)
@@ -104,26 +106,11 @@ def split(
 
 def describe(attr: Attribute) -> str:
     """One option as a person reads it in a trace: ``copies 2``, ``media iso_a5_148x210mm``."""
-    return f"{attr.name} {', '.join(_show(attr.tag, v) for v in attr.values)}"
+    return f"{attr.name} {', '.join(show(attr.tag, v) for v in attr.values)}"
 
 
 def describe_all(attributes: Iterable[Attribute]) -> str:
     return "; ".join(describe(a) for a in attributes)
-
-
-def _show(tag: int, value: Any) -> str:
-    if tag == Tag.BEGIN_COLLECTION:
-        size = media_size(value)
-        if size:
-            return f"{size[0] / 100:g}x{size[1] / 100:g} mm"
-        return "{" + " ".join(sorted(value)) + "}"
-    if tag == Tag.RANGE:
-        return f"{value[0]}-{value[1]}"
-    if tag == Tag.RESOLUTION:
-        return f"{value[0]}x{value[1]}{'dpi' if value[2] == 3 else 'dpcm'}"
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
 
 
 def _among(value: Any, supported: Attribute) -> bool:
@@ -141,23 +128,6 @@ def _ascending(ranges: list[Any]) -> bool:
             return False
         last = upper
     return True
-
-
-def media_size(col: Mapping[str, tuple[int, list[Any]]]) -> tuple[int, int] | None:
-    """The (x, y) of a media-col's media-size in hundredths of mm, when it has one."""
-    member = col.get("media-size")
-    if not member or not member[1] or not isinstance(member[1][0], dict):
-        return None
-    x, y = _first(member[1][0], "x-dimension"), _first(member[1][0], "y-dimension")
-    if not isinstance(x, int) or not isinstance(y, int):  # a client's range is no size
-        return None
-    return x, y
-
-
-def _first(col: Mapping[str, tuple[int, list[Any]]], member: str) -> Any:
-    """A collection member's first value; None when it is absent or has none."""
-    found = col.get(member)
-    return found[1][0] if found and found[1] else None
 
 
 def _media_col_fits(col: Any, offered: Mapping[str, Attribute]) -> bool:
@@ -184,7 +154,7 @@ def _size_offered(size: tuple[int, int] | None, offered: Mapping[str, Attribute]
     for entry in listed.values if listed else []:
         if not isinstance(entry, dict):
             continue
-        x, y = _first(entry, "x-dimension"), _first(entry, "y-dimension")
+        x, y = first_member(entry, "x-dimension"), first_member(entry, "y-dimension")
         if _dimension(size[0], x) and _dimension(size[1], y):
             return True
     return False

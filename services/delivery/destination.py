@@ -10,12 +10,11 @@ from typing import Any
 
 import httpx
 
-from protocol import PROTOCOL_VERSION
-from protocol.gateway import UploadHeader
+from protocol import job_options
+from protocol.gateway import UploadHeader, version_for
 from services.core import capabilities, endpoint
 from services.core.capabilities import Capabilities, decode_attributes
 from services.core.config import Settings
-from services.core.options import describe_all
 from services.core.store import Job, Printer, Store
 from services.delivery import gateway, pjl
 from services.delivery.gateway import GatewayTransport
@@ -134,9 +133,11 @@ def _upload(
         )
     # A job released at a printer names it by the server's id, and the server prints it there
     # at once; a direct port's job names none, the server prints it at the port's target.
-    # Anything else the server holds until its own release.
+    # Anything else the server holds until its own release. The job's options go with it:
+    # the server prints with them (issue 21).
+    options, _left = job_options.for_upload(job.options)
     header = UploadHeader(
-        v=PROTOCOL_VERSION,
+        v=version_for(options),
         token=token,
         job_id=job.uuid,
         owner=job.owner,
@@ -146,18 +147,19 @@ def _upload(
         size=job.size,
         sha256=job.sha256,
         deliver_to=where.printer_id,
+        options=options,
     )
     return GatewayTransport(gateways(settings), tls, header, settings.reach_timeout, settings.proxy)
 
 
 def options_left_behind(job: Job) -> str:
-    """What an upload does not carry: the gateway's header has no job options yet (issue 21
-    left gateway mode out), so the server prints the document without them. "" when the job
-    has none (job-hold-until was honoured here)."""
-    lost = [a for n, a in decode_attributes(job.options).items() if n != "job-hold-until"]
-    if not lost:
+    """What an upload cannot carry (an option the wire has no name for, which the spooler
+    would not have taken), for the trace; "" when everything travels. job-hold-until was
+    honoured here, before the upload."""
+    _options, left = job_options.for_upload(job.options)
+    if not left:
         return ""
-    return f"the upload carries no options; the server prints without: {describe_all(lost)}"
+    return f"the upload cannot carry: {', '.join(left)}; the server prints without them"
 
 
 def printed_at_once(printer: Printer, where: Destination) -> bool:

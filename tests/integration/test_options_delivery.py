@@ -16,7 +16,15 @@ from services.core.ipp import Operation, Status, Tag
 from support.printers import VirtualPrinter, direct_printer
 from support.waiting import wait_for
 from tests.documents import minimal_pdf
-from tests.job_options import A5, PJL_FIELDS, TWO_SIDED, job_group, start_client
+from tests.job_options import (
+    A5,
+    ARRIVED,
+    PJL_FIELDS,
+    TWO_SIDED,
+    arrived,
+    job_group,
+    start_client,
+)
 
 CAPABLE_IPP = [{"duplex": True, "color": True}]
 # What sync has read once a port presents it: an ippeveprinter's copies (1..999), and what a
@@ -70,11 +78,7 @@ def test_options_reach_an_ipp_printer_as_its_job_attributes(make_client, ipp_pri
     assert reply.code == Status.OK
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "delivered by IPP")
     wait_for(ipp_printer.documents, 30, "ippeveprinter kept the document")
-    got = ipp_printer.job_attributes()[0]
-    assert got["IPP_COPIES"] == "2"
-    assert got["IPP_SIDES"] == TWO_SIDED
-    assert got["IPP_MEDIA"] == A5
-    assert got["IPP_PRINT_COLOR_MODE"] == "color"
+    assert arrived(ipp_printer.job_attributes()[0]) == ARRIVED
     assert ipp_printer.documents() == [document]
     finished = client.jobs()[0]
     assert finished.state_message == ""  # nothing was lost on the way

@@ -130,3 +130,19 @@ def test_a_job_released_before_targets_kept_the_id_is_held_on_the_server(
     with store.session() as session:
         job = session.query(Job).filter_by(uuid=job_uuid).one()
         assert not destination.printed_at_once(port, destination.destination(job, port))
+
+
+def test_an_upload_carries_the_jobs_options_but_its_hold(settings: Settings, store: Store) -> None:
+    """Issue 21: the server prints with them; job-hold-until was honoured here already. A job
+    without options goes as version 2, which a server from before options still takes."""
+    port = Printer(name="secure", kind="pull", host="", port=0, source="server", server_id=5)
+    job_uuid = held_job(store, port)
+    assert upload_header(settings, store, job_uuid, Route.GATEWAY)["v"] == 2
+    stored = {"copies": [0x21, [2]], "job-hold-until": [0x44, ["indefinite"]]}
+    with store.session() as session:
+        session.query(Job).filter_by(uuid=job_uuid).one().options = json.dumps(stored)
+        session.commit()
+
+    header = upload_header(settings, store, job_uuid, Route.GATEWAY)
+
+    assert header["v"] == 3 and json.loads(header["options"]) == {"copies": [0x21, [2]]}
