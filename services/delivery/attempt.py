@@ -132,7 +132,7 @@ class Attempt:
         and for an upload the options it leaves behind."""
         route, why, failure = await self._route(kind, where)
         await asyncio.to_thread(record, self.store, job.id, "route", why)
-        left = destination.options_left_behind(job) if route in UPLOADS else ""
+        left = destination.options_left_behind(job, self.settings) if route in UPLOADS else ""
         if left:
             await asyncio.to_thread(record, self.store, job.id, "options", left)
         return route, failure

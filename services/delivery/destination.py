@@ -136,6 +136,8 @@ def _upload(
     # Anything else the server holds until its own release. The job's options go with it:
     # the server prints with them (issue 21).
     options, _left = job_options.for_upload(job.options)
+    if _older_server(settings):
+        options = None  # options_left_behind says so in the trace
     header = UploadHeader(
         v=version_for(options),
         token=token,
@@ -152,14 +154,23 @@ def _upload(
     return GatewayTransport(gateways(settings), tls, header, settings.reach_timeout, settings.proxy)
 
 
-def options_left_behind(job: Job) -> str:
+def options_left_behind(job: Job, settings: Settings) -> str:
     """What an upload cannot carry (an option the wire has no name for, which the spooler
-    would not have taken), for the trace; "" when everything travels. job-hold-until was
-    honoured here, before the upload."""
-    _options, left = job_options.for_upload(job.options)
+    would not have taken; every option, to a server older than this client), for the trace;
+    "" when everything travels. job-hold-until was honoured here, before the upload."""
+    options, left = job_options.for_upload(job.options)
+    if options is not None and _older_server(settings):
+        names = ", ".join(sorted(json.loads(options)))
+        older = "the server is older than this client and takes no options"
+        return f"{older}: it prints without {names}"
     if not left:
         return ""
     return f"the upload cannot carry: {', '.join(left)}; the server prints without them"
+
+
+def _older_server(settings: Settings) -> bool:
+    """A gateway of ours refused options as an unknown protocol version (gateway.py)."""
+    return any(address in gateway.OLDER_SERVERS for address in gateways(settings))
 
 
 def printed_at_once(printer: Printer, where: Destination) -> bool:

@@ -33,6 +33,11 @@ FINAL_CODES = {
     "unsupported-version",
     "user-disabled",
 }
+# Gateways that refused a job's options as an unknown protocol version: a server older than
+# this client (it speaks v2). Until this process restarts, jobs go there without their options
+# (destination.py), and each job's trace says so: printing without options beats never
+# printing while an organisation upgrades its clients before its servers.
+OLDER_SERVERS: set[str] = set()
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -114,6 +119,13 @@ class GatewayTransport:
             ) from None
         finally:
             self.abort()
+        if reply.code == "unsupported-version" and self._header.options is not None:
+            OLDER_SERVERS.add(self.address)
+            raise DeliveryError(
+                "service-off-line",
+                f"{self.address}: the server is older than this client and takes no job "
+                "options; sending it again without them",
+            )
         if reply.status != "ok" and reply.code == "unauthorized":
             # Refresh once now, so the retry that follows goes out with a fresh token.
             await self._authenticate(rejected=self._header.token)
