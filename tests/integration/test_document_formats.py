@@ -86,6 +86,9 @@ def test_application_octet_stream_is_taken_where_the_printer_presents_it(make_cl
     assert reply.code == Status.OK, reply.operation.get("status-message")
     assert client.jobs()[0].format == "application/octet-stream"
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "printed")
+    # ippeveprinter answers Print-Job once it has the job, then runs its print command, which
+    # keeps the copy: that comes a moment after our job is completed.
+    wait_for(ipp_printer.documents, 30, "ippeveprinter's print command kept the document")
     assert ipp_printer.documents() == [document]
 
 

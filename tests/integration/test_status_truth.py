@@ -31,10 +31,12 @@ def test_a_server_that_cannot_be_reached_is_not_ok_and_says_where(make_client):
     api = start_api(make_client, *EVERY, printers=[HELD], server_url=url)
 
     def failed() -> dict | None:
+        # Both have tried: the channel is "idle" until its first connect fails.
         body = api.call("GET", "/status").json()
-        return body if body["sync"]["state"] == "failed" else None
+        tried = not any(p == "channel: idle" for p in body["problems"])
+        return body if body["sync"]["state"] == "failed" and tried else None
 
-    body = wait_for(failed, 30, "the sync to fail")
+    body = wait_for(failed, 30, "the sync to fail and the channel to try")
 
     assert body["ok"] is False
     refused = f"channel: offline ({url}): connection refused"
