@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from protocol.gateway import encode_frame
@@ -20,15 +19,6 @@ from tests.server.clients import GatewayClient, header, unique, upload
 from tests.server.peers import RawSink
 
 RUNS = 20
-
-
-@pytest.fixture
-def pair(
-    start_server: Callable[..., ServerProcess], db_kind: str
-) -> tuple[ServerProcess, ServerProcess]:
-    if db_kind == "sqlite":
-        pytest.skip("several server processes share a database only on PostgreSQL")
-    return start_server(name="a"), start_server(name="b")
 
 
 def race(servers: list[ServerProcess], head: dict[str, Any], body: bytes) -> list[str | None]:
