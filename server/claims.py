@@ -94,3 +94,11 @@ def status(session: Session, job_id: str) -> Claim:
     if job is not None and job.location == "server":
         return Claim("stored", sha256=job.sha256)
     return Claim("free")
+
+
+def release_instance(session: Session, instance: str) -> int:
+    """At start, before listening: this data dir's claims were made by its previous process,
+    which is gone (one process per data dir), so a client's retry need not wait for them to
+    expire."""
+    statement = delete(UploadClaim).where(UploadClaim.instance == instance)
+    return session.execute(statement).rowcount  # type: ignore[attr-defined]

@@ -91,9 +91,8 @@ def test_one_job_sent_on_two_connections_to_one_process_prints_once_in_20_races(
 
 
 def claim_of(server: ServerProcess, job_id: str) -> str | None:
-    """The instance holding `job_id`'s upload claim, read straight from the shared database."""
-    assert server.db_url is not None
-    engine = create_engine(server.db_url)
+    """The instance holding `job_id`'s upload claim, read straight from the database."""
+    engine = create_engine(server.db_url or f"sqlite:///{server.data_dir / 'server.db'}")
     try:
         with engine.connect() as connection:
             query = text("SELECT instance FROM upload_claims WHERE job_id = :job")
@@ -102,23 +101,30 @@ def claim_of(server: ServerProcess, job_id: str) -> str | None:
         engine.dispose()
 
 
+def killed_mid_upload(server: ServerProcess, sink: RawSink) -> tuple[dict[str, Any], bytes]:
+    """A job whose upload `server` claimed and then died in (SIGKILL, between the claim and
+    the commit): its header and body, for the client's retry."""
+    _, token = authorized_endpoint(server)
+    printer = unique("raw")
+    port_id = add_printer_and_port(server, printer, sink.port)
+    job_id, body = unique("killed"), os.urandom(256 * 1024)
+    head = header(token, job_id, port_id, body, deliver_to=printer_id(server, printer))
+    stuck = GatewayClient(server.gateway_port, server.ca)
+    try:
+        assert stuck.send_raw(encode_frame(head) + body[:1000])
+        wait_for(lambda: claim_of(server, job_id) is not None, 30, "the job claimed")
+        os.kill(server.pid, signal.SIGKILL)
+        assert server.proc is not None and server.proc.wait(30) == -signal.SIGKILL
+    finally:
+        stuck.close()
+    return head, body
+
+
 def test_a_claim_left_by_a_killed_process_is_taken_over_once_it_expires(
     pair: tuple[ServerProcess, ServerProcess], raw_sink: RawSink
 ) -> None:
     a, b = pair
-    _, token = authorized_endpoint(a)
-    printer = unique("raw")
-    port_id = add_printer_and_port(a, printer, raw_sink.port)
-    job_id, body = unique("killed"), os.urandom(256 * 1024)
-    head = header(token, job_id, port_id, body, deliver_to=printer_id(a, printer))
-    stuck = GatewayClient(a.gateway_port, a.ca)
-    try:
-        assert stuck.send_raw(encode_frame(head) + body[:1000])
-        wait_for(lambda: claim_of(a, job_id) is not None, 30, "a claimed the job")
-        os.kill(a.pid, signal.SIGKILL)  # between the claim and the commit
-        assert a.proc is not None and a.proc.wait(30) == -signal.SIGKILL
-    finally:
-        stuck.close()
+    head, body = killed_mid_upload(a, raw_sink)
     # While a's claim lasts, b stores nothing and tells the client to send again.
     first = upload(b.gateway_port, b.ca, head, body)
     assert first is not None and (first.status, first.code) == ("error", "busy")
@@ -132,5 +138,16 @@ def test_a_claim_left_by_a_killed_process_is_taken_over_once_it_expires(
     # The lease is the body budget plus a read timeout (2 s each in tests): seconds, not forever.
     wait_for(retried, 60, "b took over the expired claim")
     assert set(codes[:-1]) <= {"busy"}, codes
-    printed_once([b], raw_sink, job_id, body)
-    assert claim_of(b, job_id) is None  # the commit removed the claim
+    printed_once([b], raw_sink, head["job_id"], body)
+    assert claim_of(b, head["job_id"]) is None  # the commit removed the claim
+
+
+def test_a_restarted_process_frees_the_claims_of_its_killed_predecessor_at_once(
+    start_server: Callable[..., ServerProcess], raw_sink: RawSink
+) -> None:
+    server = start_server()  # on SQLite and on PostgreSQL
+    head, body = killed_mid_upload(server, raw_sink)
+    server.start()  # supervisord's restart: same data dir, so the same instance
+    reply = upload(server.gateway_port, server.ca, head, body)  # the client's first retry
+    assert reply is not None and reply.code == "stored"
+    printed_once([server], raw_sink, head["job_id"], body)
