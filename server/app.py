@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
-from server import admin_api, api, auth, notify, outcomes, pages, retention, tls
+from server import admin_api, api, auth, claims, notify, outcomes, pages, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext, instance_id
 from server.gateway import Gateway, Limits, clean_spool
@@ -141,10 +141,13 @@ def prepare(opts: RunOptions) -> ServerContext:
     make_data_dir(opts.data_dir)  # the database files exist now
     removed = clean_spool(spool_dir)
     instance = instance_id(opts.data_dir)
+    with store.session() as session:
+        released = claims.release_instance(session, instance)
     output = DocumentOutput(store, spool_dir, opts.retry, instance, opts.output_poll)
     recovered = output.recover()
     auth.dummy_hash()  # made now, so the first unknown-user login costs what the others do
-    event("server.prepared", removed_parts=removed, recovered_jobs=recovered)
+    event("server.prepared", removed_parts=removed, recovered_jobs=recovered,
+          released_claims=released)  # fmt: skip
     return ServerContext(
         data_dir=opts.data_dir,
         spool_dir=spool_dir,

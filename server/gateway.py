@@ -27,7 +27,7 @@ from protocol.gateway import (
     encode_reply,
     read_frame,
 )
-from server import commands, release, tokens
+from server import claims, commands, release, tokens
 from server.logs import event
 from server.models import InputPort, Job, Printer, User, now
 from server.store import Store
@@ -58,6 +58,7 @@ class Accepted:
     target: dict[str, object] | None
     printer_name: str | None
     duplicate: bool
+    claim: str = ""  # the upload claim's token once this upload has won it (server/claims.py)
 
 
 def allowed_printer(session: Session, port: InputPort, printer_id: int) -> Printer:
@@ -100,7 +101,6 @@ class Gateway:
         self.limits = limits
         self.on_ready = on_ready
         self.instance = instance
-        self.in_flight: set[str] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection: receive, store, answer once, close."""
@@ -145,22 +145,26 @@ class Gateway:
         header = decode_header(raw)
         try:
             accepted = await asyncio.to_thread(self._accept, header)
-            if header.job_id in self.in_flight:
-                raise ProtocolError("busy", "this job id is being uploaded on another connection")
+            if not accepted.duplicate:
+                claim = await asyncio.to_thread(self._claim, header)
+                accepted.duplicate = claim.outcome != "won"
+                accepted.claim = claim.token
         except ProtocolError as exc:
             if exc.code in DRAIN_FIRST:
                 # An authorized client is refused: read its body so it can read our answer.
                 await self._discard(reader, header.size)
             raise
-        self.in_flight.add(header.job_id)  # no await since the check: no other upload between
+        if accepted.duplicate:
+            await self._discard(reader, header.size)
+            await self._await_winner(header)
+            event("gateway.duplicate", job=header.job_id, endpoint=accepted.endpoint_id)
+            return "duplicate", "job already stored"
         try:
-            if accepted.duplicate:
-                await self._discard(reader, header.size)
-                event("gateway.duplicate", job=header.job_id, endpoint=accepted.endpoint_id)
-                return "duplicate", "job already stored"
             await self._store(reader, header, accepted)
-        finally:
-            self.in_flight.discard(header.job_id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self._drop_claim, header.job_id, accepted.claim)
+            raise
         if accepted.state == "pending":
             self.on_ready(header.job_id)
         return "stored", "job stored"
@@ -192,6 +196,39 @@ class Gateway:
                 target = commands.destination(port.target)
                 return Accepted(endpoint.id, "pending", target, port.target.name, duplicate)
             return Accepted(endpoint.id, "pending-held", None, None, duplicate)
+
+    def _claim(self, header: UploadHeader) -> claims.Claim:
+        """The database decides which upload of a job id stores it, across every server
+        process (issue 22, finding 1). The lease outlasts the body budget this process
+        enforces, so only a dead process's claim ever expires."""
+        lease = self._body_budget(header.size) + self.limits.read_timeout
+        with self.store.session() as session:
+            claim = claims.take(session, header.job_id, self.instance, lease)
+        if claim.outcome == "stored" and claim.sha256 != header.sha256:
+            raise ProtocolError("conflict", "this job id was stored with other content")
+        return claim
+
+    def _drop_claim(self, job_id: str, token: str) -> None:
+        with self.store.session() as session:
+            claims.drop(session, job_id, token)
+
+    def _claim_status(self, job_id: str) -> claims.Claim:
+        with self.store.session() as session:
+            return claims.status(session, job_id)
+
+    async def _await_winner(self, header: UploadHeader) -> None:
+        """An upload that lost the claim answers `duplicate` only once the winner's job is
+        committed: if the winner fails, this client must send the job again (`busy`)."""
+        deadline = time.monotonic() + self._body_budget(header.size)
+        while True:
+            claim = await asyncio.to_thread(self._claim_status, header.job_id)
+            if claim.outcome == "stored":
+                if claim.sha256 != header.sha256:
+                    raise ProtocolError("conflict", "this job id was stored with other content")
+                return
+            if claim.outcome == "free" or time.monotonic() > deadline:
+                raise ProtocolError("busy", "this job id is being uploaded on another connection")
+            await asyncio.sleep(0.05)
 
     async def _discard(self, reader: asyncio.StreamReader, size: int) -> None:
         """A duplicate's body is read and dropped, so the client can read our reply."""
@@ -271,6 +308,8 @@ class Gateway:
 
     def _commit(self, header: UploadHeader, accepted: Accepted) -> None:
         with self.store.session() as session:
+            if not claims.finish(session, header.job_id, accepted.claim):
+                raise ProtocolError("busy", "this upload's claim expired; send the job again")
             job = session.get(Job, header.job_id)
             if job is None:
                 job = Job(id=header.job_id, attempts=0)

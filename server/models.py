@@ -203,6 +203,21 @@ class Job(Base):
     completed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class UploadClaim(Base):
+    """A gateway upload in progress, so that one job id is stored by one connection of one
+    server process at a time (issue 22, finding 1). Inserted before the body is read, deleted
+    in the transaction that commits the job; a claim whose process died is taken over once
+    `expires_at` has passed (the holder gives up on its body well before then)."""
+
+    __tablename__ = "upload_claims"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(32))  # this attempt's, so a taken-over holder knows
+    claimed_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
 class Command(Base):
     """A server -> endpoint channel command, kept until the endpoint acks it.
 

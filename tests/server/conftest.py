@@ -141,6 +141,16 @@ def start_server(
 
 
 @pytest.fixture
+def pair(
+    start_server: Callable[..., ServerProcess], db_kind: str
+) -> tuple[ServerProcess, ServerProcess]:
+    """Two server processes, `a` and `b`, each with its own data dir, on one PostgreSQL."""
+    if db_kind == "sqlite":
+        pytest.skip("several server processes share a database only on PostgreSQL")
+    return start_server(name="a"), start_server(name="b")
+
+
+@pytest.fixture
 def raw_sink(tmp_path: Path) -> Iterator[RawSink]:
     sink = RawSink(tmp_path / "raw-printed")
     yield sink

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from support.server import ServerProcess, add_printer_and_port, authorized_endpoint
 from support.waiting import wait_for
 from tests.server.clients import header, open_channel, unique, upload
 from tests.server.peers import RawSink
-
-
-@pytest.fixture
-def pair(
-    start_server: Callable[..., ServerProcess], db_kind: str
-) -> tuple[ServerProcess, ServerProcess]:
-    if db_kind == "sqlite":
-        pytest.skip("several server processes share a database only on PostgreSQL")
-    return start_server(name="a"), start_server(name="b")
 
 
 def test_job_stored_on_one_server_is_printed_by_it_when_released_on_the_other(
