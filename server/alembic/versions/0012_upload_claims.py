@@ -4,14 +4,14 @@ never both store, and print, the same job id. Nothing to carry over: an upgrade 
 no upload in flight.
 
 Revision ID: 0012
-Revises: 0010 (to become 0011 when merged after the job options revision)
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
