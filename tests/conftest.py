@@ -11,6 +11,7 @@ import pytest
 
 from support.client import Client
 from support.printers import VirtualPrinter
+from tests.ipps_printer import IppsPrinter
 from tests.os_users import can_switch_user, os_user
 from tests.server.peers import DnsSd, IppEvePrinter
 from tests.stoppable_printer import StoppablePrinter
@@ -55,6 +56,18 @@ def ipp_printer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[IppE
     yield printer
     printer.stop()
     dns.stop()
+
+
+@pytest.fixture
+def ipps_printer(tmp_path: Path) -> Iterator[IppsPrinter]:
+    """Debian's ippeveprinter answering IPP and IPPS on one port, with its own certificate
+    (tests/ipps_printer.py); skipped with the reason when absent."""
+    if not shutil.which("ippeveprinter"):
+        pytest.skip("ippeveprinter absent (Debian cups-ipp-utils)")
+    printer = IppsPrinter(tmp_path / "ipps")
+    printer.start()
+    yield printer
+    printer.stop()
 
 
 @pytest.fixture

@@ -4,12 +4,7 @@ requested-attributes groups that hold what RFC 8011 says, against a real spooler
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from sqlalchemy import update
 
 from cli import ipp_client
@@ -22,7 +17,6 @@ from support.ports import free_port
 from support.printers import direct_printer
 from support.waiting import wait_for
 from tests.integration.test_spooler_identity import ipp_as, jobs_listed
-from tests.ipps_printer import IppsPrinter
 from tests.os_users import relay_as
 
 PULL = {"name": "hall", "kind": "pull"}
@@ -216,16 +210,6 @@ def test_identify_printer_says_when_the_printer_does_not_answer(make_client):
         f"the printer at ipp://127.0.0.1:{port}/ipp/print did not answer ("
     )
     assert "Traceback" not in client.logs()
-
-
-@pytest.fixture
-def ipps_printer(tmp_path: Path) -> Iterator[IppsPrinter]:
-    if not shutil.which("ippeveprinter"):
-        pytest.skip("ippeveprinter absent (Debian cups-ipp-utils)")
-    printer = IppsPrinter(tmp_path / "ipps")
-    printer.start()
-    yield printer
-    printer.stop()
 
 
 def test_identify_printer_goes_to_an_ipps_printer_over_tls_trusting_its_pinned_certificate(

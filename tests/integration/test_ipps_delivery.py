@@ -10,9 +10,7 @@ claims in plain to have no TLS any more is sent nothing."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,16 +26,6 @@ from tests.ipps_printer import IppsPrinter, WireTap
 from tests.stoppable_printer import StoppablePrinter
 
 SECRET = "QUARTERLY-FIGURES-7731"  # in the document; must never be seen on the wire
-
-
-@pytest.fixture
-def ipps_printer(tmp_path: Path) -> Iterator[IppsPrinter]:
-    if not shutil.which("ippeveprinter"):
-        pytest.skip("ippeveprinter absent (Debian cups-ipp-utils)")
-    printer = IppsPrinter(tmp_path / "ipps")
-    printer.start()
-    yield printer
-    printer.stop()
 
 
 @pytest.fixture
