@@ -6,11 +6,13 @@ PJL, the PJL job header in front of the document says the same."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from protocol.states import JobState
+from support.client import Client
 from support.cups import PrivateCups
 from support.printers import VirtualPrinter, direct_printer
 from support.waiting import wait_for
@@ -29,16 +31,7 @@ def test_lp_options_through_an_everywhere_queue_reach_the_ipp_printer(
     pdf = tmp_path / "options.pdf"
     pdf.write_bytes(minimal_pdf("two copies, long edge, A5, colour"))
 
-    with private_cupsd() as cups:
-        uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/ippdesk"
-        added = cups.run("lpadmin", "-p", "q1", "-E", "-v", uri, "-m", "everywhere")
-        assert added.returncode == 0, f"lpadmin: {added.stderr}\n{cups.logs()}"
-        wait_ppd(cups)
-        options = ["-n", "2", "-o", f"sides={TWO_SIDED}", "-o", "media=A5"]
-        printed = cups.run("lp", "-d", "q1", *options, "-o", "print-color-mode=color", str(pdf))
-        assert printed.returncode == 0, f"lp: {printed.stderr}\n{cups.logs()}"
-        wait_for(ipp_printer.documents, 90, "the job at ippeveprinter; " + "\n".join(
-            cups.error_lines()[-20:]))  # fmt: skip
+    lp_with_options(client, "ippdesk", pdf, ipp_printer.documents, "the job at ippeveprinter")
 
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "our job completed")
     got = ipp_printer.job_attributes()[0]
@@ -60,16 +53,7 @@ def test_lp_options_through_an_everywhere_queue_reach_a_raw_printer_as_pjl(
     pdf = tmp_path / "options.pdf"
     pdf.write_bytes(minimal_pdf("two copies, long edge, A5, colour, in PJL"))
 
-    with private_cupsd() as cups:
-        uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/office"
-        added = cups.run("lpadmin", "-p", "q1", "-E", "-v", uri, "-m", "everywhere")
-        assert added.returncode == 0, f"lpadmin: {added.stderr}\n{cups.logs()}"
-        wait_ppd(cups)
-        options = ["-n", "2", "-o", f"sides={TWO_SIDED}", "-o", "media=A5"]
-        printed = cups.run("lp", "-d", "q1", *options, "-o", "print-color-mode=color", str(pdf))
-        assert printed.returncode == 0, f"lp: {printed.stderr}\n{cups.logs()}"
-        wait_for(raw_printer.jobs, 90, "the job at the raw printer; " + "\n".join(
-            cups.error_lines()[-20:]))  # fmt: skip
+    lp_with_options(client, "office", pdf, raw_printer.jobs, "the job at the raw printer")
 
     wait_for(lambda: client.job_state(1) == JobState.COMPLETED, 30, "our job completed")
     received = raw_printer.jobs()[0].read_bytes()
@@ -79,6 +63,22 @@ def test_lp_options_through_an_everywhere_queue_reach_a_raw_printer_as_pjl(
     for line in ("DUPLEX=ON", "BINDING=LONGEDGE", "PAPER=A5", "RENDERMODE=COLOR"):
         assert f"@PJL SET {line}\r\n" in header, header
     assert b"%PDF" in received[len(header) :]
+
+
+def lp_with_options(
+    client: Client, port: str, pdf: Path, arrived: Callable[[], object], what: str
+) -> None:
+    """The issue's ``lp`` through a private cupsd's everywhere queue on our ``port``, and the
+    wait until ``arrived`` says the printer has the job (CUPS's errors shown if not)."""
+    with private_cupsd() as cups:
+        uri = f"ipp://127.0.0.1:{client.spooler_port}/printers/{port}"
+        added = cups.run("lpadmin", "-p", "q1", "-E", "-v", uri, "-m", "everywhere")
+        assert added.returncode == 0, f"lpadmin: {added.stderr}\n{cups.logs()}"
+        wait_ppd(cups)
+        options = ["-n", "2", "-o", f"sides={TWO_SIDED}", "-o", "media=A5"]
+        printed = cups.run("lp", "-d", "q1", *options, "-o", "print-color-mode=color", str(pdf))
+        assert printed.returncode == 0, f"lp: {printed.stderr}\n{cups.logs()}"
+        wait_for(arrived, 90, f"{what}; " + "\n".join(cups.error_lines()[-20:]))
 
 
 def wait_ppd(cups: PrivateCups) -> None:
