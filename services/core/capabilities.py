@@ -27,6 +27,16 @@ from services.core.ipp import Attribute, Group, Tag
 # honours itself. (multiple-document-handling is among them: CUPS sends copies only to a
 # printer that lists separate-documents-collated-copies here.)
 JOB_TEMPLATE = tuple(sorted(job_options.NAMES | {"job-hold-until"}))
+# A printer's toner and ink levels (PWG 5100.13 / RFC 3805 markers): taken from the printer,
+# and in the 'printer-status' group (spooler/groups.py).
+MARKERS = (
+    "marker-colors",
+    "marker-high-levels",
+    "marker-levels",
+    "marker-low-levels",
+    "marker-names",
+    "marker-types",
+)
 # Printer description attributes taken from the printer as it answers them.
 DESCRIPTION = (
     "color-supported",
@@ -34,12 +44,7 @@ DESCRIPTION = (
     "identify-actions-default",
     "identify-actions-supported",
     "job-creation-attributes-supported",
-    "marker-colors",
-    "marker-high-levels",
-    "marker-levels",
-    "marker-low-levels",
-    "marker-names",
-    "marker-types",
+    *MARKERS,
     "media-bottom-margin-supported",
     "media-col-database",
     "media-col-ready",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from services.core.capabilities import MARKERS
 from services.core.ipp import Group
 
 # Job template attributes (RFC 8011 5.2; PWG 5100.7, 5100.11, 5100.13, 5100.14).
@@ -87,12 +88,7 @@ PRINTER_STATUS = frozenset(
         "printer-state-change-date-time",
         "printer-alert",
         "printer-alert-description",
-        "marker-colors",
-        "marker-high-levels",
-        "marker-levels",
-        "marker-low-levels",
-        "marker-names",
-        "marker-types",
+        *MARKERS,
         "printer-supply",
         "printer-supply-description",
     }
