@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from server.store import Store, default_url
 from support.server import ServerProcess
 from tests.server.peers import DnsSd, IppEvePrinter, PostgresServer, RawSink, pg_bindir
 
@@ -67,6 +68,15 @@ def _new_database(kind: str, request: pytest.FixtureRequest) -> str | None:
         return None
     pg: PostgresServer = request.getfixturevalue("postgres")
     return pg.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def store(tmp_path: Path, db_kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A database of the test's own, not yet migrated (migration tests upgrade it step by
+    step; a test that needs the tables migrates it)."""
+    store = Store(_new_database(db_kind, request) or default_url(tmp_path))
+    yield store
+    store.close()
 
 
 @pytest.fixture(scope="session")

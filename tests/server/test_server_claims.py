@@ -5,9 +5,6 @@ longer than its lease, and a holder whose claim was taken over cannot commit."""
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,15 +14,10 @@ from server.store import Store
 
 
 @pytest.fixture
-def store(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
-    if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'server.db'}"
-    else:
-        url = request.getfixturevalue("postgres").create_database(f"c_{uuid.uuid4().hex[:12]}")
-    store = Store(url)
+def store(store: Store) -> Store:
+    """conftest's database of the test's own, migrated: claims need the tables."""
     store.migrate()
-    yield store
-    store.close()
+    return store
 
 
 def take(store: Store, job_id: str, instance: str, lease: float = 60) -> claims.Claim:

@@ -15,7 +15,6 @@ from server.store import Store, alembic_config, default_url
 from support.server import ServerProcess
 from tests.server.clients import header, unique, upload
 from tests.server.test_server_gateway import assert_nothing_stored, endpoint  # noqa: F401
-from tests.server.test_server_printer_capabilities import store  # noqa: F401
 
 COPIES_2 = json.dumps({"copies": [0x21, [2]]})
 
@@ -24,7 +23,7 @@ def job_columns(database: Store) -> set[str]:
     return {c["name"] for c in sa.inspect(database.engine).get_columns("jobs")}
 
 
-def test_migration_gives_jobs_their_options_and_takes_them_back(store: Store) -> None:  # noqa: F811
+def test_migration_gives_jobs_their_options_and_takes_them_back(store: Store) -> None:
     command.upgrade(alembic_config(store.engine), "0010")
     with store.engine.begin() as connection:
         connection.execute(

@@ -4,32 +4,16 @@ the fields, a bad value changes nothing, and endpoints read them from GET /api/v
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
 from server.models import Printer
-from server.store import Store, alembic_config, default_url
+from server.store import Store, alembic_config
 from support.server import ServerProcess, authorized_endpoint
 from tests.server.clients import unique
 from tests.server.test_server_admin_cli import cli_json
 
 FACTS = ("color", "duplex", "media", "media_default", "resolution", "pjl")
-
-
-@pytest.fixture
-def store(tmp_path: Path, db_kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
-    """A database of the test's own, not yet migrated."""
-    url = default_url(tmp_path)
-    if db_kind == "postgresql":
-        url = request.getfixturevalue("postgres").create_database(f"c_{uuid.uuid4().hex[:12]}")
-    store = Store(url)
-    yield store
-    store.close()
 
 
 def columns(store: Store) -> set[str]:

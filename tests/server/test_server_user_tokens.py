@@ -5,9 +5,7 @@ by themselves, and sessions from before schema 0008 upgrade to a short expiry.""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from alembic import command
@@ -16,7 +14,7 @@ from sqlalchemy import select
 from server import auth, user_tokens
 from server.access import COOKIE, REFRESH_COOKIE
 from server.models import User, UserSession
-from server.store import Store, alembic_config, default_url
+from server.store import Store, alembic_config
 from server.tokens import TokenPolicy
 from support.server import ServerProcess
 from support.waiting import wait_for
@@ -168,17 +166,6 @@ def test_my_profile_refreshes_an_expired_session_or_sends_to_sign_in(
         browser.cookies.delete(REFRESH_COOKIE)
         wait_for(lambda: expired(server, browser.cookies[COOKIE]), 10, "the second expiry")
         assert "Sign in" in browser.get("/me").text
-
-
-@pytest.fixture
-def store(tmp_path: Path, db_kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
-    """A database of the test's own, not yet migrated."""
-    url = default_url(tmp_path)
-    if db_kind == "postgresql":
-        url = request.getfixturevalue("postgres").create_database(f"u_{uuid.uuid4().hex[:12]}")
-    store = Store(url)
-    yield store
-    store.close()
 
 
 def new_user(store: Store, name: str = "vera") -> User:
