@@ -27,6 +27,15 @@ def raw_printer(tmp_path: Path) -> Iterator[VirtualPrinter]:
 
 
 @pytest.fixture
+def annex(tmp_path: Path) -> Iterator[VirtualPrinter]:
+    """A second raw printer, for a pull port released at either of two."""
+    printer = VirtualPrinter(tmp_path / "annex")
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+@pytest.fixture
 def stoppable_printer() -> Iterator[StoppablePrinter]:
     """An IPP printer the test can jam and clear (ippeveprinter cannot report ``stopped``)."""
     printer = StoppablePrinter()

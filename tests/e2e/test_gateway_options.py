@@ -6,15 +6,11 @@ held job's options outlive a restart of the server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from protocol.states import JobState
 from services.core.capabilities import A4
 from services.core.ipp import Operation, Status, Tag
-from support.printers import VirtualPrinter
 from support.server import add_printer_and_port
 from support.waiting import wait_for
 from tests.capable_printers import wait_offering
@@ -127,15 +123,6 @@ def pull_port(cloud, **printers: dict) -> None:
             "/api/v1/admin/ports",
             json={"name": "secure", "kind": "pull", "printers": list(printers)},
         ).raise_for_status()
-
-
-@pytest.fixture
-def annex(tmp_path: Path) -> Iterator[VirtualPrinter]:
-    """A second raw printer, for a pull port released at either of two."""
-    printer = VirtualPrinter(tmp_path / "annex")
-    printer.start()
-    yield printer
-    printer.stop()
 
 
 def test_a_job_released_at_a_raw_printer_without_pjl_says_what_it_did_not_get(

@@ -5,8 +5,6 @@ honour is said in the job's trace and state message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from protocol.states import JobState
@@ -45,13 +43,10 @@ def ipp_port(printer, name: str = "ippdesk") -> dict:
 
 
 @pytest.fixture
-def pjl_printer(tmp_path) -> Iterator[dict]:
+def pjl_printer(annex: VirtualPrinter) -> dict:
     """A second raw printer, one that reads PJL (its config entry says so), so that a pull
     port may be released at a printer that does what the other cannot."""
-    printer = VirtualPrinter(tmp_path / "annex")
-    printer.start()
-    yield direct_printer(printer, "annex") | PJL_FIELDS
-    printer.stop()
+    return direct_printer(annex, "annex") | PJL_FIELDS
 
 
 def print_pdf(client, printer: str, job, document: bytes, **attributes):
