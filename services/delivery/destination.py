@@ -95,13 +95,14 @@ def transport(
 ) -> Transport:
     """How to send this job by this route; on WAIT, the error the reachability check met
     (``failure``), as the attempt's failure. ``pins``: the store holding IPPS printers'
-    pinned certificates (the settings' database when not given)."""
+    pinned certificates (the attempt's own; an IPP printer needs it)."""
     if route == Route.WAIT:
         what = failure or "does not answer"
         raise DeliveryError("printer-stopped", f"{where.address} {what}; will retry")
     if route in (Route.GATEWAY, Route.VIA_SERVER):
         return _upload(settings, tls, job, printer, where)
     if where.protocol in ("ipp", "ipps"):
+        assert pins is not None, "IPP delivery needs the store of pinned certificates"
         return IppTransport(
             where.host,
             where.port,
@@ -112,7 +113,7 @@ def transport(
             document_format=job.format,
             size=job.size,
             job_options=decode_attributes(job.options),
-            pins=pins or Store(settings.db_path),
+            pins=pins,
             protocol=where.protocol,
         )
     around = pjl.plan(decode_attributes(job.options), where.capabilities, job.name, job.format)
