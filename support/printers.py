@@ -57,7 +57,15 @@ class VirtualPrinter:
         return sorted(self.directory.glob("job-*.prn"))
 
     def partial_size(self) -> int:
-        return sum(p.stat().st_size for p in self.directory.glob("*.part"))
+        """Bytes of jobs still arriving; a ``.part`` that went meanwhile (a reachability
+        probe's, or a job just finished) holds none."""
+        size = 0
+        for part in self.directory.glob("*.part"):
+            try:
+                size += part.stat().st_size
+            except FileNotFoundError:
+                continue
+        return size
 
 
 def direct_printer(printer: VirtualPrinter, name: str = "office") -> dict[str, Any]:

@@ -52,9 +52,17 @@ class FlappingPrinter:
 
     def received(self) -> list[tuple[bool, bytes]]:
         """Everything that arrived, whole or cut off, and whether the printer died holding it:
-        ``job-*.prn`` once it closed its side, a ``.part`` when it was stopped before."""
-        paths = [p for run in self.runs for p in sorted(run.directory.iterdir())]
-        return [(p.suffix == ".part", p.read_bytes()) for p in paths]
+        ``job-*.prn`` once it closed its side, a ``.part`` when it was stopped before.
+
+        A file can go between listing and reading: a reachability probe (connect and close)
+        leaves an empty ``.part`` for a moment, and a job that ends is renamed. Then the folder
+        is read again, so every copy is counted once and none is missed."""
+        while True:
+            paths = [p for run in self.runs for p in sorted(run.directory.iterdir())]
+            try:
+                return [(p.suffix == ".part", p.read_bytes()) for p in paths]
+            except FileNotFoundError:
+                continue
 
 
 def flap(cloud: ServerProcess, printer: FlappingPrinter, rng: random.Random) -> list[str]:
