@@ -9,6 +9,18 @@ not a queue in memory, says what is due, so a restart loses nothing.
 Jobs to one printer go one at a time, oldest first, and a job waiting for its next attempt
 holds back the ones behind it: the jobs a user releases come out in the order they were
 printed. Different printers never wait for each other.
+
+That printer's queue (its lane) holds across server processes on one PostgreSQL (issue 22,
+finding 3): a delivery holds the lane's lock (server/lanes.py) from before its claim until its
+end is committed, and claims only the first unfinished job of the lane in the whole database,
+so no process sends a later job while an earlier one is pending, processing or waiting for
+its retry anywhere. Holding the lock, a `processing` job in the lane can only be one whose
+sender died: it is made due again and resent from the start. The claim reads the job with
+`SELECT ... FOR UPDATE SKIP LOCKED`: a row that another transaction is changing (a cancel) is
+left for the next rescan instead of waited for, and the row stays as read until the
+compare-and-set. On SQLite (one process) the lock is a no-op and the set in memory
+(`_running`) is the lane, as it always was; that set also keeps this process from asking for
+a lane it already holds.
 """
 
 from __future__ import annotations
@@ -22,10 +34,12 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from protocol import job_options
 from protocol.gateway import Destination
 from server import ipp, jobs, output_options
+from server.lanes import Held, Lanes, due_now, lane_of, unfinished
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
@@ -174,6 +188,7 @@ class DocumentOutput:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.lanes = Lanes(store)
 
     def submit(self, job_id: str) -> None:
         """Something became due now; saves waiting for the next poll. Callable from the
@@ -182,7 +197,13 @@ class DocumentOutput:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def recover(self) -> int:
-        """Jobs left `processing` by a crash are retried from the start."""
+        """Jobs left `processing` by a crash are retried from the start.
+
+        Only on SQLite, at start: on PostgreSQL another process may be sending such a job
+        right now; there the one that takes a lane's lock resends what a dead process left
+        (`_claim`), whenever that process died."""
+        if self.store.engine.dialect.name == "postgresql":
+            return 0
         with self.store.session() as session:
             stuck = session.scalars(
                 select(Job.id).where(
@@ -211,10 +232,12 @@ class DocumentOutput:
             self._wake.clear()
 
     def _due(self) -> list[tuple[str, str]]:
-        """The first job of each printer (lane), where that job is due now.
+        """The first job of each printer (lane), where that job is due now or `processing`.
 
         A job being sent counts as its lane's first: this snapshot may be older than the
-        task that is sending it, and must not offer the job behind it meanwhile.
+        task that is sending it, and must not offer the job behind it meanwhile. It is
+        offered itself, since its sender may have died: `_claim` finds out under the lane's
+        lock, which a live sender holds (a lane this process sends on is not asked for).
         """
         with self.store.session() as session:
             rows = session.execute(
@@ -229,15 +252,24 @@ class DocumentOutput:
             ).all()
         first: dict[str, tuple[str, bool]] = {}
         for job_id, target, state, at in rows:
-            lane = f"{target['host']}:{target['port']}"
-            due = state == "pending" or (state == "processing-stopped" and at <= now())
-            first.setdefault(lane, (job_id, due))
-        return [(lane, job_id) for lane, (job_id, due) in first.items() if due]
+            offered = due_now(state, at) or state == "processing"
+            first.setdefault(lane_of(target), (job_id, offered))
+        return [(lane, job_id) for lane, (job_id, offered) in first.items() if offered]
 
-    def _claim(self, job_id: str) -> Job | None:
+    def _claim(self, lane: str, job_id: str) -> Job | None:
+        """Under the lane's lock: `job_id` moved to `processing` (attempt + 1) if it is the
+        first unfinished job of its lane in the database and due; None otherwise (another
+        job goes first, or a transaction is changing this one)."""
         with self.store.session() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.state not in ("pending", "processing-stopped"):
+            ahead = self._orphans_reset(session, lane)
+            if not ahead or ahead[0] != job_id:
+                return None
+            job = session.scalars(
+                select(Job)
+                .where(Job.id == job_id, Job.state.in_(("pending", "processing-stopped")))
+                .with_for_update(skip_locked=True)
+            ).first()
+            if job is None or not due_now(job.state, job.next_attempt_at):
                 return None
             attempt = job.attempts + 1
             if not jobs.transition(
@@ -247,33 +279,56 @@ class DocumentOutput:
             job.attempts = attempt
             return job
 
+    def _orphans_reset(self, session: Session, lane: str) -> list[str]:
+        """The lane's unfinished jobs, oldest first, across every process. Its lock is ours
+        and we send nothing on it, so a `processing` one was being sent by a process that
+        died: it is due again, from the start, in this transaction."""
+        ahead = unfinished(session, lane)
+        for job_id, state in ahead:
+            if state == "processing" and jobs.transition(
+                session, job_id, "processing", "processing-stopped", next_attempt_at=now()
+            ):
+                event("output.orphaned", job=job_id, lane=lane)
+        return [job_id for job_id, _ in ahead]
+
     async def _deliver(self, lane: str, job_id: str) -> None:
+        held: Held | None = None
+        job: Job | None = None
         try:
-            job = await asyncio.to_thread(self._claim, job_id)
-            if job is None:
-                return
-            try:
-                lost = await self._send(job)
-            except DeliveryError as exc:
-                await asyncio.to_thread(self._failed, job, exc)
-                return
-            except Exception as exc:
-                # A bug or a bad row must not leave the job `processing` forever.
-                await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
-                return
-            where = job.printer_name or "the printer"
-            message = f"printed at {where} by the server (attempt {job.attempts})"
-            await asyncio.to_thread(
-                self._finish,
-                job_id,
-                "completed",
-                "job-completed-with-warnings" if lost else "job-completed-successfully",
-                f"{message}; without: {'; '.join(lost)}" if lost else message,
-            )
-            event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
+            held = await asyncio.to_thread(self.lanes.acquire, lane)
+            if held is None:
+                return  # another process sends on this printer now
+            job = await asyncio.to_thread(self._claim, lane, job_id)
+            if job is not None:
+                await self._attempt(job)
         finally:
+            if held is not None:
+                await asyncio.to_thread(self.lanes.release, held)
             self._running.discard(lane)
-            self._wake.set()  # the next job of this printer is due now
+            if job is not None:
+                self._wake.set()  # the next job of this printer is due now
+
+    async def _attempt(self, job: Job) -> None:
+        """Send a claimed job and commit how it ended."""
+        try:
+            lost = await self._send(job)
+        except DeliveryError as exc:
+            await asyncio.to_thread(self._failed, job, exc)
+            return
+        except Exception as exc:
+            # A bug or a bad row must not leave the job `processing` forever.
+            await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
+            return
+        where = job.printer_name or "the printer"
+        message = f"printed at {where} by the server (attempt {job.attempts})"
+        await asyncio.to_thread(
+            self._finish,
+            job.id,
+            "completed",
+            "job-completed-with-warnings" if lost else "job-completed-successfully",
+            f"{message}; without: {'; '.join(lost)}" if lost else message,
+        )
+        event("output.completed", job=job.id, attempt=job.attempts, size=job.size)
 
     async def _send(self, job: Job) -> list[str]:
         """Print the job; what of its options the printer did not get as asked."""
@@ -338,3 +393,4 @@ class DocumentOutput:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self.lanes.close)
