@@ -165,6 +165,35 @@ def test_a_lane_held_by_a_killed_process_passes_to_the_other_which_resends_the_c
         printer_dev.stop()
 
 
+def test_a_process_starting_while_another_sends_a_job_leaves_that_job_to_it(
+    start_server: Callable[..., ServerProcess], db_kind: str, tmp_path: Path
+) -> None:
+    if db_kind == "sqlite":
+        pytest.skip("several server processes share a database only on PostgreSQL")
+    _share_storage(tmp_path)
+    a = start_server(*POLL, name="a")
+    printer_dev = SlowPrinter(tmp_path / "printed", pace=0.05, stall_first=True)
+    try:
+        _, token = authorized_endpoint(a)
+        printer = unique("lane")
+        port_id = add_printer_and_port(a, printer, printer_dev.port)
+        user = unique("lea")
+        body = os.urandom(16 * 1024 * 1024)
+        job_id = _hold(a, token, port_id, user, body)
+        assert _release(a, user, printer) == [job_id]
+        assert printer_dev.stalled.wait(60), "the job never reached the printer"
+
+        b = start_server(*POLL, name="b")  # a restart on the same storage would do the same
+        assert _jobs(b, [job_id])[0]["state"] == "processing"  # still a's to send
+        printer_dev.resume.set()
+        wait_for(lambda: _jobs(a, [job_id])[0]["state"] == "completed", 60, "printed by a")
+        assert printer_dev.arrived() == [body]
+        assert _jobs(a, [job_id])[0]["attempts"] == 1
+    finally:
+        printer_dev.resume.set()
+        printer_dev.stop()
+
+
 def test_a_lane_is_held_by_one_process_at_a_time_until_its_connection_ends(
     store: Store, db_kind: str
 ) -> None:
