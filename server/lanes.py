@@ -10,7 +10,8 @@ its locks. Why that kind of lock:
 - PostgreSQL frees it when the holder's connection ends, so also when its process is
   SIGKILLed: no lane waits for a dead process to restart. And since every sender holds its
   lane for the whole delivery, a `processing` job in a lane whose lock one can take was being
-  sent by a process that is gone: Document Output resends it (server/output.py).
+  sent by a process that is gone: the next holder makes it due again (`reset_orphans`) and
+  Document Output sends it from the start.
 - One connection for all of a process's lanes, however many printers print at once. A
   transaction-level lock would need an open transaction, and so a pooled connection, per
   printer being printed to, for as long as the print takes.
@@ -45,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from server import jobs
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
@@ -69,6 +71,22 @@ def unfinished(session: Session, lane: str) -> list[tuple[str, str]]:
         .order_by(Job.created_at, Job.id)
     ).all()
     return [(row.id, row.state) for row in rows if lane_of(row.target) == lane]
+
+
+def reset_orphans(session: Session, lane: str) -> tuple[list[str], bool]:
+    """For the holder of the lane's lock, which sends nothing on it yet: the lane's unfinished
+    jobs, oldest first, and whether one was orphaned. A `processing` one was being sent by a
+    process that died (a live sender would hold the lock): it is made due again, to be sent
+    from the start, in the caller's transaction."""
+    ahead = unfinished(session, lane)
+    orphaned = False
+    for job_id, state in ahead:
+        if state == "processing" and jobs.transition(
+            session, job_id, "processing", "processing-stopped", next_attempt_at=now()
+        ):
+            event("output.orphaned", job=job_id, lane=lane)
+            orphaned = True
+    return [job_id for job_id, _ in ahead], orphaned
 
 
 def due_now(state: str, next_attempt_at: float | None) -> bool:

@@ -34,12 +34,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from protocol import job_options
 from protocol.gateway import Destination
 from server import ipp, jobs, output_options
-from server.lanes import Held, Lanes, due_now, lane_of, unfinished
+from server.lanes import Held, Lanes, due_now, lane_of, reset_orphans
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
@@ -256,57 +255,49 @@ class DocumentOutput:
             first.setdefault(lane_of(target), (job_id, offered))
         return [(lane, job_id) for lane, (job_id, offered) in first.items() if offered]
 
-    def _claim(self, lane: str, job_id: str) -> Job | None:
+    def _claim(self, lane: str, job_id: str) -> tuple[Job | None, bool]:
         """Under the lane's lock: `job_id` moved to `processing` (attempt + 1) if it is the
         first unfinished job of its lane in the database and due; None otherwise (another
-        job goes first, or a transaction is changing this one)."""
+        job goes first, or a transaction is changing this one). And whether to rescan now:
+        the snapshot that offered the job is out of date (it has finished meanwhile, so the
+        one behind it may be due), or a dead sender's job was made due."""
         with self.store.session() as session:
-            ahead = self._orphans_reset(session, lane)
+            ahead, orphaned = reset_orphans(session, lane)
             if not ahead or ahead[0] != job_id:
-                return None
+                return None, orphaned or job_id not in ahead
             job = session.scalars(
                 select(Job)
                 .where(Job.id == job_id, Job.state.in_(("pending", "processing-stopped")))
                 .with_for_update(skip_locked=True)
             ).first()
             if job is None or not due_now(job.state, job.next_attempt_at):
-                return None
+                return None, orphaned
             attempt = job.attempts + 1
             if not jobs.transition(
                 session, job_id, job.state, "processing", attempts=attempt, reasons="none"
             ):
-                return None
+                return None, orphaned
             job.attempts = attempt
-            return job
-
-    def _orphans_reset(self, session: Session, lane: str) -> list[str]:
-        """The lane's unfinished jobs, oldest first, across every process. Its lock is ours
-        and we send nothing on it, so a `processing` one was being sent by a process that
-        died: it is due again, from the start, in this transaction."""
-        ahead = unfinished(session, lane)
-        for job_id, state in ahead:
-            if state == "processing" and jobs.transition(
-                session, job_id, "processing", "processing-stopped", next_attempt_at=now()
-            ):
-                event("output.orphaned", job=job_id, lane=lane)
-        return [job_id for job_id, _ in ahead]
+            return job, True
 
     async def _deliver(self, lane: str, job_id: str) -> None:
         held: Held | None = None
-        job: Job | None = None
+        again = False
         try:
             held = await asyncio.to_thread(self.lanes.acquire, lane)
             if held is None:
-                return  # another process sends on this printer now
-            job = await asyncio.to_thread(self._claim, lane, job_id)
+                return  # another process sends on this printer: look at the next rescan
+            job, again = await asyncio.to_thread(self._claim, lane, job_id)
             if job is not None:
                 await self._attempt(job)
         finally:
             if held is not None:
                 await asyncio.to_thread(self.lanes.release, held)
             self._running.discard(lane)
-            if job is not None:
-                self._wake.set()  # the next job of this printer is due now
+            if again:
+                # The next job of this printer may be due now. Not when the lane's first
+                # job is another process's: waking at once would only ask again and again.
+                self._wake.set()
 
     async def _attempt(self, job: Job) -> None:
         """Send a claimed job and commit how it ended."""
