@@ -10,7 +10,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,29 @@ class SlowPrinter(RawSink):
         return [done[n].read_bytes() for n in sorted(done)]
 
 
+@pytest.fixture
+def cluster(db_kind: str) -> None:
+    if db_kind == "sqlite":
+        pytest.skip("several server processes share a database only on PostgreSQL")
+
+
+@pytest.fixture
+def stalling(tmp_path: Path) -> Iterator[SlowPrinter]:
+    """A printer whose first job stalls after 64 KiB until the test sets `resume`."""
+    printer = SlowPrinter(tmp_path / "printed", pace=0.05, stall_first=True)
+    yield printer
+    printer.resume.set()
+    printer.stop()
+
+
+def _pull_port(server: ServerProcess, printer_dev: RawSink) -> tuple[str, int, str, str]:
+    """An endpoint's token, a pull port for a new printer on `printer_dev`, the printer's
+    name and a new user's name."""
+    _, token = authorized_endpoint(server)
+    printer = unique("lane")
+    return token, add_printer_and_port(server, printer, printer_dev.port), printer, unique("u")
+
+
 def _hold(server: ServerProcess, token: str, port_id: int, owner: str, body: bytes) -> str:
     job_id = unique("job")
     reply = upload(server.gateway_port, server.ca, header(token, job_id, port_id, body,
@@ -79,18 +102,13 @@ def _release(server: ServerProcess, user: str, printer: str) -> list[str]:
 
 
 def test_jobs_stored_through_two_processes_print_one_at_a_time_in_upload_order(
-    start_server: Callable[..., ServerProcess], db_kind: str, tmp_path: Path
+    start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path
 ) -> None:
-    if db_kind == "sqlite":
-        pytest.skip("one process per SQLite database: test_server_output.py has its lanes")
     a, b = start_server(*POLL, name="a"), start_server(*POLL, name="b")
     printer_dev = SlowPrinter(tmp_path / "printed", pace=0.3)
     try:
-        _, token_a = authorized_endpoint(a, "pc-a")
+        token_a, port_id, printer, user = _pull_port(a, printer_dev)
         _, token_b = authorized_endpoint(b, "pc-b")
-        printer = unique("lane")
-        port_id = add_printer_and_port(a, printer, printer_dev.port)
-        user = unique("ulla")
         bodies = [f"job {n} of ten ".encode() * 5000 for n in range(10)]
         # a's jobs are printed by a and b's by b: each process has its documents in its spool.
         job_ids = [_hold(s, t, port_id, user, body) for s, t, body in
@@ -127,71 +145,53 @@ def _sender(pair: tuple[ServerProcess, ServerProcess], job_id: str) -> ServerPro
 
 
 def test_a_lane_held_by_a_killed_process_passes_to_the_other_which_resends_the_cut_off_job(
-    start_server: Callable[..., ServerProcess], db_kind: str, tmp_path: Path
-) -> None:
-    if db_kind == "sqlite":
-        pytest.skip("several server processes share a database only on PostgreSQL")
+    start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path,
+    stalling: SlowPrinter,
+) -> None:  # fmt: skip
     _share_storage(tmp_path)
     a, b = start_server(*POLL, name="a"), start_server(*POLL, name="b")
-    printer_dev = SlowPrinter(tmp_path / "printed", pace=0.05, stall_first=True)
-    try:
-        _, token = authorized_endpoint(a)
-        printer = unique("lane")
-        port_id = add_printer_and_port(a, printer, printer_dev.port)
-        user = unique("kim")
-        # The first is larger than the socket buffers: its sender is stuck mid-stream.
-        bodies = [os.urandom(16 * 1024 * 1024)] + [f"job {n} ".encode() * 3000 for n in range(5)]
-        job_ids = [_hold(s, token, port_id, user, body) for s, body in
-                   zip([a, b, a, b, a, b], bodies, strict=True)]  # fmt: skip
-        assert _release(b, user, printer) == job_ids
+    token, port_id, printer, user = _pull_port(a, stalling)
+    # The first is larger than the socket buffers: its sender is stuck mid-stream.
+    bodies = [os.urandom(16 * 1024 * 1024)] + [f"job {n} ".encode() * 3000 for n in range(5)]
+    job_ids = [_hold(s, token, port_id, user, body) for s, body in
+               zip([a, b, a, b, a, b], bodies, strict=True)]  # fmt: skip
+    assert _release(b, user, printer) == job_ids
 
-        assert printer_dev.stalled.wait(60), "the first job never reached the printer"
-        holder = wait_for(lambda: _sender((a, b), job_ids[0]), 30, "who sends the first job")
-        survivor = b if holder is a else a
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.proc.wait(30)  # type: ignore[union-attr]
-        printer_dev.resume.set()
+    assert stalling.stalled.wait(60), "the first job never reached the printer"
+    holder = wait_for(lambda: _sender((a, b), job_ids[0]), 30, "who sends the first job")
+    survivor = b if holder is a else a
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.proc.wait(30)  # type: ignore[union-attr]
+    stalling.resume.set()
 
-        wait_for(lambda: len(printer_dev.arrived()) == 7, 120, "the rest printed by the other")
-        arrived = printer_dev.arrived()
-        assert len(arrived[0]) < len(bodies[0]) and bodies[0].startswith(arrived[0])  # cut off
-        assert arrived[1:] == bodies  # resent once, whole, then the rest in order
-        wait_for(lambda: all(j["state"] == "completed" for j in _jobs(survivor, job_ids)), 30,
-                 "all completed")  # fmt: skip
-        assert [j["attempts"] for j in _jobs(survivor, job_ids)] == [2, 1, 1, 1, 1, 1]
-        assert "output.orphaned job=" + job_ids[0] in survivor.logs()
-    finally:
-        printer_dev.resume.set()
-        printer_dev.stop()
+    wait_for(lambda: len(stalling.arrived()) == 7, 120, "the rest printed by the other")
+    arrived = stalling.arrived()
+    assert len(arrived[0]) < len(bodies[0]) and bodies[0].startswith(arrived[0])  # cut off
+    assert arrived[1:] == bodies  # resent once, whole, then the rest in order
+    wait_for(lambda: all(j["state"] == "completed" for j in _jobs(survivor, job_ids)), 30,
+             "all completed")  # fmt: skip
+    assert [j["attempts"] for j in _jobs(survivor, job_ids)] == [2, 1, 1, 1, 1, 1]
+    assert "output.orphaned job=" + job_ids[0] in survivor.logs()
 
 
 def test_a_process_starting_while_another_sends_a_job_leaves_that_job_to_it(
-    start_server: Callable[..., ServerProcess], db_kind: str, tmp_path: Path
-) -> None:
-    if db_kind == "sqlite":
-        pytest.skip("several server processes share a database only on PostgreSQL")
+    start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path,
+    stalling: SlowPrinter,
+) -> None:  # fmt: skip
     _share_storage(tmp_path)
     a = start_server(*POLL, name="a")
-    printer_dev = SlowPrinter(tmp_path / "printed", pace=0.05, stall_first=True)
-    try:
-        _, token = authorized_endpoint(a)
-        printer = unique("lane")
-        port_id = add_printer_and_port(a, printer, printer_dev.port)
-        user = unique("lea")
-        body = os.urandom(16 * 1024 * 1024)
-        job_id = _hold(a, token, port_id, user, body)
-        assert _release(a, user, printer) == [job_id]
-        assert printer_dev.stalled.wait(60), "the job never reached the printer"
+    token, port_id, printer, user = _pull_port(a, stalling)
+    body = os.urandom(16 * 1024 * 1024)
+    job_id = _hold(a, token, port_id, user, body)
+    assert _release(a, user, printer) == [job_id]
+    assert stalling.stalled.wait(60), "the job never reached the printer"
 
-        b = start_server(*POLL, name="b")  # a restart on the same storage would do the same
-        assert _jobs(b, [job_id])[0]["state"] == "processing"  # still a's to send
-        printer_dev.resume.set()
-        wait_for(lambda: _jobs(a, [job_id])[0]["state"] == "completed", 60, "printed by a")
-        assert printer_dev.arrived() == [body]
-        assert _jobs(a, [job_id])[0]["attempts"] == 1
-    finally:
-        printer_dev.resume.set()
-        printer_dev.stop()
+    b = start_server(*POLL, name="b")  # a restart on the same storage would do the same
+    assert _jobs(b, [job_id])[0]["state"] == "processing"  # still a's to send
+    stalling.resume.set()
+    wait_for(lambda: _jobs(a, [job_id])[0]["state"] == "completed", 60, "printed by a")
+    assert stalling.arrived() == [body]
+    assert _jobs(a, [job_id])[0]["attempts"] == 1
 
 
 def test_a_lane_is_held_by_one_process_at_a_time_until_its_connection_ends(
