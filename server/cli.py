@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from server import admin_cli, logs
+from server.documents import KINDS
 from server.logs import event
 
 if TYPE_CHECKING:  # imported where used: `admin` commands need none of the web server
@@ -44,6 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         http_port=args.http_port,
         gateway_port=args.gateway_port,
         db_url=args.db,
+        documents=args.documents,
         heartbeat=args.heartbeat,
         output_poll=args.output_poll,
         expiry_interval=args.expiry_interval,
@@ -141,6 +143,12 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--cert", type=Path, help="PEM certificate chain")
     run.add_argument("--key", type=Path, help="PEM private key")
     run.add_argument("--dev-tls", action="store_true", help="self-signed pair under DIR/tls")
+    run.add_argument(
+        "--documents", choices=KINDS, metavar="{" + ",".join(KINDS) + "}",
+        help="where uploaded documents are kept: 'database' (every server process on it "
+        "prints every job; the default on PostgreSQL) or 'directory' (DIR/spool, this "
+        "process alone; the default on SQLite)",
+    )  # fmt: skip
     run.add_argument(
         "--access-token-ttl", type=float, default=900.0,
         help="seconds an endpoint access token is valid (default 15 min)",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -176,8 +177,12 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), index=True)
     location: Mapped[str] = mapped_column(String(16))  # server | endpoint
-    # For location=server: the instance (data dir) whose spool holds the document.
+    # For location=server: the instance (data dir) whose spool holds the document, or
+    # "database" (server/documents.py DATABASE) when any process reads it from the database.
     stored_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The instance that claimed the job for its current attempt: after a crash, that
+    # instance's restart alone retries it (another process may be printing it right now).
+    delivered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     endpoint_id: Mapped[int | None] = mapped_column(
         ForeignKey("endpoints.id", ondelete="SET NULL"), nullable=True
     )
@@ -216,6 +221,21 @@ class UploadClaim(Base):
     token: Mapped[str] = mapped_column(String(32))  # this attempt's, so a taken-over holder knows
     claimed_at: Mapped[float] = mapped_column(Float, default=now)
     expires_at: Mapped[float] = mapped_column(Float)
+
+
+class DocumentChunk(Base):
+    """One piece (1 MiB) of a document kept in the database (server/documents.py), so that
+    every server process reaches it (issue 22, finding 2). `upload` is the upload claim's
+    token: the rows of one write, staged (`complete` false) until the job row commits with
+    them, which only the claim's holder can do; staged rows whose claim is gone are swept."""
+
+    __tablename__ = "document_chunks"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    upload: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Command(Base):

@@ -30,14 +30,14 @@ import contextlib
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from protocol import job_options
 from protocol.gateway import Destination
 from server import ipp, jobs, output_options
+from server.documents import Document, Documents, Missing
 from server.lanes import Held, Lanes, due_now, lane_of, reset_orphans
 from server.logs import event
 from server.models import Job, now
@@ -66,17 +66,11 @@ class RetryPolicy:
         return base * random.uniform(0.8, 1.2)
 
 
-async def _chunks(path: Path) -> AsyncIterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := await asyncio.to_thread(f.read, CHUNK):
-            yield chunk
-
-
-async def _framed(path: Path, header: bytes, trailer: bytes) -> AsyncIterator[bytes]:
+async def _framed(document: Document, header: bytes, trailer: bytes) -> AsyncIterator[bytes]:
     """The document between what a request or a PJL job puts before and after it."""
     if header:
         yield header
-    async for chunk in _chunks(path):
+    async for chunk in document.chunks():
         yield chunk
     if trailer:
         yield trailer
@@ -84,11 +78,11 @@ async def _framed(path: Path, header: bytes, trailer: bytes) -> AsyncIterator[by
 
 async def send_raw(
     dest: Destination,
-    path: Path,
+    document: Document,
     policy: RetryPolicy,
     around: output_options.RawPlan | None = None,
 ) -> None:
-    """Stream the file (inside ``around``'s PJL header and trailer, if any), half-close, then
+    """Stream the document (inside ``around``'s PJL header and trailer, if any), half-close, then
     wait for the printer to close: raw printers close once they have taken the whole job,
     which is the only acknowledgement raw TCP gives."""
     around = around or output_options.RawPlan()
@@ -99,7 +93,7 @@ async def send_raw(
     except (OSError, TimeoutError) as exc:
         raise DeliveryError(f"connect {dest.host}:{dest.port}: {exc!r}") from exc
     try:
-        async for chunk in _framed(path, around.header, around.trailer):
+        async for chunk in _framed(document, around.header, around.trailer):
             writer.write(chunk)
             await asyncio.wait_for(writer.drain(), policy.io_timeout)
         writer.write_eof()
@@ -113,7 +107,9 @@ async def send_raw(
             await writer.wait_closed()
 
 
-async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> list[str]:
+async def send_ipp(
+    dest: Destination, document: Document, job: Job, policy: RetryPolicy
+) -> list[str]:
     """IPP Print-Job with the job's options as job attributes, the document streamed after
     the request; returns what the printer did not take as asked. A printer that refuses
     options gets the job again without those it named (then without any): printed as it
@@ -122,7 +118,8 @@ async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy)
     options = output_options.parse(job.options)
     lost: list[str] = []
     for tries in range(3):
-        status, named = await _print_job(dest, path, job, policy, job_options.job_group(options))
+        group = job_options.job_group(options)
+        status, named = await _print_job(dest, document, job, policy, group)
         theirs = {n: options[n] for n in named if n in options}
         if status == ipp.CLIENT_ERROR_ATTRIBUTES_OR_VALUES and options:
             dropped = theirs if theirs and tries == 0 else dict(options)
@@ -142,7 +139,7 @@ def _described(name: str, option: tuple[int, list[object]]) -> str:
 
 
 async def _print_job(
-    dest: Destination, path: Path, job: Job, policy: RetryPolicy, job_group: bytes
+    dest: Destination, document: Document, job: Job, policy: RetryPolicy, job_group: bytes
 ) -> tuple[int, set[str]]:
     """One Print-Job; its IPP status and the attributes the printer named unsupported."""
     resource = dest.path or "/ipp/print"
@@ -155,11 +152,11 @@ async def _print_job(
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(
                 f"http://{dest.host}:{dest.port}{resource}",
-                content=_framed(path, request, b""),
+                content=_framed(document, request, b""),
                 # A known length instead of chunked encoding: some printers refuse chunks.
                 headers={
                     "Content-Type": "application/ipp",
-                    "Content-Length": str(len(request) + path.stat().st_size),
+                    "Content-Length": str(len(request) + document.size),
                 },
             )
         if response.status_code != 200:
@@ -173,16 +170,16 @@ class DocumentOutput:
     def __init__(
         self,
         store: Store,
-        spool_dir: Path,
+        documents: Documents,
         policy: RetryPolicy,
         instance: str,
         poll_interval: float = 1.0,
     ) -> None:
         self.store = store
-        self.spool_dir = spool_dir
+        self.documents = documents
         self.policy = policy
         self.poll_interval = poll_interval
-        self.instance = instance  # only jobs whose document is in our spool are ours
+        self.instance = instance
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[str] = set()
@@ -196,20 +193,20 @@ class DocumentOutput:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def recover(self) -> int:
-        """Jobs left `processing` by a crash are retried from the start.
+        """Jobs this instance left `processing` when it crashed are retried from the start;
+        another process's may be on a printer's connection right now.
 
-        Only on SQLite, at start: on PostgreSQL another process may be sending such a job
-        right now; there the one that takes a lane's lock resends what a dead process left
-        (`_claim`), whenever that process died."""
+        Only on SQLite, at start: on PostgreSQL the one that takes a lane's lock resends what
+        a dead process left (`_claim`), whenever that process died."""
         if self.store.engine.dialect.name == "postgresql":
             return 0
+        ours = or_(
+            Job.delivered_by == self.instance,
+            and_(Job.delivered_by.is_(None), Job.stored_by == self.instance),  # before 0013
+        )
         with self.store.session() as session:
             stuck = session.scalars(
-                select(Job.id).where(
-                    Job.location == "server",
-                    Job.stored_by == self.instance,
-                    Job.state == "processing",
-                )
+                select(Job.id).where(Job.location == "server", ours, Job.state == "processing")
             ).all()
             for job_id in stuck:
                 jobs.transition(
@@ -243,7 +240,7 @@ class DocumentOutput:
                 select(Job.id, Job.target, Job.state, Job.next_attempt_at)
                 .where(
                     Job.location == "server",
-                    Job.stored_by == self.instance,
+                    Job.stored_by.in_(self.documents.readable),  # any process's, in the database
                     Job.target.is_not(None),
                     Job.state.in_(("pending", "processing", "processing-stopped")),
                 )
@@ -274,8 +271,9 @@ class DocumentOutput:
                 return None, orphaned
             attempt = job.attempts + 1
             if not jobs.transition(
-                session, job_id, job.state, "processing", attempts=attempt, reasons="none"
-            ):
+                session, job_id, job.state, "processing", attempts=attempt, reasons="none",
+                delivered_by=self.instance,
+            ):  # fmt: skip
                 return None, orphaned
             job.attempts = attempt
             return job, True
@@ -328,14 +326,15 @@ class DocumentOutput:
             "output.sending", job=job.id, attempt=job.attempts, host=dest.host, port=dest.port,
             protocol=dest.protocol,
         )  # fmt: skip
-        path = self.spool_dir / job.id
-        if not path.exists():
-            raise DeliveryError("document missing from the spool", permanent=True)
+        try:
+            document = await asyncio.to_thread(self.documents.open, job)
+        except Missing as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
         if dest.protocol == "raw":
             around = output_options.for_raw(
                 output_options.parse(job.options), dest, job.name or job.id, job.format
             )
-            await send_raw(dest, path, self.policy, around)
+            await send_raw(dest, document, self.policy, around)
             return around.not_honoured
         if dest.protocol == "ipps":
             # The server keeps no pins of printers' certificates (the endpoints do): sending
@@ -344,7 +343,7 @@ class DocumentOutput:
                 "the server does not print to IPPS printers; release the job at an endpoint",
                 permanent=True,
             )
-        return await send_ipp(dest, path, job, self.policy)
+        return await send_ipp(dest, document, job, self.policy)
 
     def _failed(self, job: Job, exc: DeliveryError) -> None:
         if exc.permanent or job.attempts >= self.policy.max_attempts:
@@ -378,7 +377,7 @@ class DocumentOutput:
         with self.store.session() as session:
             jobs.transition(session, job_id, "processing", state, reasons=reason, message=message)
         # Finished documents are deleted; the row stays for history and accounting.
-        (self.spool_dir / job_id).unlink(missing_ok=True)
+        self.documents.delete(job_id)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
