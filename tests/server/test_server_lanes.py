@@ -129,16 +129,6 @@ def _jobs(server: ServerProcess, job_ids: list[str]) -> list[dict[str, object]]:
     return [by_id[j] for j in job_ids]
 
 
-def _share_storage(tmp_path: Path) -> None:
-    """Data dirs `a` and `b` with one spool (as on shared storage) and so one instance id:
-    both processes can print every job, which is what makes a dead one's lane matter."""
-    (tmp_path / "a" / "spool").mkdir(parents=True, mode=0o700)
-    (tmp_path / "b").mkdir(mode=0o700)
-    (tmp_path / "b" / "spool").symlink_to(tmp_path / "a" / "spool")
-    for name in ("a", "b"):
-        (tmp_path / name / "instance.id").write_text(f"shared-{tmp_path.name}\n")
-
-
 def _sender(pair: tuple[ServerProcess, ServerProcess], job_id: str) -> ServerProcess | None:
     sending = re.compile(rf"output\.sending job={re.escape(job_id)} ")
     return next((s for s in pair if sending.search(s.logs())), None)
@@ -148,7 +138,6 @@ def test_a_lane_held_by_a_killed_process_passes_to_the_other_which_resends_the_c
     start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path,
     stalling: SlowPrinter,
 ) -> None:  # fmt: skip
-    _share_storage(tmp_path)
     a, b = start_server(*POLL, name="a"), start_server(*POLL, name="b")
     token, port_id, printer, user = _pull_port(a, stalling)
     # The first is larger than the socket buffers: its sender is stuck mid-stream.
@@ -178,7 +167,6 @@ def test_a_process_starting_while_another_sends_a_job_leaves_that_job_to_it(
     start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path,
     stalling: SlowPrinter,
 ) -> None:  # fmt: skip
-    _share_storage(tmp_path)
     a = start_server(*POLL, name="a")
     token, port_id, printer, user = _pull_port(a, stalling)
     body = os.urandom(16 * 1024 * 1024)
