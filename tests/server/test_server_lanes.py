@@ -135,7 +135,7 @@ def _sender(pair: tuple[ServerProcess, ServerProcess], job_id: str) -> ServerPro
 
 
 def test_a_lane_held_by_a_killed_process_passes_to_the_other_which_resends_the_cut_off_job(
-    start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path,
+    start_server: Callable[..., ServerProcess], cluster: None,
     stalling: SlowPrinter,
 ) -> None:  # fmt: skip
     a, b = start_server(*POLL, name="a"), start_server(*POLL, name="b")
@@ -164,7 +164,7 @@ def test_a_lane_held_by_a_killed_process_passes_to_the_other_which_resends_the_c
 
 
 def test_a_process_starting_while_another_sends_a_job_leaves_that_job_to_it(
-    start_server: Callable[..., ServerProcess], cluster: None, tmp_path: Path,
+    start_server: Callable[..., ServerProcess], cluster: None,
     stalling: SlowPrinter,
 ) -> None:  # fmt: skip
     a = start_server(*POLL, name="a")
