@@ -15,10 +15,11 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
-from server import admin_api, api, auth, claims, notify, outcomes, pages, retention, tls
+from server import admin_api, api, auth, claims, notify, outcomes, pages, presence, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext, instance_id
 from server.gateway import Gateway, Limits, clean_spool
@@ -40,6 +41,7 @@ class RunOptions:
     gateway_port: int = 7300
     db_url: str | None = None
     heartbeat: float = 10.0
+    presence_lease: float = presence.DEFAULT_LENGTH
     output_poll: float = 1.0
     expiry_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
@@ -103,7 +105,9 @@ async def _start_background(
         ssl_handshake_timeout=opts.limits.header_timeout,
     )
     stack.callback(listener.close)
+    stack.callback(_end_lease, ctx)
     for coroutine in (
+        presence.keep(ctx.store, ctx.hub.lease),
         ctx.output.run(),
         retention.run(
             ctx.store,
@@ -124,6 +128,15 @@ async def _start_background(
         stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
 
 
+def _end_lease(ctx: ServerContext) -> None:
+    """Run after the renewals have stopped, so none of them brings the lease back."""
+    try:
+        with ctx.store.session() as session:
+            ctx.hub.lease.end(session)
+    except SQLAlchemyError as exc:  # the lease then runs out by itself
+        event("presence.end_failed", error=exc.__class__.__name__)
+
+
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -141,19 +154,21 @@ def prepare(opts: RunOptions) -> ServerContext:
     make_data_dir(opts.data_dir)  # the database files exist now
     removed = clean_spool(spool_dir)
     instance = instance_id(opts.data_dir)
+    lease = presence.Lease(presence.new_holder(), instance, opts.presence_lease)
     with store.session() as session:
         released = claims.release_instance(session, instance)
+        forgotten = lease.begin(session)
     output = DocumentOutput(store, spool_dir, opts.retry, instance, opts.output_poll)
     recovered = output.recover()
     auth.dummy_hash()  # made now, so the first unknown-user login costs what the others do
     event("server.prepared", removed_parts=removed, recovered_jobs=recovered,
-          released_claims=released)  # fmt: skip
+          released_claims=released, forgotten_leases=forgotten)  # fmt: skip
     return ServerContext(
         data_dir=opts.data_dir,
         spool_dir=spool_dir,
         store=store,
         admin_token=auth.admin_token(opts.data_dir),
-        hub=ChannelHub(store, opts.heartbeat),
+        hub=ChannelHub(store, opts.heartbeat, lease),
         output=output,
         gateway_address=f"{opts.host}:{opts.gateway_port}",
         instance=instance,

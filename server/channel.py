@@ -7,6 +7,8 @@ same tick the server re-checks that the endpoint is still authorized and resends
 commands. A revoke or a command queued by another process (the admin CLI) reaches the process
 holding the channel through NOTIFY on PostgreSQL, and through `watch` (a one-query poll every
 second for all of this process's channels) on SQLite, so it takes effect within about a second.
+Which process holds a channel, and whether that process still lives, is server/presence.py:
+heartbeats write nothing to the database.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -33,13 +33,12 @@ from protocol.channel import (
     Report,
     StoredJob,
 )
-from server import accounting, commands, tokens
+from server import accounting, commands, presence, tokens
 from server.logs import event
 from server.models import Command, Endpoint, now
 from server.store import Store
 
 MAX_MESSAGE = 1024 * 1024
-HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 REVOKED_REASON = "endpoint revoked"
 
 
@@ -63,9 +62,10 @@ class Connection:
 
 
 class ChannelHub:
-    def __init__(self, store: Store, heartbeat_interval: float) -> None:
+    def __init__(self, store: Store, heartbeat_interval: float, lease: presence.Lease) -> None:
         self.store = store
         self.heartbeat_interval = heartbeat_interval
+        self.lease = lease
         self.connections: dict[int, Connection] = {}
         self.loop: asyncio.AbstractEventLoop | None = None  # set by the app on start-up
 
@@ -77,6 +77,7 @@ class ChannelHub:
         return self._authorized(token=token)
 
     def _authorized(self, token: str | None = None, endpoint_id: int | None = None) -> int | None:
+        """Reads only: a heartbeat must not cost a database write (presence.py)."""
         with self.store.session() as session:
             if token is not None:
                 endpoint = tokens.check_access(session, token).endpoint
@@ -85,10 +86,7 @@ class ChannelHub:
                     Endpoint.state == "authorized", Endpoint.id == endpoint_id
                 )
                 endpoint = session.scalar(query)
-            if endpoint is None:
-                return None
-            endpoint.last_seen_at = now()
-            return endpoint.id
+            return None if endpoint is None else endpoint.id
 
     async def serve(self, websocket: WebSocket) -> None:
         endpoint_id = await asyncio.to_thread(self.bearer_endpoint, websocket)
@@ -103,7 +101,7 @@ class ChannelHub:
         self.connections[endpoint_id] = conn
         if old is not None:
             await old.close(1000, "replaced by a newer connection")
-        await asyncio.to_thread(self._hold, endpoint_id, HOLDER, None)
+        await asyncio.to_thread(self._hold, endpoint_id, True)
         event("channel.open", endpoint=endpoint_id)
         ticker = asyncio.create_task(self._tick(conn))
         try:
@@ -114,15 +112,17 @@ class ChannelHub:
                 await ticker
             if self.connections.get(endpoint_id) is conn:
                 del self.connections[endpoint_id]
-                await asyncio.to_thread(self._hold, endpoint_id, None, HOLDER)
+                await asyncio.to_thread(self._hold, endpoint_id, False)
             event("channel.closed", endpoint=endpoint_id)
 
-    def _hold(self, endpoint_id: int, holder: str | None, only_if: str | None) -> None:
-        """Record which process holds the channel (a row, so every process can see it)."""
+    def _hold(self, endpoint_id: int, held: bool) -> None:
+        """Record that this process holds the channel, or no longer does (a row, so every
+        process can see it; presence.py says when it is believed)."""
         with self.store.session() as session:
-            endpoint = session.get(Endpoint, endpoint_id)
-            if endpoint is not None and (only_if is None or endpoint.channel_holder == only_if):
-                endpoint.channel_holder = holder
+            if held:
+                presence.hold(session, endpoint_id, self.lease.holder)
+            else:
+                presence.let_go(session, endpoint_id, self.lease.holder)
 
     def nudge(self, endpoint_ids: set[int] | None = None) -> None:
         """Send queued commands now instead of on the next heartbeat. Thread-safe: REST
@@ -160,7 +160,7 @@ class ChannelHub:
 
     def _changes(self) -> tuple[list[int], dict[int, set[str]]]:
         with self.store.session() as session:
-            ours = select(Endpoint.id).where(Endpoint.channel_holder == HOLDER)
+            ours = select(Endpoint.id).where(Endpoint.channel_holder == self.lease.holder)
             revoked = session.scalars(ours.where(Endpoint.state != "authorized")).all()
             waiting: dict[int, set[str]] = {}
             rows = session.execute(
@@ -242,8 +242,7 @@ class ChannelHub:
                 )
             conn.sent.discard(message.id)
             return None
-        if message.type == "heartbeat":
-            self._authorized(None, conn.endpoint_id)
+        if message.type == "heartbeat":  # the socket being alive is all it says
             return None
         handler, model = HANDLERS[message.type]
         try:

@@ -1,0 +1,150 @@
+"""Presence that heals itself (issue 22, finding 4): an endpoint whose channel holder died
+shows offline within one lease, and heartbeats write nothing to the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+from websockets.sync.client import ClientConnection
+
+from support.server import ServerProcess, authorized_endpoint
+from support.waiting import wait_for
+from tests.server.clients import open_channel
+from tests.server.test_server_channel import next_of
+
+LEASE = 3.0  # seconds; short so the takeover test waits little
+
+
+def online(server: ServerProcess, endpoint_id: int) -> bool:
+    """What the admin REST API of `server` says."""
+    with server.admin() as admin:
+        listed = admin.get("/api/v1/admin/endpoints").raise_for_status().json()
+    return next(e for e in listed if e["id"] == endpoint_id)["online"]
+
+
+def kill(server: ServerProcess) -> None:
+    """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+    os.kill(server.pid, signal.SIGKILL)
+    assert server.proc is not None
+    server.proc.wait(30)
+
+
+def test_endpoint_of_a_killed_process_goes_offline_within_the_lease_and_another_takes_it(
+    start_server: Callable[..., ServerProcess], db_kind: str
+) -> None:
+    if db_kind == "sqlite":
+        pytest.skip("several server processes share a database only on PostgreSQL")
+    a, b = (start_server("--presence-lease", str(LEASE), name=name) for name in ("a", "b"))
+    endpoint_id, token = authorized_endpoint(a)
+    with open_channel(a, token) as ws:
+        assert wait_for(lambda: online(b, endpoint_id), 10, "b sees the channel held by a")
+        # Alive for more than two leases: a's renewals keep the endpoint online meanwhile.
+        for _ in range(int(2.5 * LEASE / 0.5)):
+            next_of(ws, "heartbeat")
+        assert online(b, endpoint_id)
+        kill(a)
+    # Without the lease, the holder row named the dead process and the endpoint stayed online.
+    wait_for(lambda: not online(b, endpoint_id), LEASE + 5, "offline within the lease")
+    with open_channel(b, token) as ws:
+        next_of(ws, "heartbeat")
+        assert online(b, endpoint_id)
+
+
+def test_restart_on_the_same_data_dir_shows_no_endpoint_online_without_a_channel(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    # A long lease: the restart itself, not the lease running out, must end the old presence.
+    first = start_server("--presence-lease", "600")
+    endpoint_id, token = authorized_endpoint(first)
+    with open_channel(first, token) as ws:
+        next_of(ws, "heartbeat")
+        assert online(first, endpoint_id)
+        kill(first)
+    second = start_server("--presence-lease", "600")  # same data dir, same database
+    assert not online(second, endpoint_id)
+    listed = json.loads(second.cli("endpoint", "list").stdout)  # the admin CLI says the same
+    assert next(e for e in listed if e["id"] == endpoint_id)["online"] is False
+    with open_channel(second, token) as ws:
+        next_of(ws, "heartbeat")
+        assert online(second, endpoint_id)
+
+
+CHANNELS = 4
+ROUNDS = 10  # heartbeats each way on every channel
+
+
+def test_heartbeats_write_nothing_to_the_database(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    # Heartbeats every 0.1 s; a lease renewed and held jobs expired far outside the window, so
+    # the only writes it could see are the heartbeats'.
+    server = start_server("--heartbeat", "0.1", "--presence-lease", "600",
+                          "--expiry-interval", "600")  # fmt: skip
+    endpoints = [authorized_endpoint(server, f"pc-{n}") for n in range(CHANNELS)]
+    with ExitStack() as stack, writes_seen(server) as writes:
+        channels = [stack.enter_context(open_channel(server, token)) for _, token in endpoints]
+        for ws in channels:
+            next_of(ws, "heartbeat")
+        wait_for(lambda: all(online(server, e) for e, _ in endpoints), 10, "all online")
+        before = writes([e for e, _ in endpoints])
+        for round_ in range(ROUNDS):
+            for ws in channels:
+                next_of(ws, "heartbeat")
+                ws.send(json.dumps({"type": "heartbeat", "id": f"hb-{round_}", "body": {}}))
+        for ws in channels:
+            settle(ws)
+        after = writes([e for e, _ in endpoints])
+    # Before the change: two writes per heartbeat and channel (2 * 4 * 10 = 80 at least).
+    assert after.rows == before.rows, "an endpoint row was written by a heartbeat"
+    if server.db_url is None:
+        assert after.version == before.version, "the database was written by heartbeats"
+    else:  # transaction ids are the whole cluster's: a margin for its autovacuum
+        assert after.version - before.version <= 3, f"{after.version - before.version} writes"
+
+
+class Writes:
+    """`rows`: each endpoint row's version (PostgreSQL's xmin: any UPDATE makes a new one).
+    `version`: on PostgreSQL the next transaction id (only a transaction that writes takes
+    one); on SQLite the file's data_version, which differs once any commit changed the file."""
+
+    def __init__(self, rows: dict[int, str], version: int) -> None:
+        self.rows, self.version = rows, version
+
+
+@contextmanager
+def writes_seen(server: ServerProcess) -> Iterator[Callable[[list[int]], Writes]]:
+    if server.db_url is None:
+        with closing(sqlite3.connect(server.data_dir / "server.db")) as conn:
+            # One connection throughout: data_version compares commits made by others to it.
+            yield lambda ids: Writes({}, conn.execute("PRAGMA data_version").fetchone()[0])
+        return
+    engine = create_engine(server.db_url)
+
+    def seen(ids: list[int]) -> Writes:
+        with engine.connect() as conn:  # reads only: this takes no transaction id
+            rows = conn.execute(text("SELECT id, xmin::text FROM endpoints WHERE id = ANY(:ids)"),
+                                {"ids": ids})  # fmt: skip
+            count = conn.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"))
+            return Writes(dict(rows.all()), int(count))
+
+    try:
+        yield seen
+    finally:
+        engine.dispose()
+
+
+def settle(ws: ClientConnection) -> None:
+    """Wait until the server has handled everything sent on `ws`: it answers messages in
+    order, and one of an unknown type gets an ack without touching the database."""
+    ws.send(json.dumps({"type": "settle", "id": "settle", "body": {}}))
+    while True:
+        message = json.loads(ws.recv(15))
+        if message["type"] == "ack" and message["id"] == "settle":
+            return
