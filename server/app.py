@@ -124,8 +124,7 @@ async def _start_background(
         notes = notify.Listener(ctx.store.url, lambda endpoint: ctx.hub.nudge({endpoint}))
         notes.start()
         stack.callback(notes.stop)
-    else:
-        stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
+    stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
 
 
 def _end_lease(ctx: ServerContext) -> None:

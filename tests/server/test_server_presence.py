@@ -7,9 +7,13 @@ import json
 import os
 import signal
 import sqlite3
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
+from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from websockets.sync.client import ClientConnection
@@ -17,6 +21,8 @@ from websockets.sync.client import ClientConnection
 from support.server import ServerProcess, authorized_endpoint
 from support.waiting import wait_for
 from tests.server.clients import open_channel
+from tests.server.conftest import Tls
+from tests.server.peers import PostgresServer
 from tests.server.test_server_channel import next_of
 
 LEASE = 3.0  # seconds; short so the takeover test waits little
@@ -78,35 +84,80 @@ def test_restart_on_the_same_data_dir_shows_no_endpoint_online_without_a_channel
 
 CHANNELS = 4
 ROUNDS = 10  # heartbeats each way on every channel
+# No lease renewal and no held-job expiry inside the heartbeat windows below.
+QUIET = ("--presence-lease", "600", "--expiry-interval", "600")
 
 
 def test_heartbeats_write_nothing_to_the_database(
     start_server: Callable[..., ServerProcess],
 ) -> None:
-    # Heartbeats every 0.1 s; a lease renewed and held jobs expired far outside the window, so
-    # the only writes it could see are the heartbeats'.
-    server = start_server("--heartbeat", "0.1", "--presence-lease", "600",
-                          "--expiry-interval", "600")  # fmt: skip
-    endpoints = [authorized_endpoint(server, f"pc-{n}") for n in range(CHANNELS)]
+    server = start_server("--heartbeat", "0.1", *QUIET)
     with ExitStack() as stack, writes_seen(server) as writes:
-        channels = [stack.enter_context(open_channel(server, token)) for _, token in endpoints]
-        for ws in channels:
-            next_of(ws, "heartbeat")
-        wait_for(lambda: all(online(server, e) for e, _ in endpoints), 10, "all online")
-        before = writes([e for e, _ in endpoints])
-        for round_ in range(ROUNDS):
-            for ws in channels:
-                next_of(ws, "heartbeat")
-                ws.send(json.dumps({"type": "heartbeat", "id": f"hb-{round_}", "body": {}}))
-        for ws in channels:
-            settle(ws)
-        after = writes([e for e, _ in endpoints])
+        endpoints, channels = open_channels(stack, server, CHANNELS)
+        before = writes(endpoints)
+        exchange_heartbeats(channels, ROUNDS)
+        after = writes(endpoints)
     # Before the change: two writes per heartbeat and channel (2 * 4 * 10 = 80 at least).
     assert after.rows == before.rows, "an endpoint row was written by a heartbeat"
     if server.db_url is None:
         assert after.version == before.version, "the database was written by heartbeats"
     else:  # transaction ids are the whole cluster's: a margin for its autovacuum
         assert after.version - before.version <= 3, f"{after.version - before.version} writes"
+
+
+def test_idle_channels_cost_no_database_transaction_per_heartbeat(
+    postgres: PostgresServer, tls: Tls, tmp_path: Path
+) -> None:
+    channels_open = 2 * CHANNELS
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = postgres.create_database(name)
+    # Every statement on this database goes to the cluster's log, from the first connection.
+    with psycopg.connect(host="127.0.0.1", port=postgres.port, user="postgres",
+                         dbname="postgres", autocommit=True) as conn:  # fmt: skip
+        conn.execute(f"ALTER DATABASE \"{name}\" SET log_statement = 'all'")
+    server = ServerProcess(tmp_path / "data", tls.cert, tls.key, tls.client, url,
+                           ["--heartbeat", "0.1", *QUIET])  # fmt: skip
+    log = postgres.root / "pg.log"
+    try:
+        server.start()
+        with ExitStack() as stack:
+            _, channels = open_channels(stack, server, channels_open)
+            offset = log.stat().st_size
+            exchange_heartbeats(channels, ROUNDS)
+            commits = log.read_bytes()[offset:].count(b"statement: COMMIT")
+    finally:
+        server.stop()
+    # Before: each channel read its endpoint and its commands on every tick, about
+    # 2 * 8 * 10 = 160 transactions. Now one sweep a second for all channels and Document
+    # Output's poll: a few a second, whatever the number of channels and heartbeats.
+    assert commits < channels_open * ROUNDS, f"{commits} transactions"
+
+
+def open_channels(
+    stack: ExitStack, server: ServerProcess, count: int
+) -> tuple[list[int], list[ClientConnection]]:
+    """`count` authorized endpoints with an open channel each, every one shown online."""
+    endpoints = [authorized_endpoint(server, f"pc-{n}") for n in range(count)]
+    channels = [stack.enter_context(open_channel(server, token)) for _, token in endpoints]
+    for ws in channels:
+        next_of(ws, "heartbeat")
+    ids = [e for e, _ in endpoints]
+    wait_for(lambda: all(online(server, e) for e in ids), 10, "all online")
+    return ids, channels
+
+
+def exchange_heartbeats(channels: list[ClientConnection], rounds: int) -> None:
+    """`rounds` heartbeats from the server on every channel, each answered by one from the
+    client; returns once the server has handled all of them. Heartbeats sent before the call
+    (waiting in the socket) do not count: `ts` says when the server sent each."""
+    since = time.time()
+    for round_ in range(rounds):
+        for ws in channels:
+            while next_of(ws, "heartbeat")["body"]["ts"] < since:
+                pass
+            ws.send(json.dumps({"type": "heartbeat", "id": f"hb-{round_}", "body": {}}))
+    for ws in channels:
+        settle(ws)
 
 
 class Writes:
