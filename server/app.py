@@ -15,7 +15,6 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
@@ -105,7 +104,6 @@ async def _start_background(
         ssl_handshake_timeout=opts.limits.header_timeout,
     )
     stack.callback(listener.close)
-    stack.callback(_end_lease, ctx)
     for coroutine in (
         presence.keep(ctx.store, ctx.hub.lease),
         ctx.output.run(),
@@ -125,15 +123,6 @@ async def _start_background(
         notes.start()
         stack.callback(notes.stop)
     stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
-
-
-def _end_lease(ctx: ServerContext) -> None:
-    """Run after the renewals have stopped, so none of them brings the lease back."""
-    try:
-        with ctx.store.session() as session:
-            ctx.hub.lease.end(session)
-    except SQLAlchemyError as exc:  # the lease then runs out by itself
-        event("presence.end_failed", error=exc.__class__.__name__)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

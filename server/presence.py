@@ -79,28 +79,19 @@ class Lease:
 
     def begin(self, session: Session) -> int:
         """At start, before listening: forget the leases of this data dir's earlier processes
-        (gone: one process per data dir) and leases long expired, clearing the holder of
-        their endpoints, then take ours. Returns how many leases were forgotten."""
-        gone = session.scalars(
-            select(ServerLease.holder).where(
-                or_(
-                    ServerLease.instance == self.instance,
-                    ServerLease.expires_at < now() - FORGOTTEN_AFTER,
-                ),
-                ServerLease.holder != self.holder,
-            )
-        ).all()
-        if gone:
-            release = update(Endpoint).where(Endpoint.channel_holder.in_(gone))
-            session.execute(release.values(channel_holder=None))
-            session.execute(delete(ServerLease).where(ServerLease.holder.in_(gone)))
+        (gone: one process per data dir), whose endpoints are offline from now on, and leases
+        expired long ago (processes on data dirs never started again), then take ours.
+        Returns how many leases were forgotten."""
+        gone = delete(ServerLease).where(
+            or_(
+                ServerLease.instance == self.instance,
+                ServerLease.expires_at < now() - FORGOTTEN_AFTER,
+            ),
+            ServerLease.holder != self.holder,
+        )
+        forgotten = session.execute(gone).rowcount  # type: ignore[attr-defined]
         self.renew(session)
-        return len(gone)
-
-    def end(self, session: Session) -> None:
-        """At a clean stop: our endpoints show offline now rather than a lease later."""
-        let_go(session, None, self.holder)
-        session.execute(delete(ServerLease).where(ServerLease.holder == self.holder))
+        return forgotten
 
 
 def hold(session: Session, endpoint_id: int, holder: str) -> None:
@@ -110,13 +101,11 @@ def hold(session: Session, endpoint_id: int, holder: str) -> None:
     session.execute(statement.values(channel_holder=holder, last_seen_at=now()))
 
 
-def let_go(session: Session, endpoint_id: int | None, holder: str) -> None:
-    """The channel of `endpoint_id` (None: every channel) in the process `holder` closed; an
-    endpoint that reconnected to another process meanwhile stays that one's."""
-    statement = update(Endpoint).where(Endpoint.channel_holder == holder)
-    if endpoint_id is not None:
-        statement = statement.where(Endpoint.id == endpoint_id)
-    session.execute(statement.values(channel_holder=None, last_seen_at=now()))
+def let_go(session: Session, endpoint_id: int, holder: str) -> None:
+    """The channel of `endpoint_id` in the process `holder` closed; an endpoint that
+    reconnected to another process meanwhile stays that one's."""
+    ours = update(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.channel_holder == holder)
+    session.execute(ours.values(channel_holder=None, last_seen_at=now()))
 
 
 def online_ids(session: Session) -> set[int]:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from websockets.sync.client import ClientConnection
 
+from server.store import default_url
 from support.server import ServerProcess, authorized_endpoint
 from support.waiting import wait_for
 from tests.server.clients import open_channel
@@ -80,6 +81,52 @@ def test_restart_on_the_same_data_dir_shows_no_endpoint_online_without_a_channel
     with open_channel(second, token) as ws:
         next_of(ws, "heartbeat")
         assert online(second, endpoint_id)
+
+
+def test_a_lease_lost_while_cut_off_comes_back_with_its_endpoints(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server("--presence-lease", "1.5")
+    endpoint_id, token = authorized_endpoint(server)
+    with open_channel(server, token) as ws, database(server) as engine:
+        next_of(ws, "heartbeat")
+        assert online(server, endpoint_id)
+        # What another process does to a lease expired long ago: the row is gone.
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM server_leases"))
+        assert not online(server, endpoint_id)
+        # The next renewal (a third of the lease) writes the row again: an update would not.
+        wait_for(lambda: online(server, endpoint_id), 10, "online again after a renewal")
+
+
+def test_a_process_starting_forgets_leases_expired_long_ago(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server()
+    server.stop()
+    with database(server) as engine, engine.begin() as conn:
+        for holder, age in (("gone-for-days", 2 * 86400), ("gone-for-an-hour", 3600)):
+            conn.execute(
+                text("INSERT INTO server_leases VALUES (:holder, 'elsewhere', :at, :at)"),
+                {"holder": holder, "at": time.time() - age},
+            )
+    start_server()  # the same data dir and database
+    with database(server) as engine, engine.connect() as conn:
+        holders = set(conn.scalars(text("SELECT holder FROM server_leases")))
+    assert "gone-for-days" not in holders
+    assert "gone-for-an-hour" in holders  # its process may only be cut off for a while
+    assert len(holders) == 2  # and the new process's own
+
+
+@contextmanager
+def database(server: ServerProcess) -> Iterator[Engine]:
+    """The server's own database (its SQLite file, or its PostgreSQL database), to look at
+    or change what another process would."""
+    engine = create_engine(server.db_url or default_url(server.data_dir))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 CHANNELS = 4
@@ -176,7 +223,6 @@ def writes_seen(server: ServerProcess) -> Iterator[Callable[[list[int]], Writes]
             # One connection throughout: data_version compares commits made by others to it.
             yield lambda ids: Writes({}, conn.execute("PRAGMA data_version").fetchone()[0])
         return
-    engine = create_engine(server.db_url)
 
     def seen(ids: list[int]) -> Writes:
         with engine.connect() as conn:  # reads only: this takes no transaction id
@@ -185,10 +231,8 @@ def writes_seen(server: ServerProcess) -> Iterator[Callable[[list[int]], Writes]
             count = conn.scalar(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"))
             return Writes(dict(rows.all()), int(count))
 
-    try:
+    with database(server) as engine:
         yield seen
-    finally:
-        engine.dispose()
 
 
 def settle(ws: ClientConnection) -> None:
