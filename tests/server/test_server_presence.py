@@ -69,18 +69,31 @@ def test_restart_on_the_same_data_dir_shows_no_endpoint_online_without_a_channel
 ) -> None:
     # A long lease: the restart itself, not the lease running out, must end the old presence.
     first = start_server("--presence-lease", "600")
-    endpoint_id, token = authorized_endpoint(first)
+    endpoint_id, token = authorized_endpoint(first, "restarted-pc")
     with open_channel(first, token) as ws:
         next_of(ws, "heartbeat")
         assert online(first, endpoint_id)
+        assert page_says(first, "restarted-pc") == "online"
         kill(first)
     second = start_server("--presence-lease", "600")  # same data dir, same database
     assert not online(second, endpoint_id)
-    listed = json.loads(second.cli("endpoint", "list").stdout)  # the admin CLI says the same
+    # The admin CLI and the admin page read the same view.
+    listed = json.loads(second.cli("endpoint", "list").stdout)
     assert next(e for e in listed if e["id"] == endpoint_id)["online"] is False
+    assert page_says(second, "restarted-pc") == "offline"
     with open_channel(second, token) as ws:
         next_of(ws, "heartbeat")
         assert online(second, endpoint_id)
+
+
+def page_says(server: ServerProcess, hostname: str) -> str:
+    """The Channel cell of the endpoint's row on the admin page."""
+    with server.http() as browser:
+        browser.follow_redirects = True
+        page = browser.post("/admin/login", data={"token": server.admin_token}).text
+    row = next(r for r in page.split("<tr>") if f"<td>{hostname}</td>" in r)
+    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+    return cells[5]  # Id, Host, OS, Version, State, Channel
 
 
 def test_a_lease_lost_while_cut_off_comes_back_with_its_endpoints(
