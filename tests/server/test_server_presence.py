@@ -52,9 +52,11 @@ def test_endpoint_of_a_killed_process_goes_offline_within_the_lease_and_another_
     endpoint_id, token = authorized_endpoint(a)
     with open_channel(a, token) as ws:
         assert wait_for(lambda: online(b, endpoint_id), 10, "b sees the channel held by a")
-        # Alive for more than two leases: a's renewals keep the endpoint online meanwhile.
-        for _ in range(int(2.5 * LEASE / 0.5)):
-            next_of(ws, "heartbeat")
+        # Alive for more than two leases (by the server's heartbeats, not a sleep): a's
+        # renewals keep the endpoint online meanwhile.
+        until = time.time() + 2.5 * LEASE
+        while next_of(ws, "heartbeat")["body"]["ts"] < until:
+            pass
         assert online(b, endpoint_id)
         kill(a)
     # Without the lease, the holder row named the dead process and the endpoint stayed online.
