@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
-from server import admin_api, api, auth, claims, notify, outcomes, pages, retention, tls
+from server import admin_api, api, auth, claims, notify, outcomes, pages, presence, retention, tls
 from server.channel import ChannelHub
 from server.context import ServerContext, instance_id
 from server.documents import Documents, Kind, Spool, default_kind
@@ -42,6 +42,7 @@ class RunOptions:
     db_url: str | None = None
     documents: Kind | None = None  # None: the database on PostgreSQL, the spool on SQLite
     heartbeat: float = 10.0
+    presence_lease: float = presence.DEFAULT_LENGTH
     output_poll: float = 1.0
     expiry_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
@@ -106,6 +107,7 @@ async def _start_background(
     )
     stack.callback(listener.close)
     for coroutine in (
+        presence.keep(ctx.store, ctx.hub.lease),
         ctx.output.run(),
         retention.run(
             ctx.store,
@@ -121,8 +123,7 @@ async def _start_background(
         notes = notify.Listener(ctx.store.url, lambda endpoint: ctx.hub.nudge({endpoint}))
         notes.start()
         stack.callback(notes.stop)
-    else:
-        stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
+    stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -144,19 +145,22 @@ def prepare(opts: RunOptions) -> ServerContext:
     spool = Spool(spool_dir, instance)
     removed = spool.clean()
     documents = Documents(store, spool, opts.documents or default_kind(store))
+    lease = presence.Lease(presence.new_holder(), instance, opts.presence_lease)
     with store.session() as session:
         released = claims.release_instance(session, instance)
+        forgotten = lease.begin(session)
     output = DocumentOutput(store, documents, opts.retry, instance, opts.output_poll)
     recovered = output.recover()
     auth.dummy_hash()  # made now, so the first unknown-user login costs what the others do
     event("server.prepared", removed_parts=removed, recovered_jobs=recovered,
-          released_claims=released, documents=documents.kind)  # fmt: skip
+          released_claims=released, forgotten_leases=forgotten,
+          documents=documents.kind)  # fmt: skip
     return ServerContext(
         data_dir=opts.data_dir,
         documents=documents,
         store=store,
         admin_token=auth.admin_token(opts.data_dir),
-        hub=ChannelHub(store, opts.heartbeat),
+        hub=ChannelHub(store, opts.heartbeat, lease),
         output=output,
         gateway_address=f"{opts.host}:{opts.gateway_port}",
         instance=instance,

@@ -47,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
         db_url=args.db,
         documents=args.documents,
         heartbeat=args.heartbeat,
+        presence_lease=args.presence_lease,
         output_poll=args.output_poll,
         expiry_interval=args.expiry_interval,
         limits=Limits(header_timeout=args.header_timeout, read_timeout=args.read_timeout),
@@ -173,6 +174,11 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     _limit_arguments(run)
     tuning = run.add_argument_group("tuning (defaults suit production; tests shorten them)")
     tuning.add_argument("--heartbeat", type=float, default=10.0, help="channel heartbeat, s")
+    tuning.add_argument(
+        "--presence-lease", type=_positive(float), default=30.0,
+        help="s an endpoint of a killed server process may still show online (renewed "
+        "every third of it; default 30)",
+    )  # fmt: skip
     tuning.add_argument("--header-timeout", type=float, default=10.0, help="gateway header, s")
     tuning.add_argument("--read-timeout", type=float, default=30.0, help="gateway body stall, s")
     tuning.add_argument(

@@ -139,7 +139,8 @@ class Endpoint(Base):
     credentials_issued_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     authorized_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seen_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # "host:pid" of the server process holding this endpoint's channel; None when offline.
+    # The lease (server_leases.holder) of the process holding this endpoint's channel; None
+    # when no process does. Online means: this lease is unexpired (server/presence.py).
     channel_holder: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
@@ -236,6 +237,22 @@ class DocumentChunk(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ServerLease(Base):
+    """A running server process's lease on presence (issue 22, finding 4; server/presence.py).
+
+    An endpoint's channel counts as online only while the lease its `channel_holder` names is
+    unexpired, so the endpoints of a killed process go offline within one lease without any
+    process writing for them. `instance` is the data dir's id: a process starting on the same
+    data dir drops its predecessor's lease at once."""
+
+    __tablename__ = "server_leases"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float)
 
 
 class Command(Base):
