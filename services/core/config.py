@@ -18,9 +18,16 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from protocol.channel import RawPrinterFacts
@@ -71,8 +78,18 @@ class Settings(BaseSettings):
     spooler_port: int = Field(default=8631, ge=1, le=65535)
     raw_capture_port: int = Field(default=0, ge=0, le=65535)
     api_port: int = Field(default=8637, ge=1, le=65535)
+    # The servers in order of preference (issue 22): the channel uses the first that answers
+    # and comes back to an earlier one when it answers again. ``server_url`` and
+    # ``secondary_server_url`` are the older spelling of a list of two; after loading, both
+    # spellings are filled in, so ``server_url`` is always the first server.
     server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
     secondary_server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
+    server_urls: list[Annotated[str, Field(pattern=HTTPS_URL_PATTERN)]] = Field(
+        default_factory=list, validate_default=True
+    )
+    # While the channel is on a later server of the list, how often it first asks the
+    # earlier ones whether they answer again (doubling while they do not: channel/failback.py).
+    failback_interval: float = Field(default=30, gt=0)
     gateway: str | None = Field(default=None, pattern=HOST_PORT_PATTERN)
     secondary_gateway: str | None = Field(default=None, pattern=HOST_PORT_PATTERN)
     ca_file: Path | None = None
@@ -125,6 +142,32 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return check_proxy_url(value or None)
+
+    @field_validator("server_urls")
+    @classmethod
+    def _server_list(cls, urls: list[str], info: ValidationInfo) -> list[str]:
+        """The list in force: ``server_urls``, else the two older keys; both spellings at once
+        only when they agree (a form that sends back everything it was shown)."""
+        older = [
+            u for u in (info.data.get("server_url"), info.data.get("secondary_server_url")) if u
+        ]
+        if not urls:
+            return older
+        if len(set(urls)) != len(urls):
+            raise ValueError("a server is listed twice")
+        if older and older != urls[: len(older)]:
+            raise ValueError(
+                "server_url/secondary_server_url name other servers; keep one spelling"
+            )
+        return urls
+
+    @model_validator(mode="after")
+    def _first_server(self) -> Settings:
+        """Fill the older keys from the list, which every reader of ``server_url`` relies on."""
+        if self.server_urls:
+            self.server_url = self.server_urls[0]
+            self.secondary_server_url = (self.server_urls[1:] or [None])[0]
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -124,3 +124,56 @@ def test_good_server_addresses_pass(tmp_path):
         )
     )
     assert settings.gateway == "print.example.org:7300"
+
+
+def test_a_list_of_servers_loads_in_order_and_fills_the_older_keys(tmp_path):
+    text = 'server_urls = ["https://a.example", "https://b.example:8443", "https://c.example"]\n'
+    settings = load_settings(write(tmp_path, text))
+    assert settings.server_urls == [
+        "https://a.example",
+        "https://b.example:8443",
+        "https://c.example",
+    ]
+    # Every reader of server_url (sync, delivery, the facade) gets the first server.
+    assert settings.server_url == "https://a.example"
+    assert settings.secondary_server_url == "https://b.example:8443"
+
+
+def test_the_older_primary_and_secondary_keys_still_make_the_list(tmp_path):
+    text = 'server_url = "https://a.example"\nsecondary_server_url = "https://b.example"\n'
+    settings = load_settings(write(tmp_path, text))
+    assert settings.server_urls == ["https://a.example", "https://b.example"]
+    only_primary = load_settings(write(tmp_path, 'server_url = "https://a.example"\n'))
+    assert only_primary.server_urls == ["https://a.example"]
+    assert load_settings(write(tmp_path, "")).server_urls == []
+
+
+def test_both_spellings_are_taken_when_they_agree(tmp_path):
+    """A form sends back everything it was shown: the list and the keys filled from it."""
+    text = 'server_url = "https://a.example"\nserver_urls = ["https://a.example", "https://b.example"]\n'
+    assert load_settings(write(tmp_path, text)).server_urls == [
+        "https://a.example",
+        "https://b.example",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "why"),
+    [
+        ('server_urls = "https://a.example"', "server_urls", "valid list"),
+        ('server_urls = ["https://a.example", "http://b.example"]', "server_urls.1", "pattern"),
+        ('server_urls = ["https://a.example", 3]', "server_urls.1", "valid string"),
+        ('server_urls = ["https://a.example", "https://a.example"]', "server_urls", "twice"),
+        (
+            'server_url = "https://x.example"\nserver_urls = ["https://a.example"]',
+            "server_urls",
+            "keep one spelling",
+        ),
+    ],
+)
+def test_a_bad_server_list_is_refused_naming_the_key_and_the_file(tmp_path, text, key, why):
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert f"config error in {path}: key '{key}'" in str(error.value)
+    assert why in str(error.value)
