@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from protocol.rest import PROFILE_FIELDS
-from server import admin, audit, auth, profiles
+from server import admin, admin_secret, audit, profiles
 from server.store import Store, default_url, make_data_dir
 
 Handler = Callable[[Session, argparse.Namespace], Any]
@@ -328,11 +328,31 @@ def _audited(session: Session, args: argparse.Namespace) -> None:
     audit.record(session, args.who, f"{args.object}.{args.action}", subject, detail)
 
 
+def _print_token(args: argparse.Namespace) -> int:
+    """Print this data dir's admin token, the one every server process on the database
+    accepts (admin_secret.py); refuse, saying why, when the database records another."""
+    make_data_dir(args.data)
+    store = Store(args.db or default_url(args.data))
+    try:
+        store.migrate()
+        make_data_dir(args.data)
+        token = admin_secret.adopt(store, args.data)
+    except admin_secret.NotTheClusters as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"error: database unavailable: {exc.orig}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(token)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one admin command in one transaction and print its result as JSON."""
     if args.object == "token":
-        print(auth.admin_token(args.data))
-        return 0
+        return _print_token(args)
     handler, _ = COMMANDS[(args.object, args.action)]
     args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
     make_data_dir(args.data)  # setting up before the first `run` is fine

@@ -20,7 +20,7 @@ def test_job_stored_on_one_server_is_printed_by_it_when_released_on_the_other(
     job_id = unique("job")
     reply = upload(a.gateway_port, a.ca, header(token, job_id, port_id, b"shared"), b"shared")
     assert reply is not None and reply.code == "stored"
-    with b.admin() as admin:  # b's admin token differs from a's: each data dir has its own
+    with b.admin() as admin:
         released = admin.post("/api/v1/release", json={"user": "alice", "printer": printer})
         assert released.json()["job_ids"] == [job_id]
     wait_for(lambda: raw_sink.documents() == [b"shared"], 30, "printed by the server holding it")
