@@ -1,0 +1,40 @@
+"""A client with a list of server URLs (``server_urls``) and two separate server processes on
+one database, no proxy between: it fails over to the second when the first dies, and comes
+back to the first once that answers again (issue 22, finding 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from support.client import Client
+from support.server import ServerProcess
+from support.waiting import wait_for
+from tests.e2e.conftest import authorize_first_endpoint
+from tests.server.conftest import Tls
+from tests.server.fleet import channels_opened, online_on, statuses
+
+
+def test_the_channel_fails_over_to_the_second_server_and_back_to_the_first(
+    pair: tuple[ServerProcess, ServerProcess], make_client: Callable[..., Client], tls: Tls
+) -> None:
+    first, second = pair
+    client = make_client(
+        [], server_urls=[first.base_url, second.base_url], ca_file=str(tls.ca_file),
+        failback_interval=0.5,
+    )  # fmt: skip
+    client.start("sync", "channel")
+    authorize_first_endpoint(first)
+    wait_for(lambda: online_on(client, first.base_url), 60, "online on the first")
+
+    first.proc.kill()  # type: ignore[union-attr]  # SIGKILL
+    first.proc.wait()  # type: ignore[union-attr]
+    wait_for(lambda: online_on(client, second.base_url), 60, "online on the second")
+    assert channels_opened(second) == 1
+
+    opened_before = channels_opened(first)  # its log goes on in the same file
+    first.start()  # same data dir, ports and database
+    wait_for(lambda: online_on(client, first.base_url), 60, "back on the first")
+    assert channels_opened(first) == opened_before + 1
+    # Straight from the second to the first: never offline in between, and it stays there.
+    back = statuses(client)[-2:]
+    assert back == [("online", second.base_url), ("online", first.base_url)]
