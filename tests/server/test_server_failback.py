@@ -29,12 +29,12 @@ def test_the_channel_fails_over_to_the_second_server_and_back_to_the_first(
     first.proc.kill()  # type: ignore[union-attr]  # SIGKILL
     first.proc.wait()  # type: ignore[union-attr]
     wait_for(lambda: online_on(client, second.base_url), 60, "online on the second")
-    assert channels_opened(second) == 1
+    wait_for(lambda: channels_opened(second) == 1, 30, "the second's log of that channel")
 
     opened_before = channels_opened(first)  # its log goes on in the same file
     first.start()  # same data dir, ports and database
     wait_for(lambda: online_on(client, first.base_url), 60, "back on the first")
-    assert channels_opened(first) == opened_before + 1
+    wait_for(lambda: channels_opened(first) == opened_before + 1, 30, "the first's log of it")
     # Straight from the second to the first: never offline in between, and it stays there.
     back = statuses(client)[-2:]
     assert back == [("online", second.base_url), ("online", first.base_url)]
