@@ -25,7 +25,7 @@ READERS: dict[str, frozenset[str]] = {
     "mode": frozenset({"spooler", "delivery", "channel"}),
     "server_url": frozenset({"channel", "sync", "delivery"}),
     "secondary_server_url": frozenset({"channel"}),
-    "server_urls": frozenset({"channel", "sync", "delivery"}),
+    "servers": frozenset({"channel", "sync", "delivery"}),
     "failback_interval": frozenset({"channel"}),
     "gateway": frozenset({"delivery"}),
     "secondary_gateway": frozenset({"delivery"}),

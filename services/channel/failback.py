@@ -1,5 +1,5 @@
 """Coming back to a preferred server: while the channel is on a later server of the list
-(``server_urls``), ask the earlier ones whether they answer again.
+(``servers``), ask the earlier ones whether they answer again.
 
 Why not stay where we are: an admin lists the servers in the order they want them used (the
 nearest, or the one meant for this site first), and a channel that failed over once would

@@ -1,11 +1,11 @@
 """The channel process: this machine's persistent, authenticated link to the cloud server.
 
 It registers the endpoint and waits for authorization, keeps one WebSocket open to the first
-server of ``server_urls`` that answers (and goes back to an earlier one once it answers again:
+server of ``servers`` that answers (and goes back to an earlier one once it answers again:
 failback.py), reconnecting with exponential backoff and jitter (1 s to 60 s,
 the guide's Paranoid Pirate), drains the outbox of reports, applies the server's commands,
 and cancels held jobs past ``retention``. Its state is published as ``channel.status``.
-Serverless (no ``server_url``) it only does the retention sweep and says it is idle.
+Serverless (no ``servers``) it only does the retention sweep and says it is idle.
 """
 
 from __future__ import annotations
@@ -72,11 +72,11 @@ class ChannelService(Service):
 
     def tasks(self) -> list[Any]:
         tasks = [every(self.settings.rescan_interval, asyncio.Event(), self._expire_held)]
-        if self.settings.server_url:
+        if self.settings.server:
             tasks.append(self._keep_connected())
             tasks.append(self._keep_fresh())
         else:
-            self.reason = "serverless: no server_url configured"
+            self.reason = "serverless: no servers (or server_url) in the config"
             tasks.append(every(self.settings.rescan_interval, asyncio.Event(), self._prune))
         return tasks
 
@@ -92,13 +92,13 @@ class ChannelService(Service):
 
     async def on_wake(self, slept: float) -> None:
         """Back from sleep: reconnect now, and cancel the held jobs that expired meanwhile."""
-        connected = bool(self.settings.server_url)
+        connected = bool(self.settings.server)
         self.log.info("channel.woke", slept=round(slept, 1), reconnect=connected)
         self._woke.set()
         await self._expire_held()
 
     async def _keep_connected(self) -> None:
-        servers = [u.rstrip("/") for u in self.settings.server_urls]
+        servers = [u.rstrip("/") for u in self.settings.server_list]
         backoff = BACKOFF_MIN
         while True:
             for index, url in enumerate(servers):

@@ -26,7 +26,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -80,13 +79,12 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8637, ge=1, le=65535)
     # The servers in order of preference (issue 22): the channel uses the first that answers
     # and comes back to an earlier one when it answers again. ``server_url`` and
-    # ``secondary_server_url`` are the older spelling of a list of two; after loading, both
-    # spellings are filled in, so ``server_url`` is always the first server.
+    # ``secondary_server_url`` are the older spelling of a list of two. Readers use
+    # ``server_list`` and ``server`` (the first), whichever spelling the file has; the fields
+    # keep the file's own, so GET /config shows, and a form sends back, what the file says.
     server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
     secondary_server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
-    server_urls: list[Annotated[str, Field(pattern=HTTPS_URL_PATTERN)]] = Field(
-        default_factory=list, validate_default=True
-    )
+    servers: list[Annotated[str, Field(pattern=HTTPS_URL_PATTERN)]] = Field(default_factory=list)
     # While the channel is on a later server of the list, how often it first asks the
     # earlier ones whether they answer again (doubling while they do not: channel/failback.py).
     failback_interval: float = Field(default=30, gt=0)
@@ -143,16 +141,15 @@ class Settings(BaseSettings):
             return value
         return check_proxy_url(value or None)
 
-    @field_validator("server_urls")
+    @field_validator("servers")
     @classmethod
     def _server_list(cls, urls: list[str], info: ValidationInfo) -> list[str]:
-        """The list in force: ``server_urls``, else the two older keys; both spellings at once
-        only when they agree (a form that sends back everything it was shown)."""
+        """No server twice; both spellings at once only when they agree."""
+        if not urls:
+            return urls  # the older keys, or serverless
         older = [
             u for u in (info.data.get("server_url"), info.data.get("secondary_server_url")) if u
         ]
-        if not urls:
-            return older
         if len(set(urls)) != len(urls):
             raise ValueError("a server is listed twice")
         if older and older != urls[: len(older)]:
@@ -160,14 +157,6 @@ class Settings(BaseSettings):
                 "server_url/secondary_server_url name other servers; keep one spelling"
             )
         return urls
-
-    @model_validator(mode="after")
-    def _first_server(self) -> Settings:
-        """Fill the older keys from the list, which every reader of ``server_url`` relies on."""
-        if self.server_urls:
-            self.server_url = self.server_urls[0]
-            self.secondary_server_url = (self.server_urls[1:] or [None])[0]
-        return self
 
     @classmethod
     def settings_customise_sources(
@@ -180,6 +169,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file (passed in as init values).
         return (env_settings, init_settings)
+
+    @property
+    def server_list(self) -> list[str]:
+        """The servers in order of preference, from either spelling; [] = serverless."""
+        older = [u for u in (self.server_url, self.secondary_server_url) if u]
+        return list(self.servers) or older
+
+    @property
+    def server(self) -> str | None:
+        """The first server: the one sync, the facade and the CLI speak to."""
+        return (self.server_list or [None])[0]
 
     @property
     def db_path(self) -> Path:

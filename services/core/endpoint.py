@@ -185,7 +185,7 @@ class Keeper:
     @classmethod
     def from_settings(cls, settings: Settings) -> Keeper:
         return cls(
-            settings.state_dir, settings.server_urls, tls_context(settings.ca_file), settings.proxy
+            settings.state_dir, settings.server_list, tls_context(settings.ca_file), settings.proxy
         )
 
     async def access_token(self, rejected: str | None = None) -> str | None:

@@ -46,7 +46,7 @@ class OutcomePoll:
     def __init__(
         self, settings: Settings, store: Store, publisher: Publisher, log: EventLog
     ) -> None:
-        self.url = (settings.server_url or "").rstrip("/")
+        self.url = (settings.server or "").rstrip("/")
         self.proxy = settings.proxy
         self.tls = endpoint.tls_context(settings.ca_file)
         self.keeper = endpoint.Keeper.from_settings(settings)

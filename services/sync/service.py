@@ -79,12 +79,12 @@ class SyncService(Service):
         config_rows = printers.from_config(self.settings.printers)
         changed = await asyncio.to_thread(printers.apply, self.store, "config", config_rows)
         state, reason = "ok", ""
-        if self.settings.server_url:
+        if self.settings.server:
             try:
                 changed += await self._sync_server()
             except httpx.HTTPError as exc:
                 # Keep what we have: a server that is down must not remove anyone's printers.
-                url = self.settings.server_url
+                url = self.settings.server
                 state, reason = "failed", reach.failure_at(url, exc, self.settings.ca_file)[:300]
             except (NotAuthorized, ValueError) as exc:
                 state, reason = "failed", str(exc)[:300]
@@ -143,7 +143,7 @@ class SyncService(Service):
     async def _sync_server(self) -> int:
         token = endpoint.load_token(self.settings.state_dir)
         tls = endpoint.tls_context(self.settings.ca_file)
-        url = self.settings.server_url or ""
+        url = self.settings.server or ""
         options = proxy.httpx_options(url, self.settings.proxy)
         async with httpx.AsyncClient(verify=tls, timeout=30, **options) as http:
             await self._sync_profile(http, url, token)

@@ -1,4 +1,4 @@
-"""A client with a list of server URLs (``server_urls``) and two separate server processes on
+"""A client with a list of server URLs (``servers``) and two separate server processes on
 one database, no proxy between: it fails over to the second when the first dies, and comes
 back to the first once that answers again (issue 22, finding 5)."""
 
@@ -19,7 +19,7 @@ def test_the_channel_fails_over_to_the_second_server_and_back_to_the_first(
 ) -> None:
     first, second = pair
     client = make_client(
-        [], server_urls=[first.base_url, second.base_url], ca_file=str(tls.ca_file),
+        [], servers=[first.base_url, second.base_url], ca_file=str(tls.ca_file),
         failback_interval=0.5,
     )  # fmt: skip
     client.start("sync", "channel")

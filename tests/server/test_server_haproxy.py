@@ -69,7 +69,7 @@ def test_a_client_behind_haproxy_prints_and_moves_to_the_other_process_when_one_
         printer, port = unique("raw"), unique("secure")
         add_printer_and_port(a, printer, raw_sink.port, kind="pull", port_name=port)
         client = make_client(
-            [], mode="gateway", server_urls=[proxy.base_url], gateway=proxy.gateway,
+            [], mode="gateway", servers=[proxy.base_url], gateway=proxy.gateway,
             ca_file=str(tls.ca_file),
         )  # fmt: skip
         client.start("sync", "spooler", "delivery", "channel")

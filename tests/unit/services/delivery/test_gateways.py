@@ -8,7 +8,7 @@ from services.delivery.destination import gateways
 
 
 def test_each_listed_server_gives_its_gateway_in_the_lists_order() -> None:
-    settings = Settings(server_urls=["https://a.example", "https://b.example:8443"])
+    settings = Settings(servers=["https://a.example", "https://b.example:8443"])
     assert gateways(settings) == ["a.example:7300", "b.example:7300"]
 
 
@@ -19,7 +19,7 @@ def test_the_older_secondary_server_gives_the_second_gateway() -> None:
 
 def test_a_named_gateway_comes_first_and_its_secondary_after() -> None:
     settings = Settings(
-        server_urls=["https://a.example", "https://b.example"],
+        servers=["https://a.example", "https://b.example"],
         gateway="proxy.example:7300",
         secondary_gateway="b.example:7300",
     )
