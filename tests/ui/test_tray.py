@@ -210,6 +210,22 @@ def test_my_profile_opens_the_servers_profile_page(tray: TrayApp) -> None:
     assert catcher.urls == ["https://print.example.org/profile"]
 
 
+def test_my_profile_opens_the_first_of_a_list_of_servers(
+    tray: TrayApp, facade_server: FakeFacade
+) -> None:
+    facade_server.config["server_url"] = None
+    facade_server.config["servers"] = ["https://a.example.org/", "https://b.example.org"]
+    next_poll(tray)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("https", catcher, "open")
+    try:
+        assert tray.profile_action.isEnabled()
+        tray.profile_action.trigger()
+    finally:
+        QDesktopServices.unsetUrlHandler("https")
+    assert catcher.urls == ["https://a.example.org/profile"]
+
+
 def test_my_profile_is_disabled_without_a_server(tray: TrayApp, facade_server: FakeFacade) -> None:
     facade_server.config["server_url"] = None
     next_poll(tray)
