@@ -328,43 +328,28 @@ def _audited(session: Session, args: argparse.Namespace) -> None:
     audit.record(session, args.who, f"{args.object}.{args.action}", subject, detail)
 
 
-def _print_token(args: argparse.Namespace) -> int:
-    """Print this data dir's admin token, the one every server process on the database
-    accepts (admin_secret.py); refuse, saying why, when the database records another."""
-    make_data_dir(args.data)
-    store = Store(args.db or default_url(args.data))
-    try:
-        store.migrate()
-        make_data_dir(args.data)
-        token = admin_secret.adopt(store, args.data)
-    except admin_secret.NotTheClusters as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OperationalError as exc:
-        print(f"error: database unavailable: {exc.orig}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
-    print(token)
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run one admin command in one transaction and print its result as JSON."""
-    if args.object == "token":
-        return _print_token(args)
-    handler, _ = COMMANDS[(args.object, args.action)]
-    args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
+    """Run one admin command in one transaction and print its result as JSON; ``token``
+    prints this data dir's admin token, the one every server process on the database accepts
+    (admin_secret.py), or says why not when the database records another."""
     make_data_dir(args.data)  # setting up before the first `run` is fine
     store = Store(args.db or default_url(args.data))
     try:
         store.migrate()
         make_data_dir(args.data)
+        if args.object == "token":
+            print(admin_secret.adopt(store, args.data))
+            return 0
+        handler, _ = COMMANDS[(args.object, args.action)]
+        args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
         with store.session() as session:
             result = handler(session, args)
             _audited(session, args)
     except admin.AdminError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except admin_secret.NotTheClusters as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except OperationalError as exc:
         print(f"error: database unavailable: {exc.orig}", file=sys.stderr)

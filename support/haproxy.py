@@ -12,6 +12,7 @@ line per given process, keeping the options of the file's first line (its health
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from support import ROOT
 from support.ports import free_port
+from support.process import Process
 from support.waiting import wait_for
 
 CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -42,7 +44,7 @@ class Haproxy:
         self.config.write_text(render(CONFIG.read_text(), self.https_port, self.gateway_port,
                                       backends))  # fmt: skip
         self.log_path = work_dir / "haproxy.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: Process | None = None
 
     @classmethod
     @contextmanager
@@ -63,26 +65,20 @@ class Haproxy:
         if checked.returncode != 0:
             raise AssertionError(f"haproxy refuses the config:\n{checked.stdout.decode()}"
                                  f"{checked.stderr.decode()}")  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([binary, "-f", str(self.config), "-db"], stdout=log,
-                                         stderr=subprocess.STDOUT)  # fmt: skip
+        self.proc = Process("haproxy", [binary, "-f", str(self.config), "-db"], dict(os.environ),
+                            self.log_path)  # fmt: skip
         wait_for(self._listening, 30, "haproxy to listen")
 
     def _listening(self) -> bool:
         assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"haproxy exited {self.proc.returncode}:\n{self.logs()}")
+        if not self.proc.alive():
+            code = self.proc.popen.returncode
+            raise AssertionError(f"haproxy exited {code}:\n{self.logs()}")
         return all(_accepts(port) for port in (self.https_port, self.gateway_port))
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            self.proc.stop()
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
