@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from support.client import Client
-from support.server import ServerProcess
+from support.server import ServerProcess, add_printer_and_port
 from support.waiting import wait_for
 from tests.e2e.conftest import authorize_first_endpoint
+from tests.server.clients import unique
 from tests.server.conftest import Tls
 from tests.server.fleet import channels_opened, online_on, statuses
 
@@ -30,6 +31,11 @@ def test_the_channel_fails_over_to_the_second_server_and_back_to_the_first(
     first.proc.wait()  # type: ignore[union-attr]
     wait_for(lambda: online_on(client, second.base_url), 60, "online on the second")
     wait_for(lambda: channels_opened(second) == 1, 30, "the second's log of that channel")
+    # Sync goes down the list too: a port added now reaches the client from the second.
+    port = unique("after-the-kill")
+    add_printer_and_port(second, unique("raw"), 9, kind="pull", port_name=port)
+    synced = client.run_cli("sync", "--wait")
+    assert synced.returncode == 0 and port in synced.stdout, synced.stdout + synced.stderr
 
     opened_before = channels_opened(first)  # its log goes on in the same file
     first.start()  # same data dir, ports and database
