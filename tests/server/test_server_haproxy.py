@@ -8,11 +8,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from protocol.states import JobState
-from services.core.ipp import Operation, Status
 from support.client import Client
 from support.haproxy import Haproxy
 from support.server import ServerProcess, add_printer_and_port
@@ -20,39 +18,20 @@ from support.waiting import wait_for
 from tests.e2e.conftest import authorize_first_endpoint
 from tests.server.clients import unique
 from tests.server.conftest import Tls
-from tests.server.fleet import channels_opened, online_on, statuses
+from tests.server.fleet import (
+    channels_opened,
+    job_state,
+    online_on,
+    print_held,
+    release,
+    served,
+    statuses,
+)
 from tests.server.peers import RawSink
 
 needs_haproxy = pytest.mark.skipif(
     shutil.which("haproxy") is None, reason="haproxy absent (Debian package haproxy)"
 )
-
-
-def print_held(client: Client, port: str, data: bytes) -> str:
-    """Print to a pull port as alice; the job's uuid."""
-    reply = client.ipp(Operation.PRINT_JOB, printer=port, user="alice", document=data)
-    assert reply.code == Status.OK, reply.operation.get("status-message")
-    return max(client.jobs(), key=lambda job: job.id).uuid
-
-
-def served(client: Client, port: str) -> bool:
-    return client.ipp(Operation.GET_PRINTER_ATTRIBUTES, printer=port).code == Status.OK
-
-
-def release(proxy: Haproxy, tls: Tls, admin_token: str, printer: str) -> list[str]:
-    """Alice's held jobs released at ``printer``, through HAProxy: the one admin token opens
-    the admin API on whichever process it picks."""
-    with httpx.Client(base_url=proxy.base_url, verify=tls.client, timeout=30) as http:
-        released = http.post(
-            "/api/v1/release",
-            headers={"Authorization": f"Bearer {admin_token}"},
-            json={"user": "alice", "printer": printer},
-        )
-    return released.raise_for_status().json()["job_ids"]
-
-
-def job_state(client: Client, job_uuid: str) -> JobState | None:
-    return next((j.state for j in client.jobs() if j.uuid == job_uuid), None)
 
 
 @needs_haproxy
@@ -79,7 +58,7 @@ def test_a_client_behind_haproxy_prints_and_moves_to_the_other_process_when_one_
 
         job = print_held(client, port, b"through haproxy")
         wait_for(lambda: a.job(job) is not None, 30, "the upload stored through haproxy")
-        assert release(proxy, tls, a.admin_token, printer) == [job]
+        assert release(proxy.base_url, tls.client, a.admin_token, printer) == [job]
         wait_for(lambda: raw_sink.documents() == [b"through haproxy"], 30, "printed")
         wait_for(lambda: job_state(client, job) == JobState.COMPLETED, 30, "completed")
 
@@ -100,6 +79,6 @@ def test_a_client_behind_haproxy_prints_and_moves_to_the_other_process_when_one_
         wait_for(
             lambda: other.job(second) is not None, 30, "stored (the other process is the one left)"
         )
-        assert release(proxy, tls, other.admin_token, printer) == [second]
+        assert release(proxy.base_url, tls.client, other.admin_token, printer) == [second]
         wait_for(lambda: job_state(client, second) == JobState.COMPLETED, 30, "completed")
         assert raw_sink.documents() == [b"through haproxy", b"after the kill"]
