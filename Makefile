@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 # What Qt's xcb platform plugin loads beyond PySide6's wheel and a desktop's usual libraries:
 # without them `pullprint tray` cannot start (it says so, naming these).
 TRAY_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
-# The real peers the tests use: ippeveprinter and ipptool, cupsd, PostgreSQL, and an X server
-# with a system tray (Xvfb, trayer, xwininfo) for the tray.
-TEST_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql xvfb trayer x11-utils \
+# The real peers the tests use: ippeveprinter and ipptool, cupsd, PostgreSQL, HAProxy (in
+# front of several server processes), and an X server with a system tray (Xvfb, trayer,
+# xwininfo) for the tray.
+TEST_PACKAGES := cups-ipp-utils cups avahi-daemon dbus postgresql haproxy xvfb trayer x11-utils \
 	$(TRAY_PACKAGES)
 
 .PHONY: demo test bench lint format venv debs tray-debs clean screenshots lock upgrade-deps

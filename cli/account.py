@@ -27,8 +27,8 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1
     if settings.login_type == "custom":
-        if not args.user or not settings.server_url:
-            print("pullprint: custom login needs a server_url and a USER", file=sys.stderr)
+        if not args.user or not settings.server:
+            print("pullprint: custom login needs a server (servers) and a USER", file=sys.stderr)
             return 1
         stdin = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
         error = check_password(settings, args.user, stdin or getpass.getpass())
@@ -62,7 +62,7 @@ def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
 
 def check_password(settings: Settings, user: str, password: str) -> str | None:
     """None when the server accepts the password, else what went wrong."""
-    url = f"{(settings.server_url or '').rstrip('/')}/api/v1/login"
+    url = f"{(settings.server or '').rstrip('/')}/api/v1/login"
     try:
         reply = httpx.post(
             url,
@@ -72,7 +72,7 @@ def check_password(settings: Settings, user: str, password: str) -> str | None:
             **proxy.httpx_options(url, settings.proxy),
         )
     except httpx.HTTPError as exc:
-        return reach.failure_at(settings.server_url or url, exc, settings.ca_file)
+        return reach.failure_at(settings.server or url, exc, settings.ca_file)
     if reply.status_code != 200:
         return f"login refused: {error_message(reply)}"
     return None

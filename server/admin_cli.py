@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from protocol.rest import PROFILE_FIELDS
-from server import admin, audit, auth, profiles
+from server import admin, admin_secret, audit, profiles
 from server.store import Store, default_url, make_data_dir
 
 Handler = Callable[[Session, argparse.Namespace], Any]
@@ -329,22 +329,27 @@ def _audited(session: Session, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one admin command in one transaction and print its result as JSON."""
-    if args.object == "token":
-        print(auth.admin_token(args.data))
-        return 0
-    handler, _ = COMMANDS[(args.object, args.action)]
-    args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
+    """Run one admin command in one transaction and print its result as JSON; ``token``
+    prints this data dir's admin token, the one every server process on the database accepts
+    (admin_secret.py), or says why not when the database records another."""
     make_data_dir(args.data)  # setting up before the first `run` is fine
     store = Store(args.db or default_url(args.data))
     try:
         store.migrate()
         make_data_dir(args.data)
+        if args.object == "token":
+            print(admin_secret.adopt(store, args.data))
+            return 0
+        handler, _ = COMMANDS[(args.object, args.action)]
+        args.who = audit.Who("admin", f"cli ({getpass.getuser()})")
         with store.session() as session:
             result = handler(session, args)
             _audited(session, args)
     except admin.AdminError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except admin_secret.NotTheClusters as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except OperationalError as exc:
         print(f"error: database unavailable: {exc.orig}", file=sys.stderr)

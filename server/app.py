@@ -18,7 +18,19 @@ from fastapi.responses import JSONResponse
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
-from server import admin_api, api, auth, claims, notify, outcomes, pages, presence, retention, tls
+from server import (
+    admin_api,
+    admin_secret,
+    api,
+    auth,
+    claims,
+    notify,
+    outcomes,
+    pages,
+    presence,
+    retention,
+    tls,
+)
 from server.channel import ChannelHub
 from server.context import ServerContext, instance_id
 from server.documents import Documents, Kind, Spool, default_kind
@@ -141,6 +153,8 @@ def prepare(opts: RunOptions) -> ServerContext:
     store = Store(opts.db_url or default_url(opts.data_dir))
     store.migrate()
     make_data_dir(opts.data_dir)  # the database files exist now
+    # Before anything is cleaned or recovered: a process that may not start changes nothing.
+    admin_token = admin_secret.adopt(store, opts.data_dir)
     instance = instance_id(opts.data_dir)
     spool = Spool(spool_dir, instance)
     removed = spool.clean()
@@ -159,7 +173,7 @@ def prepare(opts: RunOptions) -> ServerContext:
         data_dir=opts.data_dir,
         documents=documents,
         store=store,
-        admin_token=auth.admin_token(opts.data_dir),
+        admin_token=admin_token,
         hub=ChannelHub(store, opts.heartbeat, lease),
         output=output,
         gateway_address=f"{opts.host}:{opts.gateway_port}",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # imported where used: `admin` commands need none of the web 
 def _run(args: argparse.Namespace) -> int:
     """Serve HTTPS (REST, channel, pages) and the TLS gateway until SIGTERM/SIGINT."""
     from protocol.http_limits import HttpLimits
-    from server import app, tls
+    from server import admin_secret, app, tls
     from server.gateway import Limits
     from server.output import RetryPolicy
 
@@ -62,7 +62,11 @@ def _run(args: argparse.Namespace) -> int:
         tokens=_token_policy(args),
         throttle=_throttle_policy(args),
     )
-    app.run(opts)
+    try:
+        app.run(opts)
+    except admin_secret.NotTheClusters as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -255,6 +255,18 @@ class ServerLease(Base):
     expires_at: Mapped[float] = mapped_column(Float)
 
 
+class ClusterSecret(Base):
+    """A secret every server process on this database shares (issue 22, finding 5): the
+    admin token, named ``admin``. Only its sha256 is kept, so a copy of the database (a
+    backup) opens nothing; the first process to start records its data dir's token."""
+
+    __tablename__ = "cluster_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
 class Command(Base):
     """A server -> endpoint channel command, kept until the endpoint acks it.
 

@@ -113,6 +113,14 @@ class ServerProcess:
     def admin_token(self) -> str:
         return (self.data_dir / "admin.token").read_text().strip()
 
+    def share_admin_token(self, first: ServerProcess) -> None:
+        """Before start: take ``first``'s admin token, as an admin sets up a second process on
+        one database (every process must hold the token the database records)."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = self.data_dir / "admin.token"
+        target.write_bytes((first.data_dir / "admin.token").read_bytes())
+        target.chmod(0o600)
+
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.base_url, verify=self.ca, headers=headers, timeout=30)

@@ -176,7 +176,7 @@ class TrayApp(QObject):
         self.route_separator.setVisible(local_mode)
         self.route_local_action.setVisible(local_mode)
         self.route_gateway_action.setVisible(local_mode)
-        self.profile_action.setEnabled(bool(self.config.get("server_url")))
+        self.profile_action.setEnabled(bool(first_server(self.config)))
         for action in (
             self.jobs_action,
             self.sync_action,
@@ -299,7 +299,7 @@ class TrayApp(QObject):
         self.preferences.notifications = self.notifications_action.isChecked()
 
     def open_profile(self) -> None:
-        server = str(self.config.get("server_url") or "").rstrip("/")
+        server = first_server(self.config)
         if server:
             QDesktopServices.openUrl(QUrl(server + "/profile"))
 
@@ -370,6 +370,13 @@ class Poll:
     language: Result | None
     epoch: int  # the language epoch when the poll started
     jobs: Result | None = None  # GET /jobs, the caller's own; None when /status failed
+
+
+def first_server(config: dict[str, Any]) -> str:
+    """The server whose profile page the menu opens: the first of ``servers``, else
+    ``server_url`` (the older spelling, issue 22); "" when serverless."""
+    listed = config.get("servers") or [config.get("server_url")]
+    return str(listed[0] or "").rstrip("/")
 
 
 def _config_from(

@@ -38,7 +38,7 @@ async def get_session(facade: FacadeDep, caller: CallerDep) -> Session:
 
 async def _check_password(facade: Facade, body: Login) -> str:
     """Custom login: the server must accept the password. Returns the server user."""
-    server = (facade.settings.server_url or "").rstrip("/")
+    server = (facade.settings.server or "").rstrip("/")
     if not server or not body.user or body.password is None:
         raise ApiError(422, "invalid-request", "custom login needs a server, user and password")
     try:

@@ -25,6 +25,8 @@ READERS: dict[str, frozenset[str]] = {
     "mode": frozenset({"spooler", "delivery", "channel"}),
     "server_url": frozenset({"channel", "sync", "delivery"}),
     "secondary_server_url": frozenset({"channel"}),
+    "servers": frozenset({"channel", "sync", "delivery"}),
+    "failback_interval": frozenset({"channel"}),
     "gateway": frozenset({"delivery"}),
     "secondary_gateway": frozenset({"delivery"}),
     "ca_file": frozenset({"channel", "sync", "delivery"}),

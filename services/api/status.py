@@ -68,7 +68,7 @@ async def get_status(facade: FacadeDep, request: Request) -> Status:
     answers = await asyncio.gather(*(_service_status(facade, name) for name in SERVICES))
     services = dict(zip(SERVICES, answers, strict=True))
     channel, sync = services["channel"], services["sync"]
-    wrong = problems(services, bool(facade.settings.server_url))
+    wrong = problems(services, bool(facade.settings.server))
     if facade.restarting:
         wrong.append(f"restarting with the new settings: {', '.join(facade.restarting)}")
     if facade.restart_failure:

@@ -1,10 +1,11 @@
 """The channel process: this machine's persistent, authenticated link to the cloud server.
 
-It registers the endpoint and waits for authorization, keeps one WebSocket open to the primary
-server (else the secondary), reconnecting with exponential backoff and jitter (1 s to 60 s,
+It registers the endpoint and waits for authorization, keeps one WebSocket open to the first
+server of ``servers`` that answers (and goes back to an earlier one once it answers again:
+failback.py), reconnecting with exponential backoff and jitter (1 s to 60 s,
 the guide's Paranoid Pirate), drains the outbox of reports, applies the server's commands,
 and cancels held jobs past ``retention``. Its state is published as ``channel.status``.
-Serverless (no ``server_url``) it only does the retention sweep and says it is idle.
+Serverless (no ``servers``) it only does the retention sweep and says it is idle.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from protocol.rest import EndpointConfig
 from protocol.states import JobState
 from services.channel import commands
 from services.channel.connection import Connection, ServerGone
+from services.channel.failback import FailBack
 from services.channel.registration import RegistrationError, obtain_token
 from services.core import endpoint, outcomes, proxy, reach
 from services.core.config import Settings
@@ -65,14 +67,16 @@ class ChannelService(Service):
         # Set when the machine wakes from sleep: end the connection (its socket is most likely
         # dead, though nothing will say so for three heartbeats) and reconnect without backoff.
         self._woke = asyncio.Event()
+        self.failback = FailBack(self.tls, settings.proxy, settings.failback_interval)
+        self._back = False  # the last session ended to go back to a preferred server
 
     def tasks(self) -> list[Any]:
         tasks = [every(self.settings.rescan_interval, asyncio.Event(), self._expire_held)]
-        if self.settings.server_url:
+        if self.settings.server:
             tasks.append(self._keep_connected())
             tasks.append(self._keep_fresh())
         else:
-            self.reason = "serverless: no server_url configured"
+            self.reason = "serverless: no servers (or server_url) in the config"
             tasks.append(every(self.settings.rescan_interval, asyncio.Event(), self._prune))
         return tasks
 
@@ -88,27 +92,26 @@ class ChannelService(Service):
 
     async def on_wake(self, slept: float) -> None:
         """Back from sleep: reconnect now, and cancel the held jobs that expired meanwhile."""
-        connected = bool(self.settings.server_url)
+        connected = bool(self.settings.server)
         self.log.info("channel.woke", slept=round(slept, 1), reconnect=connected)
         self._woke.set()
         await self._expire_held()
 
     async def _keep_connected(self) -> None:
-        servers = [
-            u.rstrip("/")
-            for u in (self.settings.server_url, self.settings.secondary_server_url)
-            if u
-        ]
+        servers = [u.rstrip("/") for u in self.settings.server_list]
         backoff = BACKOFF_MIN
         while True:
-            for url in servers:
+            for index, url in enumerate(servers):
                 # A client per server: NO_PROXY may send one server direct, the other through
                 # the proxy.
                 options = proxy.httpx_options(url, self.settings.proxy)
                 async with httpx.AsyncClient(verify=self.tls, timeout=15, **options) as http:
-                    if await self._session(http, url):
+                    if await self._session(http, url, servers[:index]) or self._back:
                         backoff = BACKOFF_MIN  # we were online: start the backoff afresh
                         break
+            if self._back:  # a preferred server answers again: go to it now
+                self._back = False
+                continue
             if not self._woke.is_set():
                 await wait_for_wake(self._woke, backoff * random.uniform(0.5, 1.0))
             if self._woke.is_set():  # reconnect now, the backoff starting afresh
@@ -117,8 +120,9 @@ class ChannelService(Service):
                 continue
             backoff = min(BACKOFF_MAX, backoff * 2)
 
-    async def _session(self, http: httpx.AsyncClient, url: str) -> bool:
-        """One attempt at one server; True if we got online before it ended."""
+    async def _session(self, http: httpx.AsyncClient, url: str, preferred: list[str]) -> bool:
+        """One attempt at one server; True if we got online before it ended. ``preferred``:
+        the servers listed before it, which are probed while we are on this one."""
         was_online = False
 
         async def online() -> None:
@@ -138,7 +142,7 @@ class ChannelService(Service):
                 if token == refused:
                     raise _Refused(f"the server refuses our token ({url})")
                 try:
-                    await self._until_woke(self._connect(http, url, token, online))
+                    await self._until_woke(self._connect(http, url, token, online), preferred)
                 except Exception as exc:
                     if not _refused(exc):
                         raise
@@ -147,6 +151,10 @@ class ChannelService(Service):
                     continue
                 return was_online
             raise _Refused(f"the server refuses our refreshed token ({url})")
+        except _Back as back:
+            # Not a failure: no "offline" in between; the next session reports "online".
+            self.log.info("channel.fail_back", server=url, to=str(back))
+            self._back = True
         except (RegistrationError, endpoint.Revoked) as exc:
             self.revoked = str(exc) if isinstance(exc, endpoint.Revoked) else self.revoked
             self.log.warning("channel.unauthorized", server=url, reason=str(exc))
@@ -174,20 +182,27 @@ class ChannelService(Service):
         )
         await self.connection.run(online)
 
-    async def _until_woke(self, work: Any) -> None:
-        """Run one connection until it ends, or until the machine wakes from sleep."""
+    async def _until_woke(self, work: Any, preferred: list[str]) -> None:
+        """Run one connection until it ends, until the machine wakes from sleep, or until a
+        server listed before this one answers steadily again (failback.py)."""
         connection = asyncio.ensure_future(work)
         woke = asyncio.ensure_future(self._woke.wait())
+        back = asyncio.ensure_future(
+            self.failback.preferred_answers(preferred) if preferred else asyncio.Event().wait()
+        )
         try:
-            await asyncio.wait({connection, woke}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({connection, woke, back}, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:  # we are being stopped: so is the connection
             connection.cancel()
             raise
         finally:
             woke.cancel()
+            back.cancel()
         if not connection.done():
             connection.cancel()
             await asyncio.wait({connection})  # its end, whatever it was, is ours to replace
+            if back.done() and not back.cancelled():
+                raise _Back(back.result())
             raise _Woke("the machine woke from sleep; reconnecting")
         connection.result()
 
@@ -314,6 +329,10 @@ class _Refused(Exception):
 
 class _Woke(Exception):
     """The machine woke from sleep while connected: start a new connection now."""
+
+
+class _Back(Exception):
+    """A server listed before the one we are on answers again: connect to it now."""
 
 
 EXPECTED_FAILURES = (

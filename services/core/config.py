@@ -18,9 +18,15 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from protocol.channel import RawPrinterFacts
@@ -71,8 +77,17 @@ class Settings(BaseSettings):
     spooler_port: int = Field(default=8631, ge=1, le=65535)
     raw_capture_port: int = Field(default=0, ge=0, le=65535)
     api_port: int = Field(default=8637, ge=1, le=65535)
+    # The servers in order of preference (issue 22): the channel uses the first that answers
+    # and comes back to an earlier one when it answers again. ``server_url`` and
+    # ``secondary_server_url`` are the older spelling of a list of two. Readers use
+    # ``server_list`` and ``server`` (the first), whichever spelling the file has; the fields
+    # keep the file's own, so GET /config shows, and a form sends back, what the file says.
     server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
     secondary_server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
+    servers: list[Annotated[str, Field(pattern=HTTPS_URL_PATTERN)]] = Field(default_factory=list)
+    # While the channel is on a later server of the list, how often it first asks the
+    # earlier ones whether they answer again (doubling while they do not: channel/failback.py).
+    failback_interval: float = Field(default=30, gt=0)
     gateway: str | None = Field(default=None, pattern=HOST_PORT_PATTERN)
     secondary_gateway: str | None = Field(default=None, pattern=HOST_PORT_PATTERN)
     ca_file: Path | None = None
@@ -126,6 +141,23 @@ class Settings(BaseSettings):
             return value
         return check_proxy_url(value or None)
 
+    @field_validator("servers")
+    @classmethod
+    def _server_list(cls, urls: list[str], info: ValidationInfo) -> list[str]:
+        """No server twice; both spellings at once only when they agree."""
+        if not urls:
+            return urls  # the older keys, or serverless
+        older = [
+            u for u in (info.data.get("server_url"), info.data.get("secondary_server_url")) if u
+        ]
+        if len(set(urls)) != len(urls):
+            raise ValueError("a server is listed twice")
+        if older and older != urls[: len(older)]:
+            raise ValueError(
+                "server_url/secondary_server_url name other servers; keep one spelling"
+            )
+        return urls
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -137,6 +169,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file (passed in as init values).
         return (env_settings, init_settings)
+
+    @property
+    def server_list(self) -> list[str]:
+        """The servers in order of preference, from either spelling; [] = serverless."""
+        older = [u for u in (self.server_url, self.secondary_server_url) if u]
+        return list(self.servers) or older
+
+    @property
+    def server(self) -> str | None:
+        """The first server: the one sync, the facade and the CLI speak to."""
+        return (self.server_list or [None])[0]
 
     @property
     def db_path(self) -> Path:

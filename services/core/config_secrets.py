@@ -33,7 +33,10 @@ def path_for(config: Path) -> Path:
 
 
 def is_secret(value: Any) -> bool:
-    """A value that must not be in a file other users can read: a URL with a password."""
+    """A value that must not be in a file other users can read: a URL with a password, or a
+    list holding one (``servers``: the whole list moves, so its order stays one value)."""
+    if isinstance(value, list):
+        return any(is_secret(item) for item in value)
     return isinstance(value, str) and bool(_URL_PASSWORD.match(value))
 
 

@@ -184,8 +184,9 @@ class Keeper:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keeper:
-        servers = [settings.server_url or "", settings.secondary_server_url or ""]
-        return cls(settings.state_dir, servers, tls_context(settings.ca_file), settings.proxy)
+        return cls(
+            settings.state_dir, settings.server_list, tls_context(settings.ca_file), settings.proxy
+        )
 
     async def access_token(self, rejected: str | None = None) -> str | None:
         """A usable access token; None before an admin authorized us. ``rejected``: the

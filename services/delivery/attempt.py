@@ -201,7 +201,7 @@ class Attempt:
         failure = await unreachable(where.host, where.port, timeout) if needs_check else None
         answered = needs_check and failure is None
         switch = await asyncio.to_thread(route_switch, self.store)
-        route = choose(mode, switch, kind, answered, bool(self.settings.server_url))
+        route = choose(mode, switch, kind, answered, bool(self.settings.server))
         return route, explain(route, mode, switch, where.name, where.address, failure), failure
 
     async def _printer_stopped(

@@ -181,7 +181,13 @@ def printed_at_once(printer: Printer, where: Destination) -> bool:
 
 
 def gateways(settings: Settings) -> list[str]:
-    primary = settings.gateway
-    if not primary and settings.server_url:
-        primary = f"{httpx.URL(settings.server_url).host}:{gateway.DEFAULT_GATEWAY_PORT}"
-    return [a for a in (primary, settings.secondary_gateway) if a]
+    """The gateways an upload tries, in order (each upload starts again at the first, so
+    uploads come back to it as soon as it answers): ``gateway`` when set, else the gateway
+    port of every server in ``servers``, the same list the channel uses; then
+    ``secondary_gateway``."""
+    listed = [settings.gateway] if settings.gateway else []
+    if not listed:
+        port = gateway.DEFAULT_GATEWAY_PORT
+        listed = [f"{httpx.URL(url).host}:{port}" for url in settings.server_list]
+    listed.append(settings.secondary_gateway or "")
+    return list(dict.fromkeys(a for a in listed if a))

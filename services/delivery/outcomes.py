@@ -7,6 +7,8 @@ asks: ``POST /api/v1/endpoint/jobs/outcomes`` with the uuids still waiting at th
 after an upload and then less and less often (doubling up to ``POLL_MAX``) while nothing ends;
 an outcome, or a new upload, starts again from ``POLL_FIRST``. With nothing waiting it asks
 nothing. Where the channel runs too, both apply the outcome; the second changes nothing.
+It asks down the list of servers (``servers``, issue 22) as the channel does: the next one
+when one cannot be reached, the first again each time.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class OutcomePoll:
     def __init__(
         self, settings: Settings, store: Store, publisher: Publisher, log: EventLog
     ) -> None:
-        self.url = (settings.server_url or "").rstrip("/")
+        self.urls = [url.rstrip("/") for url in settings.server_list]
+        self.url = self.urls[0] if self.urls else ""  # the one last asked, for the log
         self.proxy = settings.proxy
         self.tls = endpoint.tls_context(settings.ca_file)
         self.keeper = endpoint.Keeper.from_settings(settings)
@@ -73,9 +76,7 @@ class OutcomePoll:
         if not ids:
             return 0
         body = OutcomesRequest(job_ids=ids).model_dump()
-        options = proxy.httpx_options(self.url, self.proxy)
-        async with httpx.AsyncClient(verify=self.tls, timeout=15, **options) as http:
-            reply = await self._post(http, body)
+        reply = await self._post_down_the_list(body)
         ended = 0
         for outcome in OutcomesResponse.model_validate(reply.json()).outcomes:
             moved = await asyncio.to_thread(outcomes.apply, self.store, outcome)
@@ -83,6 +84,20 @@ class OutcomePoll:
                 ended += 1
                 await self.publisher.publish(JobStateChanged(outcome.job_id, *moved))
         return ended
+
+    async def _post_down_the_list(self, body: dict[str, Any]) -> httpx.Response:
+        """The answer of the first server that can be reached; the last one's failure when
+        none can."""
+        for n, url in enumerate(self.urls):
+            self.url = url
+            options = proxy.httpx_options(url, self.proxy)
+            try:
+                async with httpx.AsyncClient(verify=self.tls, timeout=15, **options) as http:
+                    return await self._post(http, body)
+            except httpx.TransportError:
+                if n == len(self.urls) - 1:
+                    raise
+        raise httpx.HTTPError("no server configured")
 
     async def _post(self, http: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
         """POST with a valid access token; refreshed once when the server refuses it."""

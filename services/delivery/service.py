@@ -49,7 +49,7 @@ class DeliveryService(Service):
         self.attempt = Attempt(settings, self.store, self.spool, self.publisher, self.log)
         # Gateway mode may have no channel to hear how uploaded jobs ended: ask (outcomes.py).
         self.outcomes: OutcomePoll | None = None
-        if settings.mode == "gateway" and settings.server_url:
+        if settings.mode == "gateway" and settings.server:
             self.outcomes = OutcomePoll(settings, self.store, self.publisher, self.log)
             self.attempt.uploaded = self.outcomes.uploaded
         requeued = self._requeue_interrupted()

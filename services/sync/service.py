@@ -78,16 +78,8 @@ class SyncService(Service):
         await self._set_state("running", "")
         config_rows = printers.from_config(self.settings.printers)
         changed = await asyncio.to_thread(printers.apply, self.store, "config", config_rows)
-        state, reason = "ok", ""
-        if self.settings.server_url:
-            try:
-                changed += await self._sync_server()
-            except httpx.HTTPError as exc:
-                # Keep what we have: a server that is down must not remove anyone's printers.
-                url = self.settings.server_url
-                state, reason = "failed", reach.failure_at(url, exc, self.settings.ca_file)[:300]
-            except (NotAuthorized, ValueError) as exc:
-                state, reason = "failed", str(exc)[:300]
+        server_changes, state, reason = await self._sync_servers()
+        changed += server_changes
         # After the rows: a port the server just added is read in the same sync. A name both
         # sources use is the config's (printers.apply), so its plan wins.
         plans = self.server_plans | capabilities.plans_from_config(self.settings.printers)
@@ -140,10 +132,27 @@ class SyncService(Service):
             self.log.info("queues.defaults", **{k.replace("-", "_"): v for k, v in change.items()})
         return counts
 
-    async def _sync_server(self) -> int:
+    async def _sync_servers(self) -> tuple[int, str, str]:
+        """Down the list of servers, as the channel goes (issue 22): the next one when one
+        cannot be reached; any other answer is the site's, which the next server would give
+        too. Each sync starts again at the first. (changes, state, reason)."""
+        state, reason = "ok", ""
+        for url in self.settings.server_list:
+            try:
+                return await self._sync_server(url), "ok", ""
+            except httpx.HTTPError as exc:
+                # Keep what we have: a server that is down must not remove anyone's printers.
+                state, reason = "failed", reach.failure_at(url, exc, self.settings.ca_file)[:300]
+                if not isinstance(exc, httpx.TransportError):
+                    break
+            except (NotAuthorized, ValueError) as exc:
+                state, reason = "failed", str(exc)[:300]
+                break
+        return 0, state, reason
+
+    async def _sync_server(self, url: str) -> int:
         token = endpoint.load_token(self.settings.state_dir)
         tls = endpoint.tls_context(self.settings.ca_file)
-        url = self.settings.server_url or ""
         options = proxy.httpx_options(url, self.settings.proxy)
         async with httpx.AsyncClient(verify=tls, timeout=30, **options) as http:
             await self._sync_profile(http, url, token)

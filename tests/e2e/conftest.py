@@ -76,6 +76,7 @@ def secondary(
         f"sqlite:///{cloud.data_dir}/server.db",
         SERVER_OPTIONS,
     )
+    server.share_admin_token(cloud)
     server.start()
     yield server
     server.stop()

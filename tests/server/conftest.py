@@ -132,7 +132,7 @@ def start_server(
     tmp_path: Path, tls: Tls, db_kind: str, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., ServerProcess]]:
     """Fresh servers of the test's own (restarts, special options), on a fresh database that
-    all servers of this test share."""
+    all servers of this test share, and so with the first one's admin token."""
     started: list[ServerProcess] = []
     before = request.session.testsfailed
     db_url = _new_database(db_kind, request)
@@ -140,6 +140,8 @@ def start_server(
     def start(*extra: str, name: str = "data") -> ServerProcess:
         server = ServerProcess(tmp_path / name, tls.cert, tls.key, tls.client, db_url,
                                [*TEST_OPTIONS, *extra])  # fmt: skip
+        if started and started[0].data_dir != server.data_dir:
+            server.share_admin_token(started[0])
         started.append(server)
         server.start()
         return server

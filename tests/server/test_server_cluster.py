@@ -28,7 +28,7 @@ def test_job_stored_through_a_killed_server_is_printed_whole_by_the_other(
     assert a.spool_files() == [] and b.spool_files() == []  # in neither process's spool
     os.kill(a.pid, signal.SIGKILL)
     assert a.proc is not None and a.proc.wait(30) == -signal.SIGKILL
-    with b.admin() as admin:  # b's admin token differs from a's: each data dir has its own
+    with b.admin() as admin:
         released = admin.post("/api/v1/release", json={"user": "alice", "printer": printer})
         assert released.json()["job_ids"] == [job_id]
     wait_for(lambda: raw_sink.documents() == [body], 30, "printed whole by the live server")

@@ -199,7 +199,8 @@ class UrlCatcher(QObject):
         self.urls.append(url.toString())
 
 
-def test_my_profile_opens_the_servers_profile_page(tray: TrayApp) -> None:
+def opened_by_my_profile(tray: TrayApp) -> list[str]:
+    """The URLs "My profile" asks the desktop to open."""
     catcher = UrlCatcher()
     QDesktopServices.setUrlHandler("https", catcher, "open")
     try:
@@ -207,7 +208,20 @@ def test_my_profile_opens_the_servers_profile_page(tray: TrayApp) -> None:
         tray.profile_action.trigger()
     finally:
         QDesktopServices.unsetUrlHandler("https")
-    assert catcher.urls == ["https://print.example.org/profile"]
+    return catcher.urls
+
+
+def test_my_profile_opens_the_servers_profile_page(tray: TrayApp) -> None:
+    assert opened_by_my_profile(tray) == ["https://print.example.org/profile"]
+
+
+def test_my_profile_opens_the_first_of_a_list_of_servers(
+    tray: TrayApp, facade_server: FakeFacade
+) -> None:
+    facade_server.config["server_url"] = None
+    facade_server.config["servers"] = ["https://a.example.org/", "https://b.example.org"]
+    next_poll(tray)
+    assert opened_by_my_profile(tray) == ["https://a.example.org/profile"]
 
 
 def test_my_profile_is_disabled_without_a_server(tray: TrayApp, facade_server: FakeFacade) -> None:

@@ -124,3 +124,69 @@ def test_good_server_addresses_pass(tmp_path):
         )
     )
     assert settings.gateway == "print.example.org:7300"
+
+
+def test_a_list_of_servers_loads_in_order(tmp_path):
+    text = 'servers = ["https://a.example", "https://b.example:8443", "https://c.example"]\n'
+    settings = load_settings(write(tmp_path, text))
+    assert settings.server_list == [
+        "https://a.example",
+        "https://b.example:8443",
+        "https://c.example",
+    ]
+    # Sync, the facade and the CLI speak to the first.
+    assert settings.server == "https://a.example"
+
+
+def test_the_older_primary_and_secondary_keys_still_make_the_list(tmp_path):
+    text = 'server_url = "https://a.example"\nsecondary_server_url = "https://b.example"\n'
+    settings = load_settings(write(tmp_path, text))
+    assert settings.server_list == ["https://a.example", "https://b.example"]
+    assert settings.server == "https://a.example"
+    only_primary = load_settings(write(tmp_path, 'server_url = "https://a.example"\n'))
+    assert only_primary.server_list == ["https://a.example"]
+    serverless = load_settings(write(tmp_path, ""))
+    assert serverless.server_list == [] and serverless.server is None
+
+
+def test_both_spellings_are_taken_when_they_agree(tmp_path):
+    text = (
+        'server_url = "https://a.example"\nservers = ["https://a.example", "https://b.example"]\n'
+    )
+    assert load_settings(write(tmp_path, text)).server_list == [
+        "https://a.example",
+        "https://b.example",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "why"),
+    [
+        ('servers = "https://a.example"', "servers", "valid list"),
+        ('servers = ["https://a.example", "http://b.example"]', "servers.1", "pattern"),
+        ('servers = ["https://a.example", 3]', "servers.1", "valid string"),
+        ('servers = ["https://a.example", "https://a.example"]', "servers", "twice"),
+        (
+            'server_url = "https://x.example"\nservers = ["https://a.example"]',
+            "servers",
+            "keep one spelling",
+        ),
+    ],
+)
+def test_a_bad_server_list_is_refused_naming_the_key_and_the_file(tmp_path, text, key, why):
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    assert f"config error in {path}: key '{key}'" in str(error.value)
+    assert why in str(error.value)
+
+
+def test_a_server_list_with_a_password_goes_to_the_secrets_file(tmp_path):
+    """A list is a value like any other: one URL with a password in it keeps the whole list
+    out of the config every local user can read (config_secrets.py)."""
+    path = write(tmp_path, 'servers = ["https://a.example", "https://u:pw-PLANTED@b.example"]\n')
+    path.chmod(0o644)
+    settings = load_settings(path)
+    assert settings.server_list[1] == "https://u:pw-PLANTED@b.example"
+    assert "pw-PLANTED" not in path.read_text()
+    assert "pw-PLANTED" in (tmp_path / "secrets.toml").read_text()
