@@ -2,8 +2,8 @@
 on this database accepts. Nothing to carry over: the first process to start after the upgrade
 records its data dir's token, so a single server's token keeps working.
 
-Revision ID: 0016
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
