@@ -5,7 +5,7 @@ this revision name no lease, so their endpoints show offline until they reconnec
 endpoint does when the upgraded server starts.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
