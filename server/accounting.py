@@ -29,25 +29,27 @@ def record_stored(session: Session, endpoint_id: int, msg: StoredJob) -> str:
     """A job captured on an endpoint; returns 'ok', 'duplicate', 'conflict' or
     'user-disabled'."""
     existing = session.get(Job, msg.job_id)
-    if existing is not None:
-        return "duplicate" if existing.endpoint_id == endpoint_id else "conflict"
-    if User.is_disabled(session, msg.owner):
-        return "user-disabled"
-    session.add(
-        Job(
-            id=msg.job_id,
-            owner=msg.owner,
-            location="endpoint",
-            endpoint_id=endpoint_id,
-            port_id=_port_id(session, msg.port_id),
-            name=msg.name,
-            format=msg.format,
-            size=msg.size,
-            state=msg.state,
-            reasons="job-hold-until-specified" if msg.state == "pending-held" else "none",
-        )
-    )
-    return "ok"
+    if existing is None:
+        if User.is_disabled(session, msg.owner):
+            return "user-disabled"
+        values = {
+            "id": msg.job_id,
+            "owner": msg.owner,
+            "location": "endpoint",
+            "endpoint_id": endpoint_id,
+            "port_id": _port_id(session, msg.port_id),
+            "name": msg.name,
+            "format": msg.format,
+            "size": msg.size,
+            "state": msg.state,
+            "reasons": "job-hold-until-specified" if msg.state == "pending-held" else "none",
+        }
+        if jobs.insert(session, values) is not None:
+            return "ok"
+        existing = jobs.locked(session, msg.job_id)  # its upload got in first, just now
+        if existing is None:
+            return "conflict"
+    return "duplicate" if existing.endpoint_id == endpoint_id else "conflict"
 
 
 def record_state(session: Session, endpoint_id: int, msg: JobStateChange) -> str:
@@ -69,22 +71,24 @@ def record_report(session: Session, endpoint_id: int, report: Report) -> str:
     """Accounting for a finished job; creates the row when the job was never announced."""
     job = session.get(Job, report.job_id)
     if job is None:
-        session.add(
-            Job(
-                id=report.job_id,
-                owner=report.owner,
-                location="endpoint",
-                endpoint_id=endpoint_id,
-                port_id=_port_id(session, report.port_id),
-                name=report.name,
-                size=report.size,
-                state=report.state,
-                printer_name=report.printer,
-                created_at=report.created_at or now(),
-                completed_at=report.completed_at if report.state in TERMINAL_KEYWORDS else None,
-            )
-        )
-        return "ok"
+        values = {
+            "id": report.job_id,
+            "owner": report.owner,
+            "location": "endpoint",
+            "endpoint_id": endpoint_id,
+            "port_id": _port_id(session, report.port_id),
+            "name": report.name,
+            "size": report.size,
+            "state": report.state,
+            "printer_name": report.printer,
+            "created_at": report.created_at or now(),
+            "completed_at": report.completed_at if report.state in TERMINAL_KEYWORDS else None,
+        }
+        if jobs.insert(session, values) is not None:
+            return "ok"
+        job = jobs.locked(session, report.job_id)  # announced or uploaded just now
+        if job is None:
+            return "conflict"
     if job.endpoint_id != endpoint_id:
         return "conflict"
     if report.printer:

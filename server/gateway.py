@@ -15,6 +15,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from protocol.gateway import (
     encode_reply,
     read_frame,
 )
-from server import claims, commands, release, tokens
+from server import claims, commands, jobs, release, tokens
 from server.documents import Documents, Missing, Writer
 from server.logs import event
 from server.models import InputPort, Job, Printer, User, now
@@ -292,24 +293,34 @@ class Gateway:
                 writer.publish(session)
             except Missing as exc:
                 raise ProtocolError("busy", f"{exc}; send the job again") from exc
-            job = session.get(Job, header.job_id)
-            if job is None:
-                job = Job(id=header.job_id, attempts=0)
-                session.add(job)
             # A row may exist already when the endpoint announced the job on the channel and
-            # then fell back to uploading it: the upload takes the job over.
-            job.owner = header.owner
-            job.location = "server"
-            job.stored_by = self.documents.location
-            job.endpoint_id = accepted.endpoint_id
-            job.port_id = header.port_id
-            job.name = header.name
-            job.format = header.format
-            job.size = header.size
-            job.sha256 = header.sha256
-            job.state = accepted.state
-            job.reasons = "job-hold-until-specified" if accepted.state == "pending-held" else "none"
-            job.target = accepted.target
-            job.options = header.options
-            job.printer_name = accepted.printer_name
-            job.updated_at = now()
+            # then fell back to uploading it (or does so at this very moment, through another
+            # process): the upload takes the job over.
+            values = self._job_values(header, accepted)
+            if jobs.insert(session, values) is None:
+                job = jobs.locked(session, header.job_id)
+                if job is None:  # inserted and deleted since: nothing to take over
+                    raise ProtocolError("busy", "the job changed meanwhile; send it again")
+                for name, value in values.items():
+                    setattr(job, name, value)
+                job.updated_at = now()
+
+    def _job_values(self, header: UploadHeader, accepted: Accepted) -> dict[str, Any]:
+        held = accepted.state == "pending-held"
+        return {
+            "id": header.job_id,
+            "owner": header.owner,
+            "location": "server",
+            "stored_by": self.documents.location,
+            "endpoint_id": accepted.endpoint_id,
+            "port_id": header.port_id,
+            "name": header.name,
+            "format": header.format,
+            "size": header.size,
+            "sha256": header.sha256,
+            "state": accepted.state,
+            "reasons": "job-hold-until-specified" if held else "none",
+            "target": accepted.target,
+            "options": header.options,
+            "printer_name": accepted.printer_name,
+        }

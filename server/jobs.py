@@ -11,7 +11,10 @@ same job (a release and a cancel, say) cannot both win.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from protocol.channel import JobOutcome
@@ -20,6 +23,25 @@ from server import commands
 from server.models import Job, now
 
 OUTCOME = "job.outcome"
+
+
+def insert(session: Session, values: dict[str, Any]) -> Job | None:
+    """The job row inserted with `values`, or None when a row with its id exists: also one
+    another transaction (an upload, a channel report) is inserting at this moment, which a
+    plain INSERT would meet as an IntegrityError. The caller then reads the row (`locked`)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    at = now()
+    row = {"created_at": at, "updated_at": at, "attempts": 0, **values}
+    statement = dialect.insert(Job).values(**row).on_conflict_do_nothing()
+    if session.execute(statement.returning(Job.id)).first() is None:
+        return None
+    return session.get(Job, values["id"], populate_existing=True)
+
+
+def locked(session: Session, job_id: str) -> Job | None:
+    """The job row as committed, locked until this transaction ends (on PostgreSQL; SQLite
+    has one writer anyway), so what the caller decides from it still holds at its commit."""
+    return session.get(Job, job_id, with_for_update=True, populate_existing=True)
 
 
 def allowed(current: str, new: str, table: Table = TRANSITIONS) -> bool:
