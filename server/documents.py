@@ -73,10 +73,16 @@ def fsync_dir(path: Path) -> None:
 
 
 class SpoolWriter:
-    def __init__(self, directory: Path, job_id: str) -> None:
+    """One upload's file: `JOB.UPLOAD.part` while it arrives, named `JOB` only in the commit
+    that makes it a job. Named by the upload claim's token, so an upload that lost its claim
+    (taken over after its lease, in this process too) never writes into the winner's file,
+    and its abort never deletes the winner's document."""
+
+    def __init__(self, directory: Path, job_id: str, upload: str) -> None:
         self.directory = directory
-        self.part = directory / f"{job_id}.part"
+        self.part = directory / f"{job_id}.{upload}.part"
         self.final = directory / job_id
+        self.published = False
         self.fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
 
     async def write(self, chunk: bytes) -> None:
@@ -87,23 +93,26 @@ class SpoolWriter:
             view = view[os.write(self.fd, view) :]
 
     async def close(self) -> None:
+        # The data must be on disk before the name is: otherwise a crash could leave a
+        # complete-looking file with missing blocks.
         try:
-            # The data must be on disk before the name is: otherwise a crash could leave a
-            # complete-looking file with missing blocks.
             await asyncio.to_thread(os.fsync, self.fd)
         finally:
             self._close_fd()
-        os.replace(self.part, self.final)
-        await asyncio.to_thread(fsync_dir, self.directory)
 
     def publish(self, session: Session) -> None:
-        """Nothing to do: the file is in place, and only a committed row makes it a job."""
+        """Called in the job's commit, once this upload's claim is confirmed: only the claim's
+        holder gives the file its name, and only a committed row makes it a job."""
+        os.replace(self.part, self.final)
+        self.published = True
+        fsync_dir(self.directory)
 
     async def abort(self) -> None:
         """No row, no file: a client that got no `ok` sends again and must find nothing."""
         self._close_fd()
         self.part.unlink(missing_ok=True)
-        self.final.unlink(missing_ok=True)
+        if self.published:
+            self.final.unlink(missing_ok=True)
 
     def _close_fd(self) -> None:
         if self.fd >= 0:
@@ -119,7 +128,7 @@ class Spool:
         self.location = instance
 
     def writer(self, job_id: str, upload: str) -> Writer:
-        return SpoolWriter(self.directory, job_id)
+        return SpoolWriter(self.directory, job_id, upload)
 
     def open(self, job_id: str, size: int) -> Document:
         path = self.directory / job_id

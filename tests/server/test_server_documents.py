@@ -44,8 +44,11 @@ SWEEP = ("--expiry-interval", "0.5")
 
 
 def staged(server: ServerProcess, job_id: str) -> bool:
-    """Part of the job's body is stored: an unfinished spool file or staged database rows."""
-    return f"{job_id}.part" in server.documents()
+    """Part of the job's body is stored: an unfinished spool file (`<job>.<upload>.part`) or
+    staged database rows (`<job>.part`)."""
+    return any(
+        name.startswith(f"{job_id}.") and name.endswith(".part") for name in server.documents()
+    )
 
 
 def half_upload(server: ServerProcess, sink: RawSink) -> tuple[GatewayClient, dict, bytes, str]:
