@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from protocol.states import JobState
 from support.client import Client
@@ -125,6 +126,31 @@ def test_a_client_sending_x_forwarded_for_straight_to_a_process_is_counted_by_it
         assert register(client, spoofer, SPOOFED) == 201
         assert register(client, honest) == 429  # the first counted as 127.0.0.1, not 10.9.9.9
     assert origins(server, "endpoint.register") == {spoofer: "127.0.0.1"}
+
+
+@needs_haproxy
+@pytest.mark.parametrize("wrong", ["ca", "host"])
+def test_the_terminating_haproxy_forwards_nothing_to_a_process_whose_certificate_fails_its_check(
+    start_server: Callable[..., ServerProcess], tls: Tls, tmp_path: Path, wrong: str
+) -> None:
+    # Encrypting again is worth little if HAProxy would talk to whoever answers on the
+    # process's address: its certificate must come from the CA file and name the host.
+    server = start_server("--trusted-proxy", "127.0.0.1")
+    site = SiteTls.from_pair(tmp_path / "site", tls.cert, tls.key, tls.ca_file)
+    if wrong == "ca":
+        other = tmp_path / "other-ca.pem"
+        trustme.CA().cert_pem.write_to_path(str(other))
+        site = SiteTls(site.pem, other)
+    else:
+        site = SiteTls(site.pem, site.ca_file, host="print.example.com")
+    backends = [(server.http_port, server.gateway_port)]
+    with (
+        Haproxy.start(tmp_path / "haproxy", backends, terminating=site) as proxy,
+        client_at(proxy.base_url, tls.client, "127.0.0.2") as client,
+    ):
+        assert client.get("/api/v1/health").status_code == 503
+        assert register(client, unique("pc")) == 503
+    assert origins(server, "endpoint.register") == {}
 
 
 @needs_haproxy
