@@ -49,6 +49,8 @@ class RunOptions:
     cert: Path
     key: Path
     host: str = "127.0.0.1"
+    # Addresses whose X-Forwarded-For is believed (--trusted-proxy); none: no header is.
+    trusted_proxies: tuple[str, ...] = ()
     http_port: int = 8443
     gateway_port: int = 7300
     db_url: str | None = None
@@ -84,7 +86,8 @@ def create_app(ctx: ServerContext, opts: RunOptions) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             await _start_background(ctx, opts, stack)
             event("server.started", host=opts.host, http_port=opts.http_port,
-                  gateway_port=opts.gateway_port, pid=os.getpid())  # fmt: skip
+                  gateway_port=opts.gateway_port, pid=os.getpid(),
+                  trusted_proxies=",".join(opts.trusted_proxies) or "none")  # fmt: skip
             yield
         event("server.stopped")
 
@@ -193,6 +196,10 @@ def run(opts: RunOptions) -> None:
         ssl_keyfile=str(opts.key),
         log_config=None,
         access_log=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so any local
+        # client could choose the address its limits count: only from named proxies.
+        proxy_headers=bool(opts.trusted_proxies),
+        forwarded_allow_ips=list(opts.trusted_proxies),
         timeout_graceful_shutdown=5,
         **uvicorn_options(AutoHTTPProtocol, opts.http, event),
     )

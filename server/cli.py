@@ -6,6 +6,7 @@ Admin commands work directly on the database, so they also work while the server
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         cert=cert,
         key=key,
         host=args.host,
+        trusted_proxies=tuple(args.trusted_proxy or ()),
         http_port=args.http_port,
         gateway_port=args.gateway_port,
         db_url=args.db,
@@ -140,9 +142,33 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
     return parse
 
 
+def _proxy_addresses(text: str) -> list[str]:
+    """An argparse type for --trusted-proxy: IP addresses or networks, comma separated. Names
+    and `*` are refused: uvicorn would keep a name as text no connection ever matches, and
+    `*` would let every client choose the address its limits count."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        parse = ipaddress.ip_network if "/" in item else ipaddress.ip_address
+        try:
+            found.append(str(parse(item)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not an IP address or network: {item!r} (give the address HAProxy connects "
+                "from, as the server sees it, e.g. 10.0.0.5)"
+            ) from None
+    return found
+
+
 def _run_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help=_run.__doc__, description=_run.__doc__)
     run.add_argument("--host", default="127.0.0.1", help="listen address (default loopback)")
+    run.add_argument(
+        "--trusted-proxy", type=_proxy_addresses, action="extend", metavar="ADDR",
+        help="believe X-Forwarded-For (the client's address, for the per-address limits and "
+        "the audit trail) only on connections from this address: HAProxy ending TLS "
+        "(deploy/haproxy/haproxy-terminating.cfg); repeat it or separate with commas; "
+        "default none: every client is its connection's address",
+    )  # fmt: skip
     run.add_argument("--http-port", type=int, default=8443)
     run.add_argument("--gateway-port", type=int, default=7300)
     run.add_argument("--cert", type=Path, help="PEM certificate chain")

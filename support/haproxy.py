@@ -1,13 +1,17 @@
-"""HAProxy with the shipped config (deploy/haproxy/haproxy.cfg) in front of server processes,
-for tests and benchmarks.
+"""HAProxy with a shipped config (deploy/haproxy/) in front of server processes, for tests
+and benchmarks: haproxy.cfg (TLS passed through) by default, haproxy-terminating.cfg (TLS
+ended at HAProxy and made again to each process) when given the site's TLS files.
 
 The config is used as it stands except for what differs on a test machine: the two listen
-addresses become free loopback ports, and each backend's example ``server`` lines become one
-line per given process, keeping the options of the file's first line (its health check or
-``track``). So what the tests run is what the README tells an admin to deploy.
+addresses become free loopback ports, the terminating one's file names and checked host name
+become the test's, and each backend's example ``server`` lines become one line per given
+process, keeping the options of the file's first line (its health check, TLS or ``track``).
+So what the tests run is what the README tells an admin to deploy.
 
     with Haproxy.start(work_dir, [(a.http_port, a.gateway_port), ...]) as proxy:
         proxy.base_url, proxy.gateway      # what a client is given
+    site = SiteTls.from_pair(work_dir, cert, key, ca_file)
+    with Haproxy.start(work_dir, backends, terminating=site) as proxy: ...
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import socket
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from support import ROOT
@@ -26,31 +31,65 @@ from support.ports import free_port
 from support.process import Process
 from support.waiting import wait_for
 
-CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
+CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"  # TLS passed through
+TERMINATING = ROOT / "deploy" / "haproxy" / "haproxy-terminating.cfg"
 # The server lines of the shipped file: "server s1 10.0.0.11:8443 <options>".
 SERVER_LINE = re.compile(r"^(\s*)server\s+s1\s+\S+(.*)$")
 
 
+@dataclass(frozen=True)
+class SiteTls:
+    """What the terminating config needs: the site's certificate chain and key in one PEM
+    (its ``crt``), the CA the processes' certificates are checked against, and the name
+    HAProxy checks in them (``verifyhost``)."""
+
+    pem: Path
+    ca_file: Path
+    host: str = "localhost"
+
+    @classmethod
+    def from_pair(cls, directory: Path, cert: Path, key: Path, ca_file: Path) -> SiteTls:
+        """HAProxy reads the chain and the key from one file: write it, readable by us only."""
+        directory.mkdir(parents=True, exist_ok=True)
+        pem = directory / "site.pem"
+        pem.touch(mode=0o600)
+        pem.write_bytes(cert.read_bytes() + key.read_bytes())
+        return cls(pem, ca_file)
+
+
 class Haproxy:
     """One running ``haproxy -db``; ``backends`` are (https port, gateway port) per server
-    process on 127.0.0.1, named s1, s2, ... in that order."""
+    process on 127.0.0.1, named s1, s2, ... in that order. With ``terminating`` it runs
+    haproxy-terminating.cfg with those files, without it haproxy.cfg."""
 
-    def __init__(self, work_dir: Path, backends: Sequence[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        backends: Sequence[tuple[int, int]],
+        terminating: SiteTls | None = None,
+    ) -> None:
         self.https_port, self.gateway_port = free_port(), free_port()
         self.base_url = f"https://127.0.0.1:{self.https_port}"
         self.gateway = f"127.0.0.1:{self.gateway_port}"
         work_dir.mkdir(parents=True, exist_ok=True)
         self.config = work_dir / "haproxy.cfg"
-        self.config.write_text(render(CONFIG.read_text(), self.https_port, self.gateway_port,
-                                      backends))  # fmt: skip
+        shipped = (TERMINATING if terminating else CONFIG).read_text()
+        if terminating is not None:
+            shipped = with_site_tls(shipped, terminating)
+        self.config.write_text(render(shipped, self.https_port, self.gateway_port, backends))
         self.log_path = work_dir / "haproxy.log"
         self.proc: Process | None = None
 
     @classmethod
     @contextmanager
-    def start(cls, work_dir: Path, backends: Sequence[tuple[int, int]]) -> Iterator[Haproxy]:
+    def start(
+        cls,
+        work_dir: Path,
+        backends: Sequence[tuple[int, int]],
+        terminating: SiteTls | None = None,
+    ) -> Iterator[Haproxy]:
         """Start it, wait until both frontends accept connections; stop it after."""
-        proxy = cls(work_dir, backends)
+        proxy = cls(work_dir, backends, terminating)
         try:
             proxy.run()
             yield proxy
@@ -82,6 +121,20 @@ class Haproxy:
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def with_site_tls(text: str, site: SiteTls) -> str:
+    """The terminating config's example files and host name replaced by the test's; each
+    must be there, so a config that stopped checking the processes fails here."""
+    for shipped, ours in (
+        ("/etc/haproxy/pullprint-site.pem", str(site.pem)),
+        ("/etc/haproxy/pullprint-ca.pem", str(site.ca_file)),
+        ("verifyhost print.example.com", f"verifyhost {site.host}"),
+    ):
+        if shipped not in text:
+            raise AssertionError(f"{TERMINATING.name} no longer has {shipped!r}")
+        text = text.replace(shipped, ours)
+    return text
 
 
 def render(

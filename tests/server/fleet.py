@@ -4,13 +4,31 @@ channel is: its own status lines and the servers' logs."""
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
 from protocol.states import JobState
 from services.core.ipp import Operation, Status
 from support.client import Client
+from support.haproxy import Haproxy
 from support.server import ServerProcess
+from tests.e2e.conftest import authorize_first_endpoint
+
+
+def client_behind(
+    proxy: Haproxy, make_client: Callable[..., Client], ca_file: Path, admin: ServerProcess
+) -> Client:
+    """A PC in gateway mode whose one server is ``proxy``: started, registered through it and
+    authorized on ``admin``, a process behind it."""
+    client = make_client(
+        [], mode="gateway", servers=[proxy.base_url], gateway=proxy.gateway,
+        ca_file=str(ca_file),
+    )  # fmt: skip
+    client.start("sync", "spooler", "delivery", "channel")
+    authorize_first_endpoint(admin)
+    return client
 
 
 def statuses(client: Client) -> list[tuple[str, str]]:

@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
+from server import cli as server_cli
 from support import ROOT
 from support.ports import free_port
 from support.server import server_command
@@ -53,3 +55,26 @@ def test_run_needs_certificates_or_dev_tls(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "--dev-tls" in result.stderr
+
+
+@pytest.mark.parametrize("address", ["haproxy.example", "*", "10.0.0.1/24", "127.0.0.1,"])
+def test_a_trusted_proxy_that_is_not_an_address_is_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str
+) -> None:
+    # A name or `*` would be taken by uvicorn silently: never matched, or every client's
+    # own X-Forwarded-For believed.
+    data = tmp_path / "data"
+    with pytest.raises(SystemExit) as refused:
+        server_cli.main(["run", "--data", str(data), "--dev-tls", "--trusted-proxy", address])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        f"argument --trusted-proxy: not an IP address or network: {address.split(',')[-1]!r}" in err
+    )
+    assert "Traceback" not in err and not data.exists()
+
+
+def test_run_help_names_the_trusted_proxy_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        server_cli.main(["run", "--help"])
+    assert "--trusted-proxy ADDR" in capsys.readouterr().out

@@ -15,11 +15,11 @@ from support.client import Client
 from support.haproxy import Haproxy
 from support.server import ServerProcess, add_printer_and_port
 from support.waiting import wait_for
-from tests.e2e.conftest import authorize_first_endpoint
 from tests.server.clients import unique
 from tests.server.conftest import Tls
 from tests.server.fleet import (
     channels_opened,
+    client_behind,
     job_state,
     online_on,
     print_held,
@@ -47,12 +47,7 @@ def test_a_client_behind_haproxy_prints_and_moves_to_the_other_process_when_one_
     with Haproxy.start(tmp_path / "haproxy", backends) as proxy:
         printer, port = unique("raw"), unique("secure")
         add_printer_and_port(a, printer, raw_sink.port, kind="pull", port_name=port)
-        client = make_client(
-            [], mode="gateway", servers=[proxy.base_url], gateway=proxy.gateway,
-            ca_file=str(tls.ca_file),
-        )  # fmt: skip
-        client.start("sync", "spooler", "delivery", "channel")
-        authorize_first_endpoint(a)
+        client = client_behind(proxy, make_client, tls.ca_file, a)
         wait_for(lambda: online_on(client, proxy.base_url), 60, "online through haproxy")
         wait_for(lambda: served(client, port), 30, "the server's port, synced through haproxy")
 
