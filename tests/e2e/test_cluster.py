@@ -31,8 +31,9 @@ from support.haproxy import Haproxy
 from support.server import ServerProcess, add_printer_and_port
 from support.waiting import wait_for
 from tests.documents import minimal_pdf
-from tests.e2e.conftest import SERVER_OPTIONS, Certificates, authorize_first_endpoint
+from tests.e2e.conftest import SERVER_OPTIONS, Certificates
 from tests.e2e.test_routes import add_user, served
+from tests.server.fleet import client_behind
 from tests.server.peers import IppEvePrinter, PostgresServer, pg_bindir
 
 PER_PC = 25  # two PCs: 50 jobs
@@ -131,15 +132,7 @@ def test_fifty_jobs_through_a_cluster_print_once_in_order_with_a_process_killed(
             a, floor, printer.port, protocol="ipp", path="/ipp/print", kind=kind,
             port_name=port,
         )  # fmt: skip
-    pcs = []
-    for _user in USERS:
-        pc = make_client(
-            [], mode="gateway", servers=[proxy.base_url], gateway=proxy.gateway,
-            ca_file=str(certificates.ca_file),
-        )  # fmt: skip
-        pc.start("sync", "spooler", "delivery", "channel")
-        authorize_first_endpoint(a)
-        pcs.append(pc)
+    pcs = [client_behind(proxy, make_client, certificates.ca_file, a) for _user in USERS]
     for pc in pcs:
         for port in (DIRECT, PULL):
             wait_for(lambda pc=pc, port=port: served(pc, port), 60, f"port {port} synced")
