@@ -4,7 +4,6 @@ asyncio loop, with Document Output running beside them."""
 from __future__ import annotations
 
 import asyncio
-import asyncio.sslproto
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -29,13 +28,9 @@ from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
 from server.store import Store, default_url, make_data_dir
 from server.throttle import ThrottlePolicy
+from server.tls_buffers import install_growing_buffers
 from server.tokens import TokenPolicy
 
-# What one idle connection costs (issue 22, finding 6: 0.36 MB per channel). asyncio gives
-# every TLS connection a read buffer of 256 KiB, zero-filled and so resident (at 300 channels:
-# 322 KiB each with it, 103 KiB with 16 KiB). 16 KiB is a whole TLS record's payload; a large
-# upload only takes more, smaller reads.
-TLS_READ_BUFFER = 16 * 1024
 # Channel messages are small JSON: compression saves nothing worth a zlib state per socket,
 # and no frame is buffered beyond what the channel accepts as one message.
 CHANNEL_WEBSOCKETS: dict[str, Any] = {"ws_per_message_deflate": False, "ws_max_size": MAX_MESSAGE}
@@ -175,7 +170,7 @@ def prepare(opts: RunOptions) -> ServerContext:
 
 def run(opts: RunOptions) -> None:
     ctx = prepare(opts)
-    asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER  # for HTTPS and the gateway
+    install_growing_buffers()  # an idle channel's TLS read buffer: 16 KiB, not 256
     config = uvicorn.Config(
         create_app(ctx, opts),
         host=opts.host,
