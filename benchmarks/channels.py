@@ -1,11 +1,12 @@
-"""Row 8: N endpoints with open channels (issue 22, finding 6). N simulated endpoints (1,000;
-``--channels N`` for others, 10,000 being the goal's size; 100 with ``--quick``) are registered
-and authorized through the REST and admin APIs, then hold one channel each from this one
-process (benchmarks/channel_load.py: hello, heartbeats, acks, the client's reconnect policy)
-to a real ``pullprint-server`` on a private PostgreSQL cluster (support/postgres.py), or on
-SQLite when PostgreSQL cannot be started here; the output says which. Figures, each beside a
-baseline measured in the same run against benchmarks/idle_server.py (an asyncio server that
-only holds TLS connections and echoes lines) with the same N, heartbeats and client policy:
+"""The channels row: N endpoints with open channels (issue 22, finding 6). N simulated
+endpoints (1,000; ``--channels N`` for others, 10,000 being the goal's size; 100 with
+``--quick``) are registered and authorized through the REST and admin APIs, then hold one
+channel each from this one process (benchmarks/channel_load.py: hello, heartbeats, acks, the
+client's reconnect policy) to a real ``pullprint-server`` on a private PostgreSQL cluster
+(benchmarks/channel_setup.py), or on SQLite when PostgreSQL cannot be started here; the output
+says which. Figures, each beside a baseline measured in the same run against
+benchmarks/idle_server.py (an asyncio server that only holds TLS connections and echoes lines)
+with the same N, heartbeats and client policy:
 
 - RSS per idle channel: the server's RSS with N channels open minus its RSS before the first,
   over N; baseline the same for the idle server's TLS connections. Goal < 0.1 MB. The baseline
@@ -24,19 +25,19 @@ only holds TLS connections and echoes lines) with the same N, heartbeats and cli
   goal's size is 10,000).
 
 Several processes: ``measure`` takes the server processes (RSS and CPU are their sums) and the
-URLs the endpoints use (link i takes ``urls[i % len(urls)]``), so two processes behind HAProxy
-are two ``ServerProcess`` on the one database and the proxy's URL: a second ``measure`` call in
-``both`` once support/haproxy.py lands. Enrollment and releases go to the first process.
+URLs the endpoints use (link i takes ``urls[i % len(urls)]``). ``behind_haproxy`` runs it again
+for two processes on a fresh database behind HAProxy with the shipped config (rows
+``channels_Nx2_*``; enrollment and releases go to process a, the restart restarts both) when
+support/haproxy.py is there (issue 22, finding 5) and PostgreSQL runs; else the output says why
+not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
-import os
 import resource
-import shutil
-import ssl
 import subprocess
 import sys
 import time
@@ -47,12 +48,11 @@ from typing import Any
 
 import httpx
 import psutil
-import trustme
 
 from benchmarks.channel_load import Channels, Echoes, Fleet
+from benchmarks.channel_setup import Database, Tls
 from benchmarks.common import MB, Row, percentile
 from support import ROOT
-from support.postgres import PostgresServer, pg_bindir
 from support.server import ServerProcess, add_printer_and_port
 
 ENROLLING_AT_ONCE = 16
@@ -84,71 +84,6 @@ class Figures:
     xacts_per_s: float | None = None
     writes_per_heartbeat: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Tls:
-    """A throwaway CA and a 127.0.0.1 certificate, as the server tests make them."""
-
-    def __init__(self, directory: Path) -> None:
-        ca = trustme.CA()
-        leaf = ca.issue_cert("127.0.0.1")
-        self.cert, self.key = directory / "server.pem", directory / "server.key"
-        leaf.private_key_pem.write_to_path(str(self.key))
-        self.cert.write_bytes(b"".join(pem.bytes() for pem in leaf.cert_chain_pems))
-        self.client = ssl.create_default_context()
-        ca.configure_trust(self.client)
-
-
-class Database:
-    """A private PostgreSQL cluster when this machine can start one, else None (SQLite)."""
-
-    def __init__(self) -> None:
-        self.pg: PostgresServer | None = None
-        self.url: str | None = None
-        self.kind = "SQLite"
-        bindir = pg_bindir()
-        if bindir is None:
-            self.kind += " (PostgreSQL binaries absent)"
-            return
-        if os.geteuid() == 0 and shutil.which("runuser") is None:
-            self.kind += " (root without runuser cannot start PostgreSQL)"
-            return
-        pg = PostgresServer(bindir)
-        try:
-            pg.start()
-            self.url = pg.create_database("bench_channels")
-        except Exception as exc:
-            pg.stop()
-            self.kind += f" (PostgreSQL did not start: {exc})"
-            return
-        self.pg = pg
-        self.kind = f"PostgreSQL {self._query('SHOW server_version')[0].split()[0]}"
-
-    def _query(self, sql: str) -> tuple[Any, ...]:
-        import psycopg
-
-        assert self.pg is not None
-        with psycopg.connect(
-            host="127.0.0.1", port=self.pg.port, user="postgres", dbname="bench_channels"
-        ) as conn:
-            row = conn.execute(sql).fetchone()
-        assert row is not None
-        return tuple(row)
-
-    def counters(self) -> tuple[int, int] | None:
-        """(transactions, rows written) so far in the benchmark's database; None on SQLite.
-        Backends report at most once a second, so a window's edges are that blurred."""
-        if self.pg is None:
-            return None
-        xacts, written = self._query(
-            "SELECT xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted"
-            " FROM pg_stat_database WHERE datname = 'bench_channels'"
-        )
-        return int(xacts) - 1, int(written)  # less this query's own transaction
-
-    def stop(self) -> None:
-        if self.pg is not None:
-            self.pg.stop()
 
 
 def rss(pids: Sequence[int]) -> int:
@@ -307,25 +242,87 @@ async def measure_baseline(sizes: Sizes, tls: Tls) -> Figures:
     return Figures((held - before) / sizes.count, quiet["cpu_percent"], took, back)
 
 
-async def both(work: Path, sizes: Sizes) -> tuple[Figures, Figures, str]:
+async def logged(servers: Sequence[ServerProcess], urls: Sequence[str], sizes: Sizes, tls: Tls,
+                 db: Database) -> Figures:  # fmt: skip
+    """``measure``, with the servers' last log lines in the error when it fails."""
+    try:
+        return await measure(servers, urls, sizes, tls, db)
+    except Exception as exc:
+        tails = "".join(f"\n--- {s.log_path.name} (tail) ---\n{s.logs()[-3000:]}" for s in servers)
+        raise RuntimeError(f"{exc!r}{tails}") from exc
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def behind_haproxy(work: Path, sizes: Sizes, tls: Tls, db: Database,
+                         options: list[str]) -> Figures | str:  # fmt: skip
+    """Two processes on a fresh database behind HAProxy (support/haproxy.py and the shipped
+    deploy/haproxy/haproxy.cfg); why not, when they cannot be measured here."""
+    if db.pg is None:
+        return "several processes share a database only on PostgreSQL"
+    if importlib.util.find_spec("support.haproxy") is None:
+        return "support/haproxy.py absent"
+    from support.haproxy import Haproxy
+
+    url = db.use("bench_channels_pair")
+    servers = [ServerProcess(work / name, tls.cert, tls.key, tls.client, url, options)
+               for name in ("a", "b")]  # fmt: skip
+    for server in servers:
+        server.start()
+    backends = [(s.http_port, s.gateway_port) for s in servers]
+    try:
+        with Haproxy.start(work / "haproxy", backends) as proxy:
+            return await logged(servers, [proxy.base_url], sizes, tls, db)
+    except FileNotFoundError as exc:  # no haproxy binary
+        return str(exc)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def everything(work: Path, sizes: Sizes) -> tuple[Figures, Figures | str, Figures, str]:
+    """One process, two behind HAProxy (or why not), the baseline; and the database's name."""
     tls = Tls(work)
     db = Database()
     options = ["--heartbeat", str(sizes.heartbeat), "--max-connections", str(sizes.count + 1024),
                "--registrations-per-address", str(sizes.count + 100),
                "--access-token-ttl", "86400"]  # fmt: skip
-    server = ServerProcess(work / "server", tls.cert, tls.key, tls.client, db.url, options)
     try:
+        server = ServerProcess(work / "server", tls.cert, tls.key, tls.client, db.url, options)
         server.start()
-        try:
-            ours = await measure([server], [server.base_url], sizes, tls, db)
-        except Exception as exc:
-            tail = server.logs()[-3000:]
-            raise RuntimeError(f"{exc!r}\n--- server log (tail) ---\n{tail}") from exc
-        finally:
-            server.stop()
+        one = await logged([server], [server.base_url], sizes, tls, db)
+        two = await behind_haproxy(work, sizes, tls, db, options)
     finally:
         db.stop()
-    return ours, await measure_baseline(sizes, tls), db.kind
+    return one, two, await measure_baseline(sizes, tls), db.kind
+
+
+def rows(name: str, ours: Figures, base: Figures, common: dict[str, Any]) -> list[Row]:
+    """The seven figures of one configuration (``name``: the rows' common prefix)."""
+    p50 = [percentile(f.round_trips, 50) * 1000 for f in (ours, base)]
+    p99 = [percentile(f.round_trips, 99) * 1000 for f in (ours, base)]
+    writes = ours.writes_per_heartbeat
+    return [
+        Row(f"{name}_rss_mb_per_idle", ours.rss_per_link / MB, base.rss_per_link / MB,
+            "lower", goal="< 0.1 MB", met=ours.rss_per_link / MB < 0.1,
+            extra={**common, **ours.extra}),
+        Row(f"{name}_idle_cpu_pct", ours.cpu_percent, base.cpu_percent, "lower",
+            extra=common),
+        Row(f"{name}_db_xact_per_s", ours.xacts_per_s, None, "lower",
+            note="pg_stat_database; no baseline" if ours.xacts_per_s is not None
+            else "not measured on SQLite", extra=common),
+        Row(f"{name}_db_writes_per_hb", writes, None, "lower",
+            goal="no DB write per heartbeat (< 0.01)", met=None if writes is None
+            else writes < 0.01, note="rows written / heartbeats received", extra=common),
+        Row(f"{name}_release_p50_ms", p50[0], p50[1], "lower", extra=common),
+        Row(f"{name}_release_p99_ms", p99[0], p99[1], "lower", goal="< 200 ms",
+            met=p99[0] < 200, extra={**common, "samples": len(ours.round_trips),
+            "not_arrived": sum(math.isinf(t) for t in ours.round_trips)}),
+        Row(f"{name}_restart_back_s", ours.back_after_restart, base.back_after_restart,
+            "lower", goal="< 30 s (at 10,000)", met=ours.back_after_restart < 30,
+            extra=common),
+    ]  # fmt: skip
 
 
 def run(work: Path, quick: bool, count: int | None = None) -> list[Row]:
@@ -333,31 +330,14 @@ def run(work: Path, quick: bool, count: int | None = None) -> list[Row]:
     # Each channel is a descriptor here and one in the server (which inherits this limit).
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    ours, base, kind = asyncio.run(both(work, sizes))
+    one, two, base, kind = asyncio.run(everything(work, sizes))
     n = sizes.count
-    print(f"channels: {n} endpoints, one server process on {kind}; heartbeat "
-          f"{sizes.heartbeat:g} s, idle window {sizes.idle:g} s", flush=True)  # fmt: skip
+    print(f"channels: {n} endpoints on {kind}; heartbeat {sizes.heartbeat:g} s, idle window "
+          f"{sizes.idle:g} s; channels_{n}: one server process", flush=True)  # fmt: skip
     common = {"channels": n, "database": kind, "heartbeat_s": sizes.heartbeat}
-    p50 = [percentile(f.round_trips, 50) * 1000 for f in (ours, base)]
-    p99 = [percentile(f.round_trips, 99) * 1000 for f in (ours, base)]
-    writes = ours.writes_per_heartbeat
-    return [
-        Row(f"channels_{n}_rss_mb_per_idle", ours.rss_per_link / MB, base.rss_per_link / MB,
-            "lower", goal="< 0.1 MB", met=ours.rss_per_link / MB < 0.1,
-            extra={**common, **ours.extra}),
-        Row(f"channels_{n}_idle_cpu_pct", ours.cpu_percent, base.cpu_percent, "lower",
-            extra=common),
-        Row(f"channels_{n}_db_xact_per_s", ours.xacts_per_s, None, "lower",
-            note="pg_stat_database; no baseline" if ours.xacts_per_s is not None
-            else "not measured on SQLite", extra=common),
-        Row(f"channels_{n}_db_writes_per_hb", writes, None, "lower",
-            goal="no DB write per heartbeat (< 0.01)", met=None if writes is None
-            else writes < 0.01, note="rows written / heartbeats received", extra=common),
-        Row(f"channels_{n}_release_p50_ms", p50[0], p50[1], "lower", extra=common),
-        Row(f"channels_{n}_release_p99_ms", p99[0], p99[1], "lower", goal="< 200 ms",
-            met=p99[0] < 200, extra={**common, "samples": len(ours.round_trips),
-            "not_arrived": sum(math.isinf(t) for t in ours.round_trips)}),
-        Row(f"channels_{n}_back_after_restart_s", ours.back_after_restart,
-            base.back_after_restart, "lower", goal="< 30 s (at 10,000)",
-            met=ours.back_after_restart < 30, extra=common),
-    ]  # fmt: skip
+    found = rows(f"channels_{n}", one, base, {**common, "processes": 1})
+    if isinstance(two, str):
+        print(f"channels_{n}x2: two processes behind HAProxy not measured: {two}", flush=True)
+        return found
+    print(f"channels_{n}x2: two server processes behind HAProxy", flush=True)
+    return found + rows(f"channels_{n}x2", two, base, {**common, "processes": 2})
