@@ -13,7 +13,7 @@ docs/protocol.md. Where things live:
 - admin.py        admin operations shared by the CLI and admin_api.py
 - channel.py      the WebSocket channel; commands.py the command queue it sends from
 - notify.py       PostgreSQL LISTEN/NOTIFY between server processes
-- gateway.py      the TLS upload listener (7300)
+- gateway.py      the TLS upload listener (7300); documents.py where documents live
 - release.py      release and cancel; jobs.py the job state transitions (compare-and-set)
 - accounting.py   what endpoints report about their jobs; job history
 - output.py       Document Output (raw TCP, IPP via ipp.py); retention.py held-job expiry

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from protocol import rest
 from protocol.channel import PrinterInfo, UserDisabled
-from server import auth, commands, notify, tokens
+from server import auth, commands, notify, presence, tokens
 from server.models import Endpoint, InputPort, Printer, Setting, User, UserSession, now
 
 
@@ -25,9 +25,6 @@ class AdminError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-ONLINE_WINDOW = 60.0  # seconds since the channel's last tick; ticks run every <= 10 s
 
 
 def add_user(session: Session, name: str, password: str) -> dict[str, Any]:
@@ -205,7 +202,8 @@ def list_ports(session: Session) -> list[rest.InputPort]:
     return [port_info(p) for p in session.scalars(select(InputPort).order_by(InputPort.id))]
 
 
-def endpoint_info(endpoint: Endpoint) -> dict[str, Any]:
+def endpoint_info(endpoint: Endpoint, online: bool) -> dict[str, Any]:
+    """`online`: a server process with a live lease holds its channel (presence.py)."""
     return {
         "id": endpoint.id,
         "hostname": endpoint.hostname,
@@ -215,14 +213,14 @@ def endpoint_info(endpoint: Endpoint) -> dict[str, Any]:
         "token_issued": endpoint.credentials_issued_at is not None,
         "created_at": endpoint.created_at,
         "last_seen_at": endpoint.last_seen_at,
-        # A holder row outlives a crashed process; a recent heartbeat tick proves it is live.
-        "online": endpoint.channel_holder is not None
-        and (endpoint.last_seen_at or 0) > now() - ONLINE_WINDOW,
+        "online": online,
     }
 
 
 def list_endpoints(session: Session) -> list[dict[str, Any]]:
-    return [endpoint_info(e) for e in session.scalars(select(Endpoint).order_by(Endpoint.id))]
+    online = presence.online_ids(session)
+    endpoints = session.scalars(select(Endpoint).order_by(Endpoint.id))
+    return [endpoint_info(e, e.id in online) for e in endpoints]
 
 
 def _endpoint(session: Session, endpoint_id: int) -> Endpoint:
@@ -241,7 +239,7 @@ def authorize_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
     if endpoint.state == "pending":
         endpoint.state = "authorized"
         endpoint.authorized_at = now()
-    return endpoint_info(endpoint)
+    return endpoint_info(endpoint, presence.is_online(session, endpoint))
 
 
 def revoke_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
@@ -249,7 +247,7 @@ def revoke_endpoint(session: Session, endpoint_id: int) -> dict[str, Any]:
     endpoint.state = "revoked"
     tokens.revoke_all(session, endpoint_id)  # access and refresh tokens, at once
     notify.endpoint_changed(session, endpoint_id)  # closes its channel in whichever process
-    return endpoint_info(endpoint)
+    return endpoint_info(endpoint, presence.is_online(session, endpoint))
 
 
 def get_settings(session: Session) -> dict[str, Any]:

@@ -296,7 +296,7 @@ def cancel_job(job_id: str, request: Request, who: UserOrAdmin) -> dict:
         who_at = audit.Who(who.name, audit.address(request))
         audit.record(session, who_at, "job.cancel", job_id, f"{job.name!r} of {job.owner}")
     if job.location == "server":
-        (ctx.spool_dir / job_id).unlink(missing_ok=True)
+        ctx.documents.delete(job_id)
     elif job.endpoint_id is not None:
         ctx.hub.nudge({job.endpoint_id})
     event("job.canceled", job=job_id)

@@ -19,10 +19,11 @@ from fastapi.responses import JSONResponse
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from protocol.http_limits import HttpLimits, uvicorn_options
-from server import admin_api, api, auth, claims, notify, outcomes, pages, retention, tls
+from server import admin_api, api, auth, claims, notify, outcomes, pages, presence, retention, tls
 from server.channel import MAX_MESSAGE, ChannelHub
 from server.context import ServerContext, instance_id
-from server.gateway import Gateway, Limits, clean_spool
+from server.documents import Documents, Kind, Spool, default_kind
+from server.gateway import Gateway, Limits
 from server.limits import BodyLimit, ConnectionCap
 from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
@@ -45,7 +46,9 @@ class RunOptions:
     http_port: int = 8443
     gateway_port: int = 7300
     db_url: str | None = None
+    documents: Kind | None = None  # None: the database on PostgreSQL, the spool on SQLite
     heartbeat: float = 10.0
+    presence_lease: float = presence.DEFAULT_LENGTH
     output_poll: float = 1.0
     expiry_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
@@ -100,7 +103,7 @@ async def _start_background(
     # Database calls run in threads (asyncio.to_thread); the default pool of cpu+4 threads is
     # too small once many channels tick at once, and a starved pool stalls uploads.
     ctx.hub.loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="db"))
-    gateway = Gateway(ctx.store, ctx.spool_dir, opts.limits, ctx.output.submit, ctx.instance)
+    gateway = Gateway(ctx.store, ctx.documents, opts.limits, ctx.output.submit, ctx.instance)
     listener = await asyncio.start_server(
         ConnectionCap(gateway.handle, opts.gateway_max_connections),
         opts.host,
@@ -110,11 +113,11 @@ async def _start_background(
     )
     stack.callback(listener.close)
     for coroutine in (
+        presence.keep(ctx.store, ctx.hub.lease),
         ctx.output.run(),
         retention.run(
             ctx.store,
-            ctx.spool_dir,
-            ctx.instance,
+            ctx.documents,
             opts.expiry_interval,
             ctx.tokens.pending_ttl,
             ctx.throttle,
@@ -126,8 +129,7 @@ async def _start_background(
         notes = notify.Listener(ctx.store.url, lambda endpoint: ctx.hub.nudge({endpoint}))
         notes.start()
         stack.callback(notes.stop)
-    else:
-        stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
+    stack.push_async_callback(_cancel, asyncio.create_task(ctx.hub.watch()))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -145,21 +147,26 @@ def prepare(opts: RunOptions) -> ServerContext:
     store = Store(opts.db_url or default_url(opts.data_dir))
     store.migrate()
     make_data_dir(opts.data_dir)  # the database files exist now
-    removed = clean_spool(spool_dir)
     instance = instance_id(opts.data_dir)
+    spool = Spool(spool_dir, instance)
+    removed = spool.clean()
+    documents = Documents(store, spool, opts.documents or default_kind(store))
+    lease = presence.Lease(presence.new_holder(), instance, opts.presence_lease)
     with store.session() as session:
         released = claims.release_instance(session, instance)
-    output = DocumentOutput(store, spool_dir, opts.retry, instance, opts.output_poll)
+        forgotten = lease.begin(session)
+    output = DocumentOutput(store, documents, opts.retry, instance, opts.output_poll)
     recovered = output.recover()
     auth.dummy_hash()  # made now, so the first unknown-user login costs what the others do
     event("server.prepared", removed_parts=removed, recovered_jobs=recovered,
-          released_claims=released)  # fmt: skip
+          released_claims=released, forgotten_leases=forgotten,
+          documents=documents.kind)  # fmt: skip
     return ServerContext(
         data_dir=opts.data_dir,
-        spool_dir=spool_dir,
+        documents=documents,
         store=store,
         admin_token=auth.admin_token(opts.data_dir),
-        hub=ChannelHub(store, opts.heartbeat),
+        hub=ChannelHub(store, opts.heartbeat, lease),
         output=output,
         gateway_address=f"{opts.host}:{opts.gateway_port}",
         instance=instance,

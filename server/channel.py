@@ -2,11 +2,15 @@
 
 Endpoints report their jobs here (hello, job.stored, job.state, report) and the server sends
 commands (release, cancel, printers.changed, config.changed) from the `commands` table. Every
-message except heartbeats and acks is acked by id. A heartbeat goes out every interval; on the
-same tick the server re-checks that the endpoint is still authorized and resends unacked
-commands. A revoke or a command queued by another process (the admin CLI) reaches the process
-holding the channel through NOTIFY on PostgreSQL, and through `watch` (a one-query poll every
-second for all of this process's channels) on SQLite, so it takes effect within about a second.
+message except heartbeats and acks is acked by id. A heartbeat goes out every interval and
+costs the database nothing: 1,000 idle channels that each read (and wrote) on every tick made
+hundreds of transactions a second (issue 22, finding 4). A channel reads its commands and
+re-checks its endpoint when it opens and when it is nudged: a revoke or a command queued by
+any process (the admin CLI too) nudges it through NOTIFY on PostgreSQL. `watch`, one sweep a
+second for all of this process's channels, catches what no nudge announced: on SQLite, which
+has no NOTIFY, every change made by another process; on PostgreSQL, a NOTIFY sent while the
+listener was reconnecting. Which process holds a channel, and whether that process still
+lives, is server/presence.py.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -33,13 +35,12 @@ from protocol.channel import (
     Report,
     StoredJob,
 )
-from server import accounting, commands, tokens
+from server import accounting, commands, presence, tokens
 from server.logs import event
 from server.models import Command, Endpoint, now
 from server.store import Store
 
 MAX_MESSAGE = 1024 * 1024
-HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 REVOKED_REASON = "endpoint revoked"
 
 
@@ -63,9 +64,10 @@ class Connection:
 
 
 class ChannelHub:
-    def __init__(self, store: Store, heartbeat_interval: float) -> None:
+    def __init__(self, store: Store, heartbeat_interval: float, lease: presence.Lease) -> None:
         self.store = store
         self.heartbeat_interval = heartbeat_interval
+        self.lease = lease
         self.connections: dict[int, Connection] = {}
         self.loop: asyncio.AbstractEventLoop | None = None  # set by the app on start-up
 
@@ -77,6 +79,7 @@ class ChannelHub:
         return self._authorized(token=token)
 
     def _authorized(self, token: str | None = None, endpoint_id: int | None = None) -> int | None:
+        """Reads only: a heartbeat must not cost a database write (presence.py)."""
         with self.store.session() as session:
             if token is not None:
                 endpoint = tokens.check_access(session, token).endpoint
@@ -85,10 +88,7 @@ class ChannelHub:
                     Endpoint.state == "authorized", Endpoint.id == endpoint_id
                 )
                 endpoint = session.scalar(query)
-            if endpoint is None:
-                return None
-            endpoint.last_seen_at = now()
-            return endpoint.id
+            return None if endpoint is None else endpoint.id
 
     async def serve(self, websocket: WebSocket) -> None:
         endpoint_id = await asyncio.to_thread(self.bearer_endpoint, websocket)
@@ -103,7 +103,7 @@ class ChannelHub:
         self.connections[endpoint_id] = conn
         if old is not None:
             await old.close(1000, "replaced by a newer connection")
-        await asyncio.to_thread(self._hold, endpoint_id, HOLDER, None)
+        await asyncio.to_thread(self._hold, endpoint_id, True)
         event("channel.open", endpoint=endpoint_id)
         ticker = asyncio.create_task(self._tick(conn))
         try:
@@ -114,15 +114,17 @@ class ChannelHub:
                 await ticker
             if self.connections.get(endpoint_id) is conn:
                 del self.connections[endpoint_id]
-                await asyncio.to_thread(self._hold, endpoint_id, None, HOLDER)
+                await asyncio.to_thread(self._hold, endpoint_id, False)
             event("channel.closed", endpoint=endpoint_id)
 
-    def _hold(self, endpoint_id: int, holder: str | None, only_if: str | None) -> None:
-        """Record which process holds the channel (a row, so every process can see it)."""
+    def _hold(self, endpoint_id: int, held: bool) -> None:
+        """Record that this process holds the channel, or no longer does (a row, so every
+        process can see it; presence.py says when it is believed)."""
         with self.store.session() as session:
-            endpoint = session.get(Endpoint, endpoint_id)
-            if endpoint is not None and (only_if is None or endpoint.channel_holder == only_if):
-                endpoint.channel_holder = holder
+            if held:
+                presence.hold(session, endpoint_id, self.lease.holder)
+            else:
+                presence.let_go(session, endpoint_id, self.lease.holder)
 
     def nudge(self, endpoint_ids: set[int] | None = None) -> None:
         """Send queued commands now instead of on the next heartbeat. Thread-safe: REST
@@ -140,8 +142,8 @@ class ChannelHub:
             await conn.close(CLOSE_UNAUTHORIZED, REVOKED_REASON)
 
     async def watch(self, interval: float = 1.0) -> None:
-        """Without NOTIFY (SQLite), notice other processes' changes to our channels quickly:
-        revoked endpoints are closed at once, new commands nudge their channel."""
+        """Notice changes to our channels that no nudge announced, with one sweep for all of
+        them: revoked endpoints are closed at once, new commands nudge their channel."""
         while True:
             await asyncio.sleep(interval)
             if not self.connections:
@@ -160,7 +162,7 @@ class ChannelHub:
 
     def _changes(self) -> tuple[list[int], dict[int, set[str]]]:
         with self.store.session() as session:
-            ours = select(Endpoint.id).where(Endpoint.channel_holder == HOLDER)
+            ours = select(Endpoint.id).where(Endpoint.channel_holder == self.lease.holder)
             revoked = session.scalars(ours.where(Endpoint.state != "authorized")).all()
             waiting: dict[int, set[str]] = {}
             rows = session.execute(
@@ -173,16 +175,20 @@ class ChannelHub:
         return [e for e in revoked if e in self.connections], waiting
 
     async def _tick(self, conn: Connection) -> None:
+        """Heartbeats; the database only at the start and when nudged (see the module)."""
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            nudged = True  # a new channel sends what was queued while it was away
             while True:
-                if await asyncio.to_thread(self._authorized, None, conn.endpoint_id) is None:
-                    event("channel.revoked", endpoint=conn.endpoint_id)
-                    await conn.close(CLOSE_UNAUTHORIZED, REVOKED_REASON)
-                    return
-                await self._flush(conn)
+                if nudged:
+                    if await asyncio.to_thread(self._authorized, None, conn.endpoint_id) is None:
+                        event("channel.revoked", endpoint=conn.endpoint_id)
+                        await conn.close(CLOSE_UNAUTHORIZED, REVOKED_REASON)
+                        return
+                    await self._flush(conn)
                 await conn.send(ChannelMessage.new("heartbeat", {"ts": now()}))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(conn.nudged.wait(), self.heartbeat_interval)
+                nudged = conn.nudged.is_set()
                 conn.nudged.clear()
 
     async def _flush(self, conn: Connection) -> None:
@@ -242,8 +248,7 @@ class ChannelHub:
                 )
             conn.sent.discard(message.id)
             return None
-        if message.type == "heartbeat":
-            self._authorized(None, conn.endpoint_id)
+        if message.type == "heartbeat":  # the socket being alive is all it says
             return None
         handler, model = HANDLERS[message.type]
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from server import admin_cli, logs
+from server.documents import KINDS
 from server.logs import event
 
 if TYPE_CHECKING:  # imported where used: `admin` commands need none of the web server
@@ -44,7 +45,9 @@ def _run(args: argparse.Namespace) -> int:
         http_port=args.http_port,
         gateway_port=args.gateway_port,
         db_url=args.db,
+        documents=args.documents,
         heartbeat=args.heartbeat,
+        presence_lease=args.presence_lease,
         output_poll=args.output_poll,
         expiry_interval=args.expiry_interval,
         limits=Limits(header_timeout=args.header_timeout, read_timeout=args.read_timeout),
@@ -142,6 +145,12 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--key", type=Path, help="PEM private key")
     run.add_argument("--dev-tls", action="store_true", help="self-signed pair under DIR/tls")
     run.add_argument(
+        "--documents", choices=KINDS, metavar="{" + ",".join(KINDS) + "}",
+        help="where uploaded documents are kept: 'database' (every server process on it "
+        "prints every job; the default on PostgreSQL) or 'directory' (DIR/spool, this "
+        "process alone; the default on SQLite)",
+    )  # fmt: skip
+    run.add_argument(
         "--access-token-ttl", type=float, default=900.0,
         help="seconds an endpoint access token is valid (default 15 min)",
     )  # fmt: skip
@@ -165,6 +174,11 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
     _limit_arguments(run)
     tuning = run.add_argument_group("tuning (defaults suit production; tests shorten them)")
     tuning.add_argument("--heartbeat", type=float, default=10.0, help="channel heartbeat, s")
+    tuning.add_argument(
+        "--presence-lease", type=_positive(float), default=30.0,
+        help="s an endpoint of a killed server process may still show online (renewed "
+        "every third of it; default 30)",
+    )  # fmt: skip
     tuning.add_argument("--header-timeout", type=float, default=10.0, help="gateway header, s")
     tuning.add_argument("--read-timeout", type=float, default=30.0, help="gateway body stall, s")
     tuning.add_argument(

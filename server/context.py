@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.channel import ChannelHub
+from server.documents import Documents
 from server.output import DocumentOutput
 from server.store import Store
 from server.throttle import ThrottlePolicy
@@ -17,7 +18,7 @@ from server.tokens import TokenPolicy
 @dataclass
 class ServerContext:
     data_dir: Path
-    spool_dir: Path
+    documents: Documents  # where uploaded documents live (spool dir or database)
     store: Store
     admin_token: str
     hub: ChannelHub
@@ -31,8 +32,9 @@ class ServerContext:
 def instance_id(data_dir: Path) -> str:
     """A stable id for this data dir (and so this spool), made on first start.
 
-    Processes sharing one PostgreSQL database each keep documents in their own spool; a job
-    row names the instance that has its document, so only that one delivers or deletes it.
+    A job whose document is in this data dir's spool names it (`Job.stored_by`), so only
+    this instance prints or deletes it; a job being printed names the instance sending it
+    (`Job.delivered_by`), whose restart alone retries it.
     """
     path = data_dir / "instance.id"
     if not path.exists():

@@ -1,9 +1,10 @@
 """The gateway: a TLS TCP listener (port 7300) that stores uploaded jobs durably.
 
 One connection carries one job: a length-prefixed msgpack header, exactly `size` bytes, then
-the server's one reply. The reply is sent only after the document is fsynced, renamed into
-place, the directory fsynced and the row committed, so an `ok` survives a power cut. The body
-is streamed to disk in chunks; memory does not grow with the job size.
+the server's one reply. The reply is sent only after the document is durable where
+server/documents.py keeps it (the spool dir, fsynced and renamed; or database rows) and the
+job row committed with it, so an `ok` survives a power cut. The body is streamed in chunks;
+memory does not grow with the job size.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,7 @@ from protocol.gateway import (
     read_frame,
 )
 from server import claims, commands, release, tokens
+from server.documents import Documents, Missing, Writer
 from server.logs import event
 from server.models import InputPort, Job, Printer, User, now
 from server.store import Store
@@ -79,25 +79,17 @@ def allowed_printer(session: Session, port: InputPort, printer_id: int) -> Print
     return printer
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Gateway:
     def __init__(
         self,
         store: Store,
-        spool_dir: Path,
+        documents: Documents,
         limits: Limits,
         on_ready: Callable[[str], None],
         instance: str,
     ) -> None:
         self.store = store
-        self.spool_dir = spool_dir
+        self.documents = documents
         self.limits = limits
         self.on_ready = on_ready
         self.instance = instance
@@ -248,27 +240,16 @@ class Gateway:
     async def _store(
         self, reader: asyncio.StreamReader, header: UploadHeader, accepted: Accepted
     ) -> None:
-        part = self.spool_dir / f"{header.job_id}.part"
-        final = self.spool_dir / header.job_id
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        writer = self.documents.writer(header.job_id, accepted.claim)
         try:
-            try:
-                await self._stream_body(reader, fd, header)
-                # The data must be on disk before the name is: otherwise a crash could leave
-                # a complete-looking file with missing blocks.
-                await asyncio.to_thread(os.fsync, fd)
-            finally:
-                os.close(fd)
-            os.replace(part, final)
-            await asyncio.to_thread(fsync_dir, self.spool_dir)
+            await self._stream_body(reader, writer, header)
+            await writer.close()
+            await asyncio.to_thread(self._commit, header, accepted, writer)
         except BaseException:
-            part.unlink(missing_ok=True)
-            raise
-        try:
-            await asyncio.to_thread(self._commit, header, accepted)
-        except BaseException:
-            # No row, no file: a client that got no `ok` sends again and must find nothing.
-            final.unlink(missing_ok=True)
+            # No row, no document: a client that got no `ok` sends again and must find
+            # nothing. (In the database, a commit that did land before a failure keeps its
+            # document: abort drops only rows still staged.)
+            await writer.abort()
             raise
         event(
             "gateway.stored",
@@ -277,10 +258,11 @@ class Gateway:
             owner=header.owner,
             size=header.size,
             state=accepted.state,
+            documents=self.documents.kind,
         )
 
     async def _stream_body(
-        self, reader: asyncio.StreamReader, fd: int, header: UploadHeader
+        self, reader: asyncio.StreamReader, writer: Writer, header: UploadHeader
     ) -> None:
         digest = hashlib.sha256()
         remaining = header.size
@@ -295,21 +277,21 @@ class Gateway:
                             "size-mismatch", f"connection closed {remaining} bytes short"
                         )
                     digest.update(chunk)
-                    # Writing to the page cache is quick enough to do on the loop; the slow
-                    # part, fsync, runs in a thread once the body is complete.
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    await writer.write(chunk)
                     remaining -= len(chunk)
         except TimeoutError as exc:
             raise ProtocolError("timeout", f"body stalled {remaining} bytes short") from exc
         if digest.hexdigest() != header.sha256:
             raise ProtocolError("sha256-mismatch", "document does not match its sha256")
 
-    def _commit(self, header: UploadHeader, accepted: Accepted) -> None:
+    def _commit(self, header: UploadHeader, accepted: Accepted, writer: Writer) -> None:
         with self.store.session() as session:
             if not claims.finish(session, header.job_id, accepted.claim):
                 raise ProtocolError("busy", "this upload's claim expired; send the job again")
+            try:
+                writer.publish(session)
+            except Missing as exc:
+                raise ProtocolError("busy", f"{exc}; send the job again") from exc
             job = session.get(Job, header.job_id)
             if job is None:
                 job = Job(id=header.job_id, attempts=0)
@@ -318,7 +300,7 @@ class Gateway:
             # then fell back to uploading it: the upload takes the job over.
             job.owner = header.owner
             job.location = "server"
-            job.stored_by = self.instance
+            job.stored_by = self.documents.location
             job.endpoint_id = accepted.endpoint_id
             job.port_id = header.port_id
             job.name = header.name
@@ -331,12 +313,3 @@ class Gateway:
             job.options = header.options
             job.printer_name = accepted.printer_name
             job.updated_at = now()
-
-
-def clean_spool(spool_dir: Path) -> int:
-    """Remove `.part` files left by a crash mid-upload; their clients never got an ack."""
-    removed = 0
-    for part in spool_dir.glob("*.part"):
-        part.unlink(missing_ok=True)
-        removed += 1
-    return removed

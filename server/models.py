@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -138,7 +139,8 @@ class Endpoint(Base):
     credentials_issued_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     authorized_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_seen_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # "host:pid" of the server process holding this endpoint's channel; None when offline.
+    # The lease (server_leases.holder) of the process holding this endpoint's channel; None
+    # when no process does. Online means: this lease is unexpired (server/presence.py).
     channel_holder: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
@@ -176,8 +178,12 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), index=True)
     location: Mapped[str] = mapped_column(String(16))  # server | endpoint
-    # For location=server: the instance (data dir) whose spool holds the document.
+    # For location=server: the instance (data dir) whose spool holds the document, or
+    # "database" (server/documents.py DATABASE) when any process reads it from the database.
     stored_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The instance that claimed the job for its current attempt: after a crash, that
+    # instance's restart alone retries it (another process may be printing it right now).
+    delivered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     endpoint_id: Mapped[int | None] = mapped_column(
         ForeignKey("endpoints.id", ondelete="SET NULL"), nullable=True
     )
@@ -215,6 +221,37 @@ class UploadClaim(Base):
     instance: Mapped[str] = mapped_column(String(64))
     token: Mapped[str] = mapped_column(String(32))  # this attempt's, so a taken-over holder knows
     claimed_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class DocumentChunk(Base):
+    """One piece (1 MiB) of a document kept in the database (server/documents.py), so that
+    every server process reaches it (issue 22, finding 2). `upload` is the upload claim's
+    token: the rows of one write, staged (`complete` false) until the job row commits with
+    them, which only the claim's holder can do; staged rows whose claim is gone are swept."""
+
+    __tablename__ = "document_chunks"
+
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    upload: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ServerLease(Base):
+    """A running server process's lease on presence (issue 22, finding 4; server/presence.py).
+
+    An endpoint's channel counts as online only while the lease its `channel_holder` names is
+    unexpired, so the endpoints of a killed process go offline within one lease without any
+    process writing for them. `instance` is the data dir's id: a process starting on the same
+    data dir drops its predecessor's lease at once."""
+
+    __tablename__ = "server_leases"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[float] = mapped_column(Float, default=now)
     expires_at: Mapped[float] = mapped_column(Float)
 
 

@@ -9,6 +9,18 @@ not a queue in memory, says what is due, so a restart loses nothing.
 Jobs to one printer go one at a time, oldest first, and a job waiting for its next attempt
 holds back the ones behind it: the jobs a user releases come out in the order they were
 printed. Different printers never wait for each other.
+
+That printer's queue (its lane) holds across server processes on one PostgreSQL (issue 22,
+finding 3): a delivery holds the lane's lock (server/lanes.py) from before its claim until its
+end is committed, and claims only the first unfinished job of the lane in the whole database,
+so no process sends a later job while an earlier one is pending, processing or waiting for
+its retry anywhere. Holding the lock, a `processing` job in the lane can only be one whose
+sender died: it is made due again and resent from the start. The claim reads the job with
+`SELECT ... FOR UPDATE SKIP LOCKED`: a row that another transaction is changing (a cancel) is
+left for the next rescan instead of waited for, and the row stays as read until the
+compare-and-set. On SQLite (one process) the lock is a no-op and the set in memory
+(`_running`) is the lane, as it always was; that set also keeps this process from asking for
+a lane it already holds.
 """
 
 from __future__ import annotations
@@ -18,14 +30,15 @@ import contextlib
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from protocol import job_options
 from protocol.gateway import Destination
 from server import ipp, jobs, output_options
+from server.documents import Document, Documents, Missing
+from server.lanes import Held, Lanes, due_now, lane_of, reset_orphans
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
@@ -53,17 +66,11 @@ class RetryPolicy:
         return base * random.uniform(0.8, 1.2)
 
 
-async def _chunks(path: Path) -> AsyncIterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := await asyncio.to_thread(f.read, CHUNK):
-            yield chunk
-
-
-async def _framed(path: Path, header: bytes, trailer: bytes) -> AsyncIterator[bytes]:
+async def _framed(document: Document, header: bytes, trailer: bytes) -> AsyncIterator[bytes]:
     """The document between what a request or a PJL job puts before and after it."""
     if header:
         yield header
-    async for chunk in _chunks(path):
+    async for chunk in document.chunks():
         yield chunk
     if trailer:
         yield trailer
@@ -71,11 +78,11 @@ async def _framed(path: Path, header: bytes, trailer: bytes) -> AsyncIterator[by
 
 async def send_raw(
     dest: Destination,
-    path: Path,
+    document: Document,
     policy: RetryPolicy,
     around: output_options.RawPlan | None = None,
 ) -> None:
-    """Stream the file (inside ``around``'s PJL header and trailer, if any), half-close, then
+    """Stream the document (inside ``around``'s PJL header and trailer, if any), half-close, then
     wait for the printer to close: raw printers close once they have taken the whole job,
     which is the only acknowledgement raw TCP gives."""
     around = around or output_options.RawPlan()
@@ -86,7 +93,7 @@ async def send_raw(
     except (OSError, TimeoutError) as exc:
         raise DeliveryError(f"connect {dest.host}:{dest.port}: {exc!r}") from exc
     try:
-        async for chunk in _framed(path, around.header, around.trailer):
+        async for chunk in _framed(document, around.header, around.trailer):
             writer.write(chunk)
             await asyncio.wait_for(writer.drain(), policy.io_timeout)
         writer.write_eof()
@@ -100,7 +107,9 @@ async def send_raw(
             await writer.wait_closed()
 
 
-async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy) -> list[str]:
+async def send_ipp(
+    dest: Destination, document: Document, job: Job, policy: RetryPolicy
+) -> list[str]:
     """IPP Print-Job with the job's options as job attributes, the document streamed after
     the request; returns what the printer did not take as asked. A printer that refuses
     options gets the job again without those it named (then without any): printed as it
@@ -109,7 +118,8 @@ async def send_ipp(dest: Destination, path: Path, job: Job, policy: RetryPolicy)
     options = output_options.parse(job.options)
     lost: list[str] = []
     for tries in range(3):
-        status, named = await _print_job(dest, path, job, policy, job_options.job_group(options))
+        group = job_options.job_group(options)
+        status, named = await _print_job(dest, document, job, policy, group)
         theirs = {n: options[n] for n in named if n in options}
         if status == ipp.CLIENT_ERROR_ATTRIBUTES_OR_VALUES and options:
             dropped = theirs if theirs and tries == 0 else dict(options)
@@ -129,7 +139,7 @@ def _described(name: str, option: tuple[int, list[object]]) -> str:
 
 
 async def _print_job(
-    dest: Destination, path: Path, job: Job, policy: RetryPolicy, job_group: bytes
+    dest: Destination, document: Document, job: Job, policy: RetryPolicy, job_group: bytes
 ) -> tuple[int, set[str]]:
     """One Print-Job; its IPP status and the attributes the printer named unsupported."""
     resource = dest.path or "/ipp/print"
@@ -142,11 +152,11 @@ async def _print_job(
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(
                 f"http://{dest.host}:{dest.port}{resource}",
-                content=_framed(path, request, b""),
+                content=_framed(document, request, b""),
                 # A known length instead of chunked encoding: some printers refuse chunks.
                 headers={
                     "Content-Type": "application/ipp",
-                    "Content-Length": str(len(request) + path.stat().st_size),
+                    "Content-Length": str(len(request) + document.size),
                 },
             )
         if response.status_code != 200:
@@ -160,20 +170,21 @@ class DocumentOutput:
     def __init__(
         self,
         store: Store,
-        spool_dir: Path,
+        documents: Documents,
         policy: RetryPolicy,
         instance: str,
         poll_interval: float = 1.0,
     ) -> None:
         self.store = store
-        self.spool_dir = spool_dir
+        self.documents = documents
         self.policy = policy
         self.poll_interval = poll_interval
-        self.instance = instance  # only jobs whose document is in our spool are ours
+        self.instance = instance
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.lanes = Lanes(store)
 
     def submit(self, job_id: str) -> None:
         """Something became due now; saves waiting for the next poll. Callable from the
@@ -182,14 +193,20 @@ class DocumentOutput:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def recover(self) -> int:
-        """Jobs left `processing` by a crash are retried from the start."""
+        """Jobs this instance left `processing` when it crashed are retried from the start;
+        another process's may be on a printer's connection right now.
+
+        Only on SQLite, at start: on PostgreSQL the one that takes a lane's lock resends what
+        a dead process left (`_claim`), whenever that process died."""
+        if self.store.engine.dialect.name == "postgresql":
+            return 0
+        ours = or_(
+            Job.delivered_by == self.instance,
+            and_(Job.delivered_by.is_(None), Job.stored_by == self.instance),  # before 0013
+        )
         with self.store.session() as session:
             stuck = session.scalars(
-                select(Job.id).where(
-                    Job.location == "server",
-                    Job.stored_by == self.instance,
-                    Job.state == "processing",
-                )
+                select(Job.id).where(Job.location == "server", ours, Job.state == "processing")
             ).all()
             for job_id in stuck:
                 jobs.transition(
@@ -211,17 +228,19 @@ class DocumentOutput:
             self._wake.clear()
 
     def _due(self) -> list[tuple[str, str]]:
-        """The first job of each printer (lane), where that job is due now.
+        """The first job of each printer (lane), where that job is due now or `processing`.
 
         A job being sent counts as its lane's first: this snapshot may be older than the
-        task that is sending it, and must not offer the job behind it meanwhile.
+        task that is sending it, and must not offer the job behind it meanwhile. It is
+        offered itself, since its sender may have died: `_claim` finds out under the lane's
+        lock, which a live sender holds (a lane this process sends on is not asked for).
         """
         with self.store.session() as session:
             rows = session.execute(
                 select(Job.id, Job.target, Job.state, Job.next_attempt_at)
                 .where(
                     Job.location == "server",
-                    Job.stored_by == self.instance,
+                    Job.stored_by.in_(self.documents.readable),  # any process's, in the database
                     Job.target.is_not(None),
                     Job.state.in_(("pending", "processing", "processing-stopped")),
                 )
@@ -229,51 +248,76 @@ class DocumentOutput:
             ).all()
         first: dict[str, tuple[str, bool]] = {}
         for job_id, target, state, at in rows:
-            lane = f"{target['host']}:{target['port']}"
-            due = state == "pending" or (state == "processing-stopped" and at <= now())
-            first.setdefault(lane, (job_id, due))
-        return [(lane, job_id) for lane, (job_id, due) in first.items() if due]
+            offered = due_now(state, at) or state == "processing"
+            first.setdefault(lane_of(target), (job_id, offered))
+        return [(lane, job_id) for lane, (job_id, offered) in first.items() if offered]
 
-    def _claim(self, job_id: str) -> Job | None:
+    def _claim(self, lane: str, job_id: str) -> tuple[Job | None, bool]:
+        """Under the lane's lock: `job_id` moved to `processing` (attempt + 1) if it is the
+        first unfinished job of its lane in the database and due; None otherwise (another
+        job goes first, or a transaction is changing this one). And whether to rescan now:
+        the snapshot that offered the job is out of date (it has finished meanwhile, so the
+        one behind it may be due), or a dead sender's job was made due."""
         with self.store.session() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.state not in ("pending", "processing-stopped"):
-                return None
+            ahead, orphaned = reset_orphans(session, lane)
+            if not ahead or ahead[0] != job_id:
+                return None, orphaned or job_id not in ahead
+            job = session.scalars(
+                select(Job)
+                .where(Job.id == job_id, Job.state.in_(("pending", "processing-stopped")))
+                .with_for_update(skip_locked=True)
+            ).first()
+            if job is None or not due_now(job.state, job.next_attempt_at):
+                return None, orphaned
             attempt = job.attempts + 1
             if not jobs.transition(
-                session, job_id, job.state, "processing", attempts=attempt, reasons="none"
-            ):
-                return None
+                session, job_id, job.state, "processing", attempts=attempt, reasons="none",
+                delivered_by=self.instance,
+            ):  # fmt: skip
+                return None, orphaned
             job.attempts = attempt
-            return job
+            return job, True
 
     async def _deliver(self, lane: str, job_id: str) -> None:
+        held: Held | None = None
+        again = False
         try:
-            job = await asyncio.to_thread(self._claim, job_id)
-            if job is None:
-                return
-            try:
-                lost = await self._send(job)
-            except DeliveryError as exc:
-                await asyncio.to_thread(self._failed, job, exc)
-                return
-            except Exception as exc:
-                # A bug or a bad row must not leave the job `processing` forever.
-                await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
-                return
-            where = job.printer_name or "the printer"
-            message = f"printed at {where} by the server (attempt {job.attempts})"
-            await asyncio.to_thread(
-                self._finish,
-                job_id,
-                "completed",
-                "job-completed-with-warnings" if lost else "job-completed-successfully",
-                f"{message}; without: {'; '.join(lost)}" if lost else message,
-            )
-            event("output.completed", job=job_id, attempt=job.attempts, size=job.size)
+            held = await asyncio.to_thread(self.lanes.acquire, lane)
+            if held is None:
+                return  # another process sends on this printer: look at the next rescan
+            job, again = await asyncio.to_thread(self._claim, lane, job_id)
+            if job is not None:
+                await self._attempt(job)
         finally:
+            if held is not None:
+                await asyncio.to_thread(self.lanes.release, held)
             self._running.discard(lane)
-            self._wake.set()  # the next job of this printer is due now
+            if again:
+                # The next job of this printer may be due now. Not when the lane's first
+                # job is another process's: waking at once would only ask again and again.
+                self._wake.set()
+
+    async def _attempt(self, job: Job) -> None:
+        """Send a claimed job and commit how it ended."""
+        try:
+            lost = await self._send(job)
+        except DeliveryError as exc:
+            await asyncio.to_thread(self._failed, job, exc)
+            return
+        except Exception as exc:
+            # A bug or a bad row must not leave the job `processing` forever.
+            await asyncio.to_thread(self._failed, job, DeliveryError(repr(exc)))
+            return
+        where = job.printer_name or "the printer"
+        message = f"printed at {where} by the server (attempt {job.attempts})"
+        await asyncio.to_thread(
+            self._finish,
+            job.id,
+            "completed",
+            "job-completed-with-warnings" if lost else "job-completed-successfully",
+            f"{message}; without: {'; '.join(lost)}" if lost else message,
+        )
+        event("output.completed", job=job.id, attempt=job.attempts, size=job.size)
 
     async def _send(self, job: Job) -> list[str]:
         """Print the job; what of its options the printer did not get as asked."""
@@ -282,14 +326,15 @@ class DocumentOutput:
             "output.sending", job=job.id, attempt=job.attempts, host=dest.host, port=dest.port,
             protocol=dest.protocol,
         )  # fmt: skip
-        path = self.spool_dir / job.id
-        if not path.exists():
-            raise DeliveryError("document missing from the spool", permanent=True)
+        try:
+            document = await asyncio.to_thread(self.documents.open, job)
+        except Missing as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
         if dest.protocol == "raw":
             around = output_options.for_raw(
                 output_options.parse(job.options), dest, job.name or job.id, job.format
             )
-            await send_raw(dest, path, self.policy, around)
+            await send_raw(dest, document, self.policy, around)
             return around.not_honoured
         if dest.protocol == "ipps":
             # The server keeps no pins of printers' certificates (the endpoints do): sending
@@ -298,7 +343,7 @@ class DocumentOutput:
                 "the server does not print to IPPS printers; release the job at an endpoint",
                 permanent=True,
             )
-        return await send_ipp(dest, path, job, self.policy)
+        return await send_ipp(dest, document, job, self.policy)
 
     def _failed(self, job: Job, exc: DeliveryError) -> None:
         if exc.permanent or job.attempts >= self.policy.max_attempts:
@@ -332,9 +377,10 @@ class DocumentOutput:
         with self.store.session() as session:
             jobs.transition(session, job_id, "processing", state, reasons=reason, message=message)
         # Finished documents are deleted; the row stays for history and accounting.
-        (self.spool_dir / job_id).unlink(missing_ok=True)
+        self.documents.delete(job_id)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self.lanes.close)

@@ -245,11 +245,12 @@ def admin_overview(request: Request, failed: int = 0) -> Response:
 def _endpoints_section(session: Session) -> str:
     rows = [
         [str(e["id"]), escape(e["hostname"]), escape(e["os"]), escape(e["version"]),
-         escape(e["state"]), when(e["last_seen_at"]), _endpoint_actions(e)]
+         escape(e["state"]), "online" if e["online"] else "offline", when(e["last_seen_at"]),
+         _endpoint_actions(e)]
         for e in admin.list_endpoints(session)
     ]  # fmt: skip
     return "<h2>Endpoints</h2>" + table(
-        ["Id", "Host", "OS", "Version", "State", "Last seen", ""], rows
+        ["Id", "Host", "OS", "Version", "State", "Channel", "Last seen", ""], rows
     )
 
 

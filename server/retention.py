@@ -2,32 +2,29 @@
 
 After `retention` seconds (setting, default 24 h) a job still held on the server is canceled
 and its document deleted; endpoints expire the jobs they hold themselves and report the state.
-The spool sweep deletes documents whose job finished while another server process (sharing
-the database) handled it, or whose row never got committed. Registrations no admin authorized
+The document sweep (server/documents.py) deletes documents whose job finished while another
+server process (sharing the database) handled it, whose row never got committed, or whose
+upload was killed. Registrations no admin authorized
 within `pending_ttl` are deleted, and rate-limit attempts older than every window."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from protocol.states import TERMINAL_KEYWORDS
 from server import admin, jobs, throttle
+from server.documents import Documents
 from server.logs import event
 from server.models import Endpoint, Job, now
 from server.store import Store
 from server.throttle import ThrottlePolicy
 
 DEFAULT_RETENTION = 86400
-# A document younger than this may be between its rename and its row's commit in the gateway.
-ORPHAN_AGE = 600.0
 EXPIRED = "not released within the retention period; deleted by the server"
 
 
-def expire_held(store: Store, spool_dir: Path) -> list[str]:
+def expire_held(store: Store, documents: Documents) -> list[str]:
     with store.session() as session:
         retention = float(admin.get_settings(session).get("retention", DEFAULT_RETENTION))
         expired = session.scalars(
@@ -51,33 +48,9 @@ def expire_held(store: Store, spool_dir: Path) -> list[str]:
             )
         ]
     for job_id in done:  # after the commit: a failed commit must not lose documents
-        (spool_dir / job_id).unlink(missing_ok=True)
+        documents.delete(job_id)
         event("job.expired", job=job_id)
     return done
-
-
-def sweep_spool(store: Store, spool_dir: Path, instance: str) -> list[str]:
-    names = [p.name for p in spool_dir.iterdir() if not p.name.endswith(".part")]
-    if not names:
-        return []
-    with store.session() as session:
-        rows = session.execute(
-            select(Job.id, Job.state, Job.stored_by).where(Job.id.in_(names))
-        ).all()
-    live = {r.id for r in rows if r.state not in TERMINAL_KEYWORDS and r.stored_by == instance}
-    known = {r.id for r in rows}
-    removed = []
-    for name in names:
-        path = spool_dir / name
-        try:
-            orphan = name not in known and time.time() - path.stat().st_mtime > ORPHAN_AGE
-        except FileNotFoundError:
-            continue
-        if name not in live and (name in known or orphan):
-            path.unlink(missing_ok=True)
-            removed.append(name)
-            event("spool.removed", job=name, orphan=orphan)
-    return removed
 
 
 def expire_pending(store: Store, ttl: float) -> list[int]:
@@ -96,15 +69,14 @@ def expire_pending(store: Store, ttl: float) -> list[int]:
 
 async def run(
     store: Store,
-    spool_dir: Path,
-    instance: str,
+    documents: Documents,
     interval: float,
     pending_ttl: float,
     limits: ThrottlePolicy,
 ) -> None:
     while True:
-        await asyncio.to_thread(expire_held, store, spool_dir)
-        await asyncio.to_thread(sweep_spool, store, spool_dir, instance)
+        await asyncio.to_thread(expire_held, store, documents)
+        await asyncio.to_thread(documents.sweep)
         await asyncio.to_thread(expire_pending, store, pending_ttl)
         await asyncio.to_thread(throttle.sweep, store, limits)
         await asyncio.sleep(interval)

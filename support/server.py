@@ -5,7 +5,9 @@ printer with an input port)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import itertools
 import ssl
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection, create_engine, text
 
 from server import cli as server_cli
 from support import ROOT
@@ -146,6 +149,59 @@ class ServerProcess:
 
     def spool_files(self) -> list[str]:
         return sorted(p.name for p in self.spool_dir.iterdir())
+
+    @contextlib.contextmanager
+    def database(self) -> Iterator[Connection]:
+        """A connection to this server's database, for what a test reads behind the API."""
+        engine = create_engine(self.db_url or f"sqlite:///{self.data_dir / 'server.db'}")
+        try:
+            with engine.connect() as connection:
+                yield connection
+        finally:
+            engine.dispose()
+
+    def documents(self) -> list[str]:
+        """Every document this server reaches, by job id: the files of its spool dir and the
+        database's (server/documents.py), a staged upload's named `<job>.part` as a spool
+        names its unfinished files. Other processes on the database see the latter too."""
+        return sorted(self.spool_files() + [name for name, _ in self.database_documents()])
+
+    def document_sha256(self, job_id: str) -> str:
+        """The sha256 of a stored document, read in pieces from the spool or the database."""
+        digest = hashlib.sha256()
+        path = self.spool_dir / job_id
+        if path.exists():
+            with path.open("rb") as f:
+                while chunk := f.read(1024 * 1024):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        one = text(
+            "SELECT data FROM document_chunks WHERE job_id = :job AND complete AND seq = :seq"
+        )
+        with self.database() as connection:
+            for seq in itertools.count():
+                data = connection.execute(one, {"job": job_id, "seq": seq}).scalar()
+                if data is None:
+                    break
+                digest.update(data)
+        return digest.hexdigest()
+
+    def database_documents(self) -> list[tuple[str, int]]:
+        """(name, size) of each upload in the database's `document_chunks`: `<job>` once
+        complete, `<job>.part` while staged."""
+        query = text(
+            "SELECT job_id, complete, SUM(LENGTH(data)) FROM document_chunks"
+            " GROUP BY job_id, upload, complete"
+        )
+        with self.database() as connection:
+            rows = connection.execute(query).all()
+        return [(job if complete else f"{job}.part", int(size)) for job, complete, size in rows]
+
+    def reset_rss_peak(self) -> int:
+        """Start the peak (VmHWM) afresh from the current RSS, so that the peak a test reads
+        later is what happened since, not start-up's; returns that starting RSS in kB."""
+        Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        return self.rss_peak_kb()
 
     def rss_peak_kb(self) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

@@ -1,16 +1,18 @@
 """What server tests speak to the reference server beyond its REST API: the gateway's framing
 over real TLS (``header``, ``GatewayClient``, ``upload``) and the channel WebSocket; and
-``unique`` names for tests that share one module server. The server itself is
+``unique`` names for tests that share one module server; ``Document``, a large body made on
+the fly; ``printed_once``. The server itself is
 support/server.py."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import socket
 import ssl
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
@@ -18,6 +20,29 @@ from websockets.sync.client import ClientConnection, connect
 from protocol import PROTOCOL_VERSION
 from protocol.gateway import LENGTH_PREFIX, UploadReply, decode_reply, encode_frame
 from support.server import ServerProcess
+from support.waiting import wait_for
+from tests.server.peers import RawSink
+
+MIB = 1024 * 1024
+
+
+class Document:
+    """`size` bytes of random-looking data streamed in 1 MiB chunks, never held whole."""
+
+    def __init__(self, mib: int) -> None:
+        self.block = os.urandom(MIB)
+        self.mib = mib
+        digest = hashlib.sha256()
+        for i in range(mib):
+            digest.update(self.chunk(i))
+        self.sha256 = digest.hexdigest()
+        self.size = mib * MIB
+
+    def chunk(self, i: int) -> bytes:
+        return i.to_bytes(8, "big") + self.block[8:]
+
+    def chunks(self) -> Iterator[bytes]:
+        return (self.chunk(i) for i in range(self.mib))
 
 
 def header(token: str, job_id: str, port_id: int, body: bytes, **extra: Any) -> dict[str, Any]:
@@ -125,3 +150,12 @@ def _tls12(trusting: ssl.SSLContext) -> ssl.SSLContext:
     capped.load_verify_locations(cadata=b"".join(trusting.get_ca_certs(binary_form=True)))
     capped.maximum_version = ssl.TLSVersion.TLSv1_2
     return capped
+
+
+def printed_once(servers: list[ServerProcess], sink: RawSink, job_id: str, body: bytes) -> None:
+    """The job completes, no server still holds its document (a second stored copy would be
+    printed from there), and the printer has exactly one copy."""
+    first = servers[0]
+    wait_for(lambda: (first.job(job_id) or {}).get("state") == "completed", 30, "job completed")
+    wait_for(lambda: all(job_id not in s.documents() for s in servers), 30, "documents deleted")
+    assert sink.documents().count(body) == 1

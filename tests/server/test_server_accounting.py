@@ -70,7 +70,7 @@ def test_user_cancels_a_held_job_and_its_document_is_deleted(server: ServerProce
     with server.http(user_token(server, owner)) as client:
         assert client.post(f"/api/v1/jobs/{job_id}/cancel").json()["state"] == "canceled"
         assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 409
-    assert job_id not in server.spool_files()
+    assert job_id not in server.documents()
     job = server.job(job_id)
     assert job is not None and (job["state"], job["reasons"]) == (
         "canceled",

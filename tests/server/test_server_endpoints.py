@@ -26,7 +26,7 @@ def assert_refused_everywhere(server: ServerProcess, token: str, ca: ssl.SSLCont
     reply = upload(server.gateway_port, ca, header(token, job_id, port_id, b"x"), b"x")
     assert reply is not None and reply.status == "error" and reply.code == "unauthorized"
     assert server.job(job_id) is None
-    assert not [name for name in server.spool_files() if name.startswith(job_id)]
+    assert not [name for name in server.documents() if name.startswith(job_id)]
 
 
 def test_registration_then_authorization_then_token_once(server: ServerProcess) -> None:

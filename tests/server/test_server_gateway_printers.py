@@ -28,7 +28,7 @@ def assert_refused(
 ) -> None:
     """Refused with `code`, and nothing of the job anywhere: no row, no file, no connection."""
     assert reply is not None and (reply.status, reply.code) == ("error", code), reply
-    wait_for(lambda: not [f for f in server.spool_files() if f.startswith(job_id)], 10, "no file")
+    wait_for(lambda: not [f for f in server.documents() if f.startswith(job_id)], 10, "no file")
     assert server.job(job_id) is None
     assert sink.count == 0
 

@@ -61,7 +61,7 @@ def test_released_job_is_delivered_to_a_raw_printer(
     assert released.json() == {"printer": printer, "job_ids": [job_id]}
     wait_for(lambda: raw_sink.documents() == [body], 30, "document at the raw printer")
     wait_for(lambda: state_of(server, job_id) == "completed", 30, "job completed")
-    assert job_id not in server.spool_files()  # finished documents are deleted, rows stay
+    assert job_id not in server.documents()  # finished documents are deleted, rows stay
     job = server.job(job_id)
     assert job is not None and job["printer"] == printer and job["completed_at"]
 
@@ -210,11 +210,11 @@ def test_held_jobs_expire_after_the_retention_setting(
     _, endpoint_token = authorized_endpoint(server)
     port_id = add_printer_and_port(server, unique("raw"), 9)
     job_id = store(server, endpoint_token, port_id, unique("hank"), b"forgotten")
-    assert job_id in server.spool_files()
+    assert job_id in server.documents()
     with server.admin() as admin:
         admin.put("/api/v1/admin/settings/retention", json={"value": 0}).raise_for_status()
     wait_for(lambda: state_of(server, job_id) == "canceled", 30, "held job expired")
-    assert job_id not in server.spool_files()
+    assert job_id not in server.documents()
 
 
 def test_ipp_client_error_aborts_the_job_without_retrying(
