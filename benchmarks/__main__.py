@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import capture, direct, memory, recovery, small_jobs, sync
+from benchmarks import capture, channels, direct, memory, recovery, small_jobs, sync
 from benchmarks.common import Row
 from support import ROOT
 
@@ -35,6 +35,7 @@ ROWS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "memory": memory.run,
     "recovery": recovery.run,
     "sync": sync.run,
+    "channels": channels.run,
 }
 LAST_RUN = ROOT / "benchmarks" / "last-run.json"
 
@@ -93,12 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rows", nargs="*", metavar="ROW", help="any of: " + ", ".join(ROWS))
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
     parser.add_argument("--json", type=Path, help="where to write the results")
+    parser.add_argument(
+        "--channels", type=int, metavar="N", help="endpoints of the channels row (1,000)"
+    )
     args = parser.parse_args(argv)
     unknown = [r for r in args.rows if r not in ROWS]
     if unknown:
         parser.error(f"unknown row(s) {', '.join(unknown)}; rows: {', '.join(ROWS)}")
     selected = [r for r in ROWS if r in args.rows] or list(ROWS)
-    full = selected == list(ROWS) and not args.quick
+    full = selected == list(ROWS) and not args.quick and not args.channels
     output = args.json or (LAST_RUN if full else None)
 
     started = time.time()
@@ -109,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         with tempfile.TemporaryDirectory(prefix=f"pp-bench-{name}-") as tmp:
             try:
-                new = ROWS[name](Path(tmp), args.quick)
+                if name == "channels" and args.channels:
+                    new = channels.run(Path(tmp), args.quick, args.channels)
+                else:
+                    new = ROWS[name](Path(tmp), args.quick)
             except Exception:
                 # One broken row must not hide the others; it is reported, never invented.
                 failed[name] = traceback.format_exc()

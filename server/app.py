@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -31,7 +32,7 @@ from server import (
     retention,
     tls,
 )
-from server.channel import ChannelHub
+from server.channel import MAX_MESSAGE, ChannelHub
 from server.context import ServerContext, instance_id
 from server.documents import Documents, Kind, Spool, default_kind
 from server.gateway import Gateway, Limits
@@ -40,7 +41,12 @@ from server.logs import event
 from server.output import DocumentOutput, RetryPolicy
 from server.store import Store, default_url, make_data_dir
 from server.throttle import ThrottlePolicy
+from server.tls_buffers import install_growing_buffers
 from server.tokens import TokenPolicy
+
+# Channel messages are small JSON: compression saves nothing worth a zlib state per socket,
+# and no frame is buffered beyond what the channel accepts as one message.
+CHANNEL_WEBSOCKETS: dict[str, Any] = {"ws_per_message_deflate": False, "ws_max_size": MAX_MESSAGE}
 
 
 @dataclass
@@ -188,6 +194,7 @@ def prepare(opts: RunOptions) -> ServerContext:
 
 def run(opts: RunOptions) -> None:
     ctx = prepare(opts)
+    install_growing_buffers()  # an idle channel's TLS read buffer: 16 KiB, not 256
     config = uvicorn.Config(
         create_app(ctx, opts),
         host=opts.host,
@@ -201,6 +208,7 @@ def run(opts: RunOptions) -> None:
         proxy_headers=bool(opts.trusted_proxies),
         forwarded_allow_ips=list(opts.trusted_proxies),
         timeout_graceful_shutdown=5,
+        **CHANNEL_WEBSOCKETS,
         **uvicorn_options(AutoHTTPProtocol, opts.http, event),
     )
     try:

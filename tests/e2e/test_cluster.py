@@ -28,13 +28,14 @@ from protocol.states import JobState
 from services.core.ipp import Operation, Status
 from support.client import Client
 from support.haproxy import Haproxy
+from support.postgres import PostgresServer, pg_bindir
 from support.server import ServerProcess, add_printer_and_port
 from support.waiting import wait_for
 from tests.documents import minimal_pdf
 from tests.e2e.conftest import SERVER_OPTIONS, Certificates
 from tests.e2e.test_routes import add_user, served
 from tests.server.fleet import client_behind
-from tests.server.peers import IppEvePrinter, PostgresServer, pg_bindir
+from tests.server.peers import IppEvePrinter
 
 PER_PC = 25  # two PCs: 50 jobs
 USERS = ("alice", "bob")  # one per PC

@@ -14,8 +14,9 @@ import pytest
 import trustme
 
 from server.store import Store, default_url
+from support.postgres import PostgresServer, pg_bindir
 from support.server import ServerProcess
-from tests.server.peers import DnsSd, IppEvePrinter, PostgresServer, RawSink, pg_bindir
+from tests.server.peers import DnsSd, IppEvePrinter, RawSink
 
 
 class Tls:

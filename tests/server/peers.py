@@ -1,12 +1,12 @@
 """Real printers and databases for the server tests: a raw TCP sink, ippeveprinter (with
-the dbus + avahi it needs) and a throwaway PostgreSQL cluster."""
+the dbus + avahi it needs) and a throwaway PostgreSQL cluster (support/postgres.py, which the
+benchmarks share)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -56,69 +56,6 @@ class RawSink:
         self.stopping.set()
         self.listener.close()
         self.thread.join(5)
-
-
-def pg_bindir() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
-class PostgresServer:
-    """A throwaway PostgreSQL cluster (initdb + pg_ctl) in a temp dir, on loopback TCP."""
-
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
-        # Not under pytest's tmp dir: that is 0700 root, and postgres refuses to run as root.
-        self.root = Path(os.path.realpath(tempfile.mkdtemp(prefix="pp-pg-")))
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_user:
-            shutil.chown(self.root, "postgres")
-
-    def run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self.run(
-            str(self.bindir / "initdb"),
-            "-D",
-            str(self.data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        )
-        # fsync=off: only this throwaway test cluster; the server's own code is unchanged.
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self.run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "pg.log"),
-            "-o",
-            options,
-            "-w",
-            "start",
-        )
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            self.run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _alive(pid_file: Path) -> bool:

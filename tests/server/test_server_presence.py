@@ -19,11 +19,11 @@ from sqlalchemy import Engine, create_engine, text
 from websockets.sync.client import ClientConnection
 
 from server.store import default_url
+from support.postgres import PostgresServer
 from support.server import ServerProcess, authorized_endpoint
 from support.waiting import wait_for
 from tests.server.clients import open_channel
 from tests.server.conftest import Tls
-from tests.server.peers import PostgresServer
 from tests.server.test_server_channel import next_of
 
 LEASE = 3.0  # seconds; short so the takeover test waits little
