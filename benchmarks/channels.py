@@ -28,14 +28,12 @@ Several processes: ``measure`` takes the server processes (RSS and CPU are their
 URLs the endpoints use (link i takes ``urls[i % len(urls)]``). ``behind_haproxy`` runs it again
 for two processes on a fresh database behind HAProxy with the shipped config (rows
 ``channels_Nx2_*``; enrollment and releases go to process a, the restart restarts both) when
-support/haproxy.py is there (issue 22, finding 5) and PostgreSQL runs; else the output says why
-not.
+PostgreSQL runs; else the output says why not.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
 import resource
 import subprocess
@@ -53,6 +51,7 @@ from benchmarks.channel_load import Channels, Echoes, Fleet
 from benchmarks.channel_setup import Database, Tls
 from benchmarks.common import MB, Row, percentile
 from support import ROOT
+from support.haproxy import Haproxy
 from support.server import ServerProcess, add_printer_and_port
 
 ENROLLING_AT_ONCE = 16
@@ -261,14 +260,12 @@ async def behind_haproxy(work: Path, sizes: Sizes, tls: Tls, db: Database,
     deploy/haproxy/haproxy.cfg); why not, when they cannot be measured here."""
     if db.pg is None:
         return "several processes share a database only on PostgreSQL"
-    if importlib.util.find_spec("support.haproxy") is None:
-        return "support/haproxy.py absent"
-    from support.haproxy import Haproxy
-
     url = db.use("bench_channels_pair")
     servers = [ServerProcess(work / name, tls.cert, tls.key, tls.client, url, options)
                for name in ("a", "b")]  # fmt: skip
     for server in servers:
+        if server is not servers[0]:
+            server.share_admin_token(servers[0])  # one admin secret per cluster
         server.start()
     backends = [(s.http_port, s.gateway_port) for s in servers]
     try:
