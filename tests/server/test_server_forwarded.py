@@ -173,7 +173,9 @@ def test_a_client_goes_online_and_prints_through_the_terminating_haproxy_in_fron
         client = client_behind(proxy, make_client, tls.ca_file, a)
         # The channel's WebSocket upgrade passes HAProxy's HTTP mode and reaches a process.
         wait_for(lambda: online_on(client, proxy.base_url), 60, "online through haproxy")
-        assert channels_opened(a) + channels_opened(b) == 1
+        # The client can say online before the server's log line is written: wait for it.
+        wait_for(lambda: channels_opened(a) + channels_opened(b) == 1, 30, "the channel's line")
+        assert channels_opened(a) + channels_opened(b) == 1  # one channel, on one process
         wait_for(lambda: served(client, port), 30, "the server's port, synced through haproxy")
 
         job = print_held(client, port, b"through the terminating haproxy")
