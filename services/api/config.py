@@ -34,7 +34,14 @@ from services.api.errors import ApiError, responses
 from services.api.models import ConfigChanged
 from services.core import config_secrets as secrets
 from services.core import profile
-from services.core.config import ROOTED_KEYS, ConfigError, Settings, config_path, load_settings
+from services.core.config import (
+    ROOTED_KEYS,
+    SPELLING_CONFLICT,
+    ConfigError,
+    Settings,
+    config_path,
+    load_settings,
+)
 from services.core.tomlfile import to_toml
 
 router = APIRouter(tags=["config"])
@@ -134,6 +141,10 @@ def _validate(data: dict[str, Any]) -> None:
         key = ".".join(str(part) for part in error["loc"]) or "config"
         if error["type"] == "extra_forbidden":
             raise ApiError(422, "invalid-config", f"unknown key '{key}'", key=key) from None
+        if error["type"] == SPELLING_CONFLICT:
+            raise ApiError(
+                409, "config-conflict", f"key '{key}': {error['msg']}", key=key
+            ) from None
         raise ApiError(
             422, "invalid-config", f"key '{key}': {error['msg']}", key=str(error["loc"][0])
         ) from None

@@ -27,6 +27,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from protocol.channel import RawPrinterFacts
@@ -65,6 +66,9 @@ class PrinterConfig(RawPrinterFacts):
     # And, for a raw printer, what it can do (color, duplex, media ...: RawPrinterFacts).
 
 
+SPELLING_CONFLICT = "spelling_conflict"  # the error type of a server list both spellings name
+
+
 class Settings(BaseSettings):
     """Every configuration key of the client; names are a public interface (DESIGN.md 11)."""
 
@@ -84,7 +88,9 @@ class Settings(BaseSettings):
     # keep the file's own, so GET /config shows, and a form sends back, what the file says.
     server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
     secondary_server_url: str | None = Field(default=None, pattern=HTTPS_URL_PATTERN)
-    servers: list[Annotated[str, Field(pattern=HTTPS_URL_PATTERN)]] = Field(default_factory=list)
+    servers: list[Annotated[str, Field(pattern=HTTPS_URL_PATTERN)]] = Field(
+        default_factory=list, json_schema_extra={"uniqueItems": True}
+    )
     # While the channel is on a later server of the list, how often it first asks the
     # earlier ones whether they answer again (doubling while they do not: channel/failback.py).
     failback_interval: float = Field(default=30, gt=0)
@@ -153,8 +159,11 @@ class Settings(BaseSettings):
         if len(set(urls)) != len(urls):
             raise ValueError("a server is listed twice")
         if older and older != urls[: len(older)]:
-            raise ValueError(
-                "server_url/secondary_server_url name other servers; keep one spelling"
+            # Its own type: the facade answers a change that makes the spellings disagree with
+            # 409 (they conflict), not 422 (each value is valid on its own).
+            raise PydanticCustomError(
+                SPELLING_CONFLICT,
+                "server_url/secondary_server_url name other servers; keep one spelling",
             )
         return urls
 

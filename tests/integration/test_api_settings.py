@@ -31,6 +31,28 @@ def test_bad_config_value_is_refused_naming_the_key_and_file_unchanged(make_clie
     assert api.client.config.read_bytes() == before
 
 
+def test_server_keys_that_name_other_servers_conflict_and_the_file_is_unchanged(make_client):
+    """``servers`` and its older spelling (issue 22) each valid, but naming other servers:
+    409 naming the key, not 422 (no value is wrong on its own), and the file as it was."""
+    api = start_api(make_client)
+    assert api.admin("PUT", "/config", json={"server_url": "https://a.example"}).status_code == 200
+    before = api.client.config.read_bytes()
+
+    for change in (
+        {"servers": ["https://b.example"]},  # against the file's server_url
+        {"server_url": "https://c.example", "servers": ["https://d.example"]},  # each other
+    ):
+        refused = api.admin("PUT", "/config", json=change)
+        assert refused.status_code == 409, refused.text
+        detail = refused.json()["detail"]
+        assert detail["code"] == "config-conflict" and detail["key"] == "servers"
+        assert "keep one spelling" in detail["message"]
+
+    assert api.client.config.read_bytes() == before
+    agreeing = {"servers": ["https://a.example", "https://e.example"]}
+    assert api.admin("PUT", "/config", json=agreeing).status_code == 200
+
+
 def test_config_change_keeps_other_keys_and_never_returns_secrets(make_client):
     api = start_api(make_client, printers=[HELD])
     secret_url = "https://admin:hunter2@print.example.com"
