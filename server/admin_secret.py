@@ -15,12 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server import auth
 from server.models import ClusterSecret, now
-from server.store import Store
+from server.store import Store, insert
 
 ADMIN = "admin"
 
@@ -44,9 +43,8 @@ def adopt(store: Store, data_dir: Path) -> str:
             raise NotTheClusters(_advice(path, "does not exist"))
     token = auth.admin_token(data_dir)
     with store.session() as session:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         row = {"name": ADMIN, "hash": auth.token_hash(token), "created_at": now()}
-        session.execute(dialect.insert(ClusterSecret).values(**row).on_conflict_do_nothing())
+        session.execute(insert(session, ClusterSecret).values(**row).on_conflict_do_nothing())
         session.commit()
         check(session, path, token)
     return token

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.models import Job, UploadClaim, now
+from server.store import insert
 
 Outcome = Literal["won", "held", "stored", "free"]
 
@@ -37,8 +37,7 @@ class Claim:
 
 def _insert(session: Session, row: dict[str, object]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(UploadClaim).values(**row).on_conflict_do_nothing()
+    statement = insert(session, UploadClaim).values(**row).on_conflict_do_nothing()
     # RETURNING rather than rowcount: an ORM-enabled insert does not report the latter on
     # PostgreSQL, and a row returned is exactly "this statement inserted it".
     inserted = session.execute(statement.returning(UploadClaim.job_id)).first()

@@ -14,12 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from protocol.channel import JobOutcome
 from protocol.states import REACHABLE, TERMINAL_KEYWORDS, TRANSITIONS, JobState, Table
-from server import commands
+from server import commands, store
 from server.models import Job, now
 
 OUTCOME = "job.outcome"
@@ -29,10 +28,9 @@ def insert(session: Session, values: dict[str, Any]) -> Job | None:
     """The job row inserted with `values`, or None when a row with its id exists: also one
     another transaction (an upload, a channel report) is inserting at this moment, which a
     plain INSERT would meet as an IntegrityError. The caller then reads the row (`locked`)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     at = now()
     row = {"created_at": at, "updated_at": at, "attempts": 0, **values}
-    statement = dialect.insert(Job).values(**row).on_conflict_do_nothing()
+    statement = store.insert(session, Job).values(**row).on_conflict_do_nothing()
     if session.execute(statement.returning(Job.id)).first() is None:
         return None
     return session.get(Job, values["id"], populate_existing=True)

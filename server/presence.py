@@ -33,16 +33,14 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.logs import event
 from server.models import Endpoint, ServerLease, now
-from server.store import Store
+from server.store import Store, insert
 
 DEFAULT_LENGTH = 30.0
 # A lease expired this long ago is deleted by the next process to start: its process is gone
@@ -68,10 +66,9 @@ class Lease:
         """One statement. An upsert rather than an update: a lease deleted while this process
         was cut off from the database comes back, and with it its endpoints' presence."""
         at = now()
-        dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         row = {"holder": self.holder, "instance": self.instance, "started_at": at,
                "expires_at": at + self.length}  # fmt: skip
-        statement = dialect.insert(ServerLease).values(**row)
+        statement = insert(session, ServerLease).values(**row)
         statement = statement.on_conflict_do_update(
             index_elements=[ServerLease.holder], set_={"expires_at": statement.excluded.expires_at}
         )

@@ -16,6 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
@@ -45,6 +46,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def insert(session: Session, model: type[Any]) -> Any:
+    """An INSERT into `model`'s table in the session's dialect, so that ON CONFLICT (DO
+    NOTHING, DO UPDATE) is written once for SQLite and PostgreSQL alike: of rows inserted by
+    several transactions or processes at once, exactly one is, and the others know it."""
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
 
 
 def make_engine(url: str) -> Engine:
