@@ -9,9 +9,8 @@ operation (``PrinterObject.operations``), so a client never asks them.
 from __future__ import annotations
 
 import ssl
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from services.core import ipp, pinning
 from services.core.ipp import IppError, Message, NeedMore, Operation, Status, Tag
@@ -19,6 +18,9 @@ from services.core.logs import get_log
 from services.core.store import Store
 from services.spooler.context import Body, Context
 from services.spooler.printer import PrinterObject
+
+if TYPE_CHECKING:
+    import httpx
 
 log = get_log("spooler")
 # The operation attributes PWG 5100.13 defines for the request; nothing else is passed on.
@@ -53,6 +55,10 @@ async def identify_printer(
 async def _ask(store: Store, uri: str, request: Message) -> tuple[Status, str]:
     """The printer's status for ``request`` and its status-message (or the status keyword);
     over TLS trusting only the printer's pinned certificate when ``uri`` is ipps."""
+    # Imported here, not at the top: identify-printer is rare, and an HTTP client loaded at
+    # start would cost every spooler its memory and start-up time (issue 23).
+    import httpx
+
     target = urlsplit(uri)
     verify: ssl.SSLContext | bool = True  # plain http: unused
     try:
