@@ -32,9 +32,10 @@ import os
 import secrets
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"PPSPOOL"
 VERSION = 1
@@ -71,7 +72,7 @@ def machine_key(directory: Path) -> bytes:
     temporary = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, AESGCM.generate_key(bit_length=256))
+        os.write(fd, _aesgcm().generate_key(bit_length=256))
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -89,6 +90,15 @@ def machine_key(directory: Path) -> bytes:
     finally:
         os.close(fd)
     return _read_key(path)
+
+
+def _aesgcm() -> type[AESGCM]:
+    """AES-GCM, imported when a document is first sealed or opened, not with this module: the
+    channel reaches the spool only to delete files, and cryptography costs each process that
+    loads it about 7 MB (issue 23)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM
 
 
 def _read_key(path: Path) -> bytes:
@@ -111,11 +121,12 @@ class Sealer:
     def __init__(self, machine_key: bytes, uuid: str, record_size: int) -> None:
         self._uuid = uuid
         self._prefix = secrets.token_bytes(8)
-        job_key = AESGCM.generate_key(bit_length=256)
-        self._aead = AESGCM(job_key)
+        aesgcm = _aesgcm()
+        job_key = aesgcm.generate_key(bit_length=256)
+        self._aead = aesgcm(job_key)
         wrap_nonce = secrets.token_bytes(12)
         fields = _PREFIX.pack(MAGIC, VERSION, record_size, self._prefix, wrap_nonce)
-        wrapped = AESGCM(machine_key).encrypt(wrap_nonce, job_key, fields + uuid.encode())
+        wrapped = aesgcm(machine_key).encrypt(wrap_nonce, job_key, fields + uuid.encode())
         self.header = fields + wrapped
         self._index = 0
 
@@ -138,15 +149,18 @@ class Opener:
         magic, version, self.record_size, self._prefix, wrap_nonce = _PREFIX.unpack(fields)
         if magic != MAGIC or version != VERSION:
             raise SpoolIntegrityError(f"unknown spool format (version {version})")
+        from cryptography.exceptions import InvalidTag  # loaded with AES-GCM: see _aesgcm
+
+        aesgcm = _aesgcm()
         try:
-            job_key = AESGCM(machine_key).decrypt(wrap_nonce, wrapped, fields + uuid.encode())
+            job_key = aesgcm(machine_key).decrypt(wrap_nonce, wrapped, fields + uuid.encode())
         except InvalidTag:
             raise SpoolIntegrityError(
                 "its header does not open with this machine's spool key "
                 "(header changed, or spool.key replaced since capture)"
             ) from None
         self._uuid = uuid
-        self._aead = AESGCM(job_key)
+        self._aead = aesgcm(job_key)
 
     def records(self, file_size: int) -> int:
         """How many records a file of ``file_size`` bytes holds (at least the final one)."""
@@ -154,6 +168,8 @@ class Opener:
         return max(1, -(-body // (self.record_size + TAG_SIZE)))
 
     def open(self, index: int, sealed: bytes | memoryview, count: int) -> bytes:
+        from cryptography.exceptions import InvalidTag  # loaded already, by __init__
+
         final = index == count - 1
         nonce = self._prefix + struct.pack(">I", index)
         try:

@@ -24,8 +24,8 @@ SERVER = WEB | {"uvicorn"}
 NOT_LOADED = {
     # An IPP server (uvicorn) that encrypts the spool: no HTTP client, no web framework.
     "services.spooler.__main__": WEB | {"httpx"},
-    # Talks to the server over a WebSocket: serves nothing.
-    "services.channel.__main__": SERVER,
+    # Talks to the server over a WebSocket: serves nothing, and only deletes spool files.
+    "services.channel.__main__": SERVER | {"cryptography"},
     "services.sync.__main__": SERVER | {"cryptography"},
     "services.delivery.__main__": SERVER,
 }
