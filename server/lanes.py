@@ -38,10 +38,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, select, text
+from sqlalchemy import Connection, Row, create_engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -59,17 +60,24 @@ def lane_of(target: dict[str, Any]) -> str:
     return f"{target['host']}:{target['port']}"
 
 
-def unfinished(session: Session, lane: str) -> list[tuple[str, str]]:
-    """The lane's unfinished jobs (id, state), oldest first, whichever process stored them."""
-    rows = session.execute(
-        select(Job.id, Job.state, Job.target)
+def unfinished_jobs(session: Session, *where: Any) -> Sequence[Row[Any]]:
+    """The server's unfinished jobs that have a printer (id, target, state, next_attempt_at),
+    oldest first: what every lane is made of. `where` narrows them further."""
+    return session.execute(
+        select(Job.id, Job.target, Job.state, Job.next_attempt_at)
         .where(
             Job.location == "server",
             Job.target.is_not(None),
             Job.state.in_(("pending", "processing", "processing-stopped")),
+            *where,
         )
         .order_by(Job.created_at, Job.id)
     ).all()
+
+
+def unfinished(session: Session, lane: str) -> list[tuple[str, str]]:
+    """The lane's unfinished jobs (id, state), oldest first, whichever process stored them."""
+    rows = unfinished_jobs(session)
     return [(row.id, row.state) for row in rows if lane_of(row.target) == lane]
 
 

@@ -38,7 +38,7 @@ from protocol import job_options
 from protocol.gateway import Destination
 from server import ipp, jobs, output_options
 from server.documents import Document, Documents, Missing
-from server.lanes import Held, Lanes, due_now, lane_of, reset_orphans
+from server.lanes import Held, Lanes, due_now, lane_of, reset_orphans, unfinished_jobs
 from server.logs import event
 from server.models import Job, now
 from server.store import Store
@@ -236,16 +236,8 @@ class DocumentOutput:
         lock, which a live sender holds (a lane this process sends on is not asked for).
         """
         with self.store.session() as session:
-            rows = session.execute(
-                select(Job.id, Job.target, Job.state, Job.next_attempt_at)
-                .where(
-                    Job.location == "server",
-                    Job.stored_by.in_(self.documents.readable),  # any process's, in the database
-                    Job.target.is_not(None),
-                    Job.state.in_(("pending", "processing", "processing-stopped")),
-                )
-                .order_by(Job.created_at, Job.id)
-            ).all()
+            # Any process's jobs when documents are in the database; else this spool's.
+            rows = unfinished_jobs(session, Job.stored_by.in_(self.documents.readable))
         first: dict[str, tuple[str, bool]] = {}
         for job_id, target, state, at in rows:
             offered = due_now(state, at) or state == "processing"
